@@ -1,0 +1,46 @@
+# The two commands: `make report` and `make test`. Both create .venv on first use
+# (Python 3.11 and pip only) from the pinned lock file, and are quick when nothing changed.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= evaluation.yml
+
+.PHONY: all report test test-fast lint lock data panel clean help
+all: report
+
+help:
+	@echo "make report  - set up, build the synthetic data, run every stage, render every report"
+	@echo "make test    - set up and run the test suite"
+	@echo "make lint    - ruff"
+	@echo "make lock    - regenerate requirements.lock from pyproject.toml"
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/evaluate run --config $(CONFIG)
+	$(BIN)/evaluate report --config $(CONFIG)
+
+data: $(STAMP)
+	$(BIN)/evaluate run --config $(CONFIG) --until panel
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests analysis benchmarks
+	$(BIN)/ruff format --check src tests analysis benchmarks
+
+# Regenerate the pinned lock from pyproject.toml (needs the registry).
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --output-file requirements.lock pyproject.toml
+
+clean:
+	rm -rf output results reports/_output data/synthetic
