@@ -1,0 +1,179 @@
+"""The ``evaluate`` command line: thin wrappers around the library.
+
+Every command turns an :class:`~evaluate.errors.InputError` into one line on standard
+error and exit status 2; no traceback reaches the user for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evaluate import __version__
+from evaluate.errors import InputError
+
+app = typer.Typer(
+    help="Evaluate England's school-attendance programmes (attendance hubs, attendance mentors).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Make, build and check data.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Run configuration (evaluation.yml). Default: ./evaluation.yml if present."),
+]
+
+
+def _config_path(config: Path | None) -> Path | None:
+    if config is not None:
+        return config
+    default = Path("evaluation.yml")
+    return default if default.exists() else None
+
+
+@contextmanager
+def _progress(enabled: bool = True):
+    """A rich progress bar fed by the library's ``progress(stage, fraction)`` callbacks."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description:<12}"), BarColumn(), TimeElapsedColumn(),
+                  transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, fraction: float) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=1.0)
+            bar.update(tasks[stage], completed=min(max(fraction, 0.0), 1.0))
+
+        yield update
+
+
+def _echo(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"attendance-evaluation {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    until: Annotated[str | None, typer.Option(help="Stop after this stage (data, panel).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rerun every stage, ignoring the cache.")] = False,
+) -> None:
+    """Run every stage from evaluation.yml: data, panel, estimates; results to OUTPUT."""
+    from evaluate import pipeline
+    from evaluate.config import load_config
+
+    path = _config_path(config)
+    cfg = load_config(path)
+    with _progress() as progress:
+        summary = pipeline.run(cfg, config_path=path, until=until, force=force, progress=progress)
+    for st in summary.stages:
+        _echo(f"{st.stage:<8} {st.status}")
+    _echo(f"outputs in {cfg.output_dir}")
+
+
+@app.command()
+def report(
+    config: ConfigOpt = None,
+    fmt: Annotated[list[str] | None, typer.Option("--format", "-f", help="html and/or pdf (default both).")] = None,
+    engine: Annotated[str, typer.Option(help="auto (quarto if on PATH, else the Jupyter+pandoc bridge), quarto or bridge.")] = "auto",
+) -> None:
+    """Render every report named in evaluation.yml to OUTPUT/reports (HTML and PDF)."""
+    from evaluate.config import load_config
+
+    path = _config_path(config)
+    cfg = load_config(path)
+    results = cfg.output_dir / "results"
+    if not results.is_dir():
+        raise InputError("no results yet: run `evaluate run` first", file=str(results))
+    for doc in cfg.documents:
+        if not doc.exists():
+            raise InputError("report document not found", file=str(doc), column="reports")
+    from evaluate.report.render import render
+
+    formats = tuple(fmt) if fmt else ("html", "pdf")
+    written = render(cfg.documents, out_dir=cfg.output_dir / "reports", formats=formats,
+                     env={"EVALUATE_OUTPUT": str(cfg.output_dir)}, engine=engine)
+    for p in written:
+        _echo(f"wrote {p}")
+
+
+@data_app.command("synth")
+def data_synth(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the synthetic country to.")],
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, byte-identical files.")] = 20240901,
+    schools: Annotated[int | None, typer.Option(help="Number of schools (default: the full country, ~21,500).")] = None,
+) -> None:
+    """Generate synthetic England in DfE's formats (absence, GIAS, programmes, truth)."""
+    from evaluate import synthetic
+
+    with _progress() as progress:
+        manifest = synthetic.generate(out, seed=seed, n_schools=schools, progress=progress)
+    _echo(f"wrote {len(manifest.get('files', {}))} files to {out}")
+
+
+@data_app.command("build")
+def data_build(config: ConfigOpt = None,
+               force: Annotated[bool, typer.Option("--force", help="Ignore the cache.")] = False) -> None:
+    """Build the analysis panel and attrition log from evaluation.yml (stages data and panel)."""
+    run(config=config, until="panel", force=force)
+
+
+@data_app.command("check")
+def data_check(
+    files: Annotated[list[Path], typer.Argument(help="EES or GIAS CSV files to validate and summarise.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
+) -> None:
+    """Validate and summarise EES or GIAS files; exit 2 on the first problem."""
+    from evaluate.data.check import check_file
+
+    summaries = [check_file(f) for f in files]
+    if as_json:
+        typer.echo(json.dumps(summaries, indent=2, default=str))
+        return
+    for s in summaries:
+        typer.echo(_format_summary(s))
+
+
+def _format_summary(summary: dict) -> str:
+    lines = [str(summary.get("file", ""))]
+    for key, value in summary.items():
+        if key == "file":
+            continue
+        lines.append(f"  {key}: {value}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Console entry point: run the app, turning input errors into one line."""
+    try:
+        app()
+    except InputError as exc:
+        _echo(f"error: {exc}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        _echo("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

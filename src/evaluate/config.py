@@ -1,0 +1,123 @@
+"""The run configuration, ``evaluation.yml``: its schema, defaults and validation.
+
+A run is fully described by this file and the data it names: ``evaluate run`` reads
+it, copies it next to its outputs and records its hash in the provenance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evaluate.errors import ConfigError
+
+DEFAULT_SEED = 20240901
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SyntheticSettings(_Strict):
+    """Size of the synthetic country (``None`` = the full country, about 21,500 schools)."""
+
+    schools: int | None = Field(default=None, ge=50)
+
+
+class DataSettings(_Strict):
+    """Where the data come from.
+
+    ``source: synthetic`` generates synthetic England into ``dir`` (skipped when the
+    folder already holds the same seed and size); ``source: folder`` reads files laid
+    out as in ``docs/data-formats.md`` from ``dir``.
+    """
+
+    source: Literal["synthetic", "folder"] = "synthetic"
+    dir: Path = Path("data/synthetic")
+    synthetic: SyntheticSettings = SyntheticSettings()
+
+
+class HubSettings(_Strict):
+    enabled: bool = True
+
+
+class MentorSettings(_Strict):
+    enabled: bool = True
+    partial_areas: Literal["include", "exclude"] = "include"
+    start: Literal["actual", "announced"] = "actual"
+
+
+class ProgrammeSettings(_Strict):
+    hubs: HubSettings = HubSettings()
+    mentors: MentorSettings = MentorSettings()
+
+
+class PanelSettings(_Strict):
+    cohort_rule: Literal["first_full_year", "first_exposed_year"] = "first_full_year"
+
+
+Outcome = Literal["overall_absence_rate", "authorised_rate", "unauthorised_rate", "pa_rate", "severe_rate"]
+
+
+class Config(_Strict):
+    """The whole run configuration. Every field has a default, so an empty file is valid."""
+
+    seed: int = DEFAULT_SEED
+    output: Path = Path("output")
+    data: DataSettings = DataSettings()
+    programmes: ProgrammeSettings = ProgrammeSettings()
+    panel: PanelSettings = PanelSettings()
+    outcomes: tuple[Outcome, ...] = ("overall_absence_rate", "pa_rate", "severe_rate")
+    reports: tuple[str, ...] = ("data-quality",)
+    reports_dir: Path = Path("reports")
+
+    # Paths in the file are relative to the file's folder; this is that folder.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the file, made absolute against the file's folder."""
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.output)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.resolve(self.data.dir)
+
+    @property
+    def documents(self) -> list[Path]:
+        """The Quarto documents this run renders, in order."""
+        return [self.resolve(self.reports_dir) / f"{name}.qmd" for name in self.reports]
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read and validate ``evaluation.yml``; ``None`` gives the defaults.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not YAML, or a setting is unknown or invalid; the
+        message names the file and the setting.
+    """
+    if path is None:
+        return Config(base_dir=Path.cwd())
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError("the configuration file does not exist", file=str(path))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"not valid YAML ({exc.__class__.__name__})", file=str(path)) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("the top level must be a mapping of settings", file=str(path))
+    try:
+        return Config(**raw, base_dir=path.resolve().parent)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{err['msg']} (input: {err.get('input')!r})", file=str(path), column=where) from None

@@ -1,0 +1,162 @@
+"""The stages of ``evaluate run``: data -> panel -> (estimates) -> results JSON.
+
+Each stage reads only the outputs of the stage before it and is skipped when the hash
+of its inputs and settings matches the record of its last run (``OUTPUT/.stages``), so
+a second ``make report`` with nothing changed is quick. ``force=True`` reruns all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evaluate.config import Config
+from evaluate.errors import InputError
+from evaluate.io import atomic_path, sha256_file, write_json
+
+Progress = Callable[[str, float], None]
+STAGES: tuple[str, ...] = ("data", "panel")
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """What one stage did: ``ran`` or ``cached``, and the files it wrote."""
+
+    stage: str
+    status: str
+    outputs: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Outcome of every stage of a run, in order."""
+
+    stages: tuple[StageOutcome, ...] = field(default_factory=tuple)
+
+
+def _key(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _cached(record: Path, key: str, outputs: list[Path]) -> bool:
+    if not record.exists() or not all(p.exists() for p in outputs):
+        return False
+    try:
+        return json.loads(record.read_text(encoding="utf-8")).get("key") == key
+    except (OSError, ValueError):
+        return False
+
+
+def _data_files(data_dir: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every input file in the data folder."""
+    files = {}
+    for path in sorted(data_dir.rglob("*")):
+        if path.is_file() and path.suffix in {".csv", ".gz", ".json"} and path.name != "truth.json":
+            files[path.relative_to(data_dir).as_posix()] = sha256_file(path)
+    return files
+
+
+def stage_data(cfg: Config, *, force: bool = False, progress: Progress | None = None) -> StageOutcome:
+    """Make sure the data folder exists: generate synthetic England when configured."""
+    data_dir = cfg.data_dir
+    if cfg.data.source == "folder":
+        if not data_dir.is_dir():
+            raise InputError("the data folder does not exist", file=str(data_dir), column="data.dir")
+        return StageOutcome("data", "checked")
+    from evaluate import synthetic
+
+    manifest = data_dir / "manifest.json"
+    if manifest.exists() and not force:
+        try:
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+        except ValueError:
+            m = {}
+        same = (
+            m.get("seed") == cfg.seed
+            and m.get("n_schools_requested") == cfg.data.synthetic.schools
+            and m.get("generator_version") == synthetic.GENERATOR_VERSION
+        )
+        files_ok = all((data_dir / f).exists() for f in m.get("files", {}))
+        if same and files_ok:
+            return StageOutcome("data", "cached", (manifest,))
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    synthetic.generate(data_dir, seed=cfg.seed, n_schools=cfg.data.synthetic.schools, progress=progress)
+    return StageOutcome("data", "ran", (manifest,))
+
+
+def stage_panel(cfg: Config, *, force: bool = False, progress: Progress | None = None) -> StageOutcome:
+    """Build the analysis panel, the attrition log and the data-quality results."""
+    from evaluate.data.panel import build_panel, write_panel
+    from evaluate.data.quality import data_quality
+
+    out = cfg.output_dir
+    panel_dir = out / "panel"
+    dq_path = out / "results" / "data_quality.json"
+    outputs = [panel_dir / "panel_year.parquet", panel_dir / "panel_term.parquet",
+               panel_dir / "attrition.csv", dq_path]
+    settings = {
+        "panel": cfg.panel.model_dump(mode="json"),
+        "mentors": cfg.programmes.mentors.model_dump(mode="json"),
+        "inputs": _data_files(cfg.data_dir),
+        "version": _package_version(),
+    }
+    key = _key(settings)
+    record = out / ".stages" / "panel.json"
+    if not force and _cached(record, key, outputs):
+        return StageOutcome("panel", "cached", tuple(outputs))
+    if progress:
+        progress("panel", 0.0)
+    build = build_panel(
+        cfg.data_dir,
+        partial_areas=cfg.programmes.mentors.partial_areas,
+        mentor_start=cfg.programmes.mentors.start,
+        cohort_rule=cfg.panel.cohort_rule,
+    )
+    if progress:
+        progress("panel", 0.7)
+    write_panel(build, panel_dir)
+    write_json(data_quality(build, cfg.data_dir), dq_path)
+    write_json({"key": key, "settings": settings}, record)
+    if progress:
+        progress("panel", 1.0)
+    return StageOutcome("panel", "ran", tuple(outputs))
+
+
+def _package_version() -> str:
+    from evaluate import __version__
+
+    return __version__
+
+
+def write_provenance(cfg: Config, config_path: Path | None) -> Path:
+    """Copy the configuration next to the outputs and record the run's provenance."""
+    from evaluate.report.provenance import collect_provenance
+
+    out = cfg.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    if config_path is not None:
+        with atomic_path(out / "evaluation.yml") as tmp:
+            shutil.copyfile(config_path, tmp)
+    data_files = {name: cfg.data_dir / name for name in _data_files(cfg.data_dir)} if cfg.data_dir.exists() else {}
+    prov = collect_provenance(seed=cfg.seed, data_files=data_files, config_path=config_path)
+    return write_json(prov, out / "provenance.json")
+
+
+def run(cfg: Config, *, config_path: Path | None = None, until: str | None = None,
+        force: bool = False, progress: Progress | None = None) -> RunSummary:
+    """Run the stages in order, up to and including ``until``."""
+    if until is not None and until not in STAGES:
+        raise InputError(f"unknown stage '{until}'; stages are {', '.join(STAGES)}", column="--until")
+    steps = {"data": stage_data, "panel": stage_panel}
+    outcomes = []
+    for name in STAGES:
+        outcomes.append(steps[name](cfg, force=force, progress=progress))
+        if name == until:
+            break
+    write_provenance(cfg, config_path)
+    return RunSummary(tuple(outcomes))
