@@ -96,25 +96,16 @@ def report(
     config: ConfigOpt = None,
     fmt: Annotated[list[str] | None, typer.Option("--format", "-f", help="html and/or pdf (default both).")] = None,
     engine: Annotated[str, typer.Option(help="auto (quarto if on PATH, else the Jupyter+pandoc bridge), quarto or bridge.")] = "auto",
+    force: Annotated[bool, typer.Option("--force", help="Render even when nothing changed.")] = False,
 ) -> None:
     """Render every report named in evaluation.yml to OUTPUT/reports (HTML and PDF)."""
+    from evaluate import pipeline
     from evaluate.config import load_config
 
-    path = _config_path(config)
-    cfg = load_config(path)
-    results = cfg.output_dir / "results"
-    if not results.is_dir():
-        raise InputError("no results yet: run `evaluate run` first", file=str(results))
-    for doc in cfg.documents:
-        if not doc.exists():
-            raise InputError("report document not found", file=str(doc), column="reports")
-    from evaluate.report.render import render
-
+    cfg = load_config(_config_path(config))
     formats = tuple(fmt) if fmt else ("html", "pdf")
-    written = render(cfg.documents, out_dir=cfg.output_dir / "reports", formats=formats,
-                     env={"EVALUATE_OUTPUT": str(cfg.output_dir)}, engine=engine)
-    for p in written:
-        _echo(f"wrote {p}")
+    for st in pipeline.render_reports(cfg, formats=formats, engine=engine, force=force):
+        _echo(f"{st.stage:<24} {st.status}: {', '.join(p.name for p in st.outputs)}")
 
 
 @data_app.command("synth")

@@ -147,6 +147,40 @@ def write_provenance(cfg: Config, config_path: Path | None) -> Path:
     return write_json(prov, out / "provenance.json")
 
 
+def render_reports(cfg: Config, *, formats: tuple[str, ...] = ("html", "pdf"), engine: str = "auto",
+                   force: bool = False) -> list[StageOutcome]:
+    """Render each report of the configuration to ``OUTPUT/reports``.
+
+    A report is skipped when its document, the results it reads, the provenance and
+    the package version are unchanged since it was last rendered.
+    """
+    out = cfg.output_dir
+    results = out / "results"
+    if not results.is_dir():
+        raise InputError("no results yet: run `evaluate run` first", file=str(results))
+    outcomes = []
+    for doc in cfg.documents:
+        if not doc.exists():
+            raise InputError("report document not found", file=str(doc), column="reports")
+        inputs = {p.name: sha256_file(p) for p in sorted(results.glob("*.json"))}
+        inputs["provenance.json"] = sha256_file(out / "provenance.json") if (out / "provenance.json").exists() else ""
+        for extra in sorted(doc.parent.glob("_*.yml")) + [doc]:
+            inputs[extra.name] = sha256_file(extra)
+        key = _key({"inputs": inputs, "formats": list(formats), "version": _package_version()})
+        targets = [out / "reports" / f"{doc.stem}.{'html' if f == 'html' else 'pdf'}" for f in formats]
+        record = out / ".stages" / f"report-{doc.stem}.json"
+        if not force and _cached(record, key, targets):
+            outcomes.append(StageOutcome(f"report {doc.stem}", "cached", tuple(targets)))
+            continue
+        from evaluate.report.render import render
+
+        written = render([doc], out_dir=out / "reports", formats=formats,
+                         env={"EVALUATE_OUTPUT": str(out)}, engine=engine)
+        write_json({"key": key}, record)
+        outcomes.append(StageOutcome(f"report {doc.stem}", "ran", tuple(written)))
+    return outcomes
+
+
 def run(cfg: Config, *, config_path: Path | None = None, until: str | None = None,
         force: bool = False, progress: Progress | None = None) -> RunSummary:
     """Run the stages in order, up to and including ``until``."""
