@@ -1,0 +1,50 @@
+"""The report layer: render Quarto documents and build their charts, tables and sentences.
+
+Reports (``reports/*.qmd``) read results from the run's output folder, named by the
+``EVALUATE_OUTPUT`` environment variable, with :func:`load_json`, and print what the
+functions of :mod:`~evaluate.report.charts`, :mod:`~evaluate.report.tables`,
+:mod:`~evaluate.report.sentences` and :mod:`~evaluate.report.provenance` return.
+:func:`evaluate.report.render.render` turns documents into HTML and PDF, with Quarto
+when it is installed and otherwise with the Jupyter + pandoc bridge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from evaluate.errors import InputError
+
+__all__ = ["OUTPUT_ENV", "ReportError", "output_dir", "load_json"]
+
+#: The environment variable naming the run's output folder.
+OUTPUT_ENV = "EVALUATE_OUTPUT"
+
+
+class ReportError(InputError):
+    """A report could not be rendered (a failing cell, a missing input, a tool error)."""
+
+
+def output_dir() -> Path:
+    """The run's output folder, from ``$EVALUATE_OUTPUT``."""
+    value = os.environ.get(OUTPUT_ENV)
+    if not value:
+        raise ReportError(f"the environment variable {OUTPUT_ENV} is not set: set it to the output "
+                          "folder of an `evaluate run` (or use `evaluate report`)")
+    path = Path(value)
+    if not path.is_dir():
+        raise ReportError(f"{OUTPUT_ENV} names a folder that does not exist", file=str(path))
+    return path
+
+
+def load_json(relative: str) -> Any:
+    """Read ``$EVALUATE_OUTPUT/<relative>`` as JSON."""
+    path = output_dir() / relative
+    if not path.is_file():
+        raise ReportError("report input not found: run `evaluate run` first", file=str(path))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"not valid JSON ({exc.msg})", file=str(path), row=exc.lineno) from None

@@ -1,0 +1,174 @@
+"""Charts for reports: matplotlib Figures in the house style, with caption and alt text.
+
+Every chart function returns a :class:`Chart`: the Figure (never shown with
+``plt.show()``; drawn on a ``matplotlib.figure.Figure`` that pyplot does not track), an
+active title of at most ten words, a caption line (source, coverage, and the
+synthetic-data label when the data are synthetic) and alt text. A report prints
+``chart.markdown("fig-...")`` in a cell marked ``#| output: asis``: the PNG is saved
+and a Markdown figure with its caption, label and ``fig-alt`` is emitted, which
+Quarto and the bridge both turn into a numbered, cross-referenced figure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from evaluate.report.rounding import fmt_count, fmt_number, year_label
+from evaluate.report.sentences import coverage_title, national_title, synthetic_label
+from evaluate.style import palette, style_context
+
+__all__ = ["Chart", "caption_line", "figure_dir", "national_chart", "coverage_chart", "MAX_TITLE_WORDS"]
+
+MAX_TITLE_WORDS = 10
+#: Environment variable naming the folder where report figures are written. The
+#: bridge sets it to its temporary folder; under Quarto the default is used.
+FIGURE_DIR_ENV = "EVALUATE_FIGURE_DIR"
+DEFAULT_FIGURE_DIR = "_figures"
+
+
+def figure_dir() -> Path:
+    """Where :meth:`Chart.markdown` writes PNG files (``$EVALUATE_FIGURE_DIR`` or ``_figures``)."""
+    return Path(os.environ.get(FIGURE_DIR_ENV) or DEFAULT_FIGURE_DIR)
+
+
+def caption_line(source: str, *, coverage: str | None = None, synthetic: bool) -> str:
+    """``"Source: ... Coverage: ... Synthetic data: not real findings."``"""
+    parts = [f"Source: {source.rstrip('.')}."]
+    if coverage:
+        parts.append(f"Coverage: {coverage.rstrip('.')}.")
+    label = synthetic_label(synthetic)
+    if label:
+        parts.append(label)
+    return " ".join(parts)
+
+
+def _md_escape_attr(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+@dataclass
+class Chart:
+    """A figure with its active title, caption line and alt text."""
+
+    figure: Figure
+    title: str
+    caption: str
+    alt: str
+    synthetic: bool = field(default=False)
+
+    def __post_init__(self) -> None:
+        words = len(self.title.split())
+        if words > MAX_TITLE_WORDS:
+            raise ValueError(f"chart title has {words} words; at most {MAX_TITLE_WORDS}: {self.title!r}")
+        if not self.alt.strip():
+            raise ValueError("a chart needs alt text")
+        label = synthetic_label(self.synthetic)
+        if label and label not in self.caption:
+            raise ValueError("the caption of a chart of synthetic data must say so")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the chart as PNG (no timestamp or software metadata)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.figure.savefig(path, format="png", dpi=150, metadata={"Software": None})
+        return path
+
+    def markdown(self, label: str, *, directory: str | Path | None = None) -> str:
+        """Save the PNG and return a Quarto/pandoc Markdown figure (for ``output: asis``)."""
+        if not label.startswith("fig-"):
+            raise ValueError(f"a figure label must start with 'fig-', not {label!r}")
+        folder = Path(directory) if directory is not None else figure_dir()
+        path = self.save(folder / f"{label}.png")
+        cap = f"{self.title}. {self.caption}"
+        return f'\n![{cap}]({path.as_posix()}){{#{label} fig-alt="{_md_escape_attr(self.alt)}" width="100%"}}\n'
+
+
+def _finish(fig: Figure, title: str, caption: str) -> None:
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
+    fig.text(0.01, 0.005, caption, ha="left", va="bottom", fontsize=8, color=palette()[4], wrap=True)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+
+
+def _year_axis(ax, years: list[int]) -> None:
+    ax.set_xticks(years)
+    ax.set_xticklabels([year_label(y) for y in years], rotation=45, ha="right")
+    ax.set_xlabel("")
+
+
+def national_chart(national: Iterable[Mapping], *, synthetic: bool) -> Chart:
+    """Overall and persistent absence by year and phase: panel (lines) vs published (open circles)."""
+    df = pd.DataFrame(list(national))
+    title = national_title(df.to_dict("records"))
+    years = sorted(df["year"].astype(int).unique())
+    phases = list(dict.fromkeys(df.sort_values("phase")["phase"]))
+    colours = dict(zip(phases, palette(min(len(phases), 6)), strict=False))
+    with style_context():
+        fig = Figure(figsize=(9, 4.6))
+        axes = fig.subplots(1, 2, sharex=True)
+        for ax, (col, pub, name) in zip(axes, [
+            ("overall_absence_rate", "published_overall_absence_rate", "Overall absence rate (%)"),
+            ("pa_rate", "published_pa_rate", "Persistent absence rate (%)"),
+        ], strict=True):
+            for ph in phases:
+                d = df[df["phase"] == ph].set_index("year").reindex(range(years[0], years[-1] + 1))
+                ax.plot(d.index, d[col], color=colours[ph], marker="o", ms=3, lw=1.8, label=f"{ph} (panel)")
+                ax.plot(d.index, d[pub], color=colours[ph], marker="o", ms=7, lw=0, mfc="none",
+                        label=f"{ph} (published)")
+            ax.set_title(name, fontsize=10, fontweight="normal")
+            ax.set_ylim(bottom=0)
+            _year_axis(ax, years)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="upper right", ncol=2, fontsize=8, bbox_to_anchor=(1, 0.93))
+        cap = caption_line("DfE pupil absence in schools in England (school and national files); panel built by evaluate",
+                           coverage=f"state-funded schools in England, {year_label(years[0])} to {year_label(years[-1])}",
+                           synthetic=synthetic)
+        _finish(fig, title, cap)
+        fig.subplots_adjust(top=0.72)
+    worst = df["difference_pp"].abs().max()
+    alt = (f"Two line charts, overall absence rate and persistent absence rate by academic year from "
+           f"{year_label(years[0])} to {year_label(years[-1])}, one line per phase ({', '.join(phases)}), "
+           f"with published national figures as open circles. The largest difference between the panel "
+           f"and the published figure is {fmt_number(worst, 2)} percentage points.")
+    if synthetic:
+        alt += " " + synthetic_label(True)
+    return Chart(fig, title, cap, alt, synthetic)
+
+
+def coverage_chart(coverage: Iterable[Mapping], *, synthetic: bool) -> Chart:
+    """Schools in the panel by year and phase (the term with the most schools)."""
+    df = pd.DataFrame(list(coverage))
+    title = coverage_title(df.to_dict("records"))
+    per = (df.groupby(["year", "phase"], as_index=False)["schools"].max()
+           .sort_values(["phase", "year"]))
+    years = sorted(per["year"].astype(int).unique())
+    phases = list(dict.fromkeys(per["phase"]))
+    colours = dict(zip(phases, palette(min(len(phases), 6)), strict=False))
+    with style_context():
+        fig = Figure(figsize=(9, 4.2))
+        ax = fig.subplots()
+        for ph in phases:
+            d = per[per["phase"] == ph].set_index("year").reindex(range(years[0], years[-1] + 1))
+            ax.plot(d.index, d["schools"], color=colours[ph], marker="o", ms=3, lw=1.8, label=ph)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("Schools")
+        ax.yaxis.set_major_formatter(lambda v, _p: fmt_count(v))
+        _year_axis(ax, years)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+        cap = caption_line("school-level absence files; panel built by evaluate",
+                           coverage=f"{year_label(years[0])} to {year_label(years[-1])}" + "".join(
+                               f"; no absence data for {year_label(y)}" for y in range(years[0], years[-1] + 1)
+                               if y not in years),
+                           synthetic=synthetic)
+        _finish(fig, title, cap)
+    alt = (f"Line chart of the number of schools in the panel by academic year from {year_label(years[0])} "
+           f"to {year_label(years[-1])}, one line per phase ({', '.join(phases)}). "
+           f"{title}.")
+    if synthetic:
+        alt += " " + synthetic_label(True)
+    return Chart(fig, title, cap, alt, synthetic)

@@ -1,0 +1,130 @@
+--[[
+crossref.lua: the few Quarto features the reports use, for plain pandoc (the bridge in
+evaluate.report.render when Quarto is not installed). Not a second Quarto:
+
+* figures and tables with ids `fig-...` / `tbl-...` are numbered (HTML: the caption
+  starts "Figure 1: "; Typst numbers figures itself) and `@fig-x` / `@tbl-x` become
+  "Figure 1" / "Table 1" links (Typst: native references);
+* `fig-alt="..."` on an image becomes its alt text;
+* `::: {.callout-note}` (also -warning, -tip, -important, -caution), with an optional
+  `title="..."`, becomes a styled box (HTML: classes for the CSS the bridge adds;
+  Typst: a #block).
+Unknown references are shown as "?@id", as Quarto does, and reported on stderr.
+]]
+
+local is_typst = FORMAT:match("typst") ~= nil
+local names = { fig = "Figure", tbl = "Table" }
+local counts = { fig = 0, tbl = 0 }
+local numbers = {}
+
+local function kind_of(id)
+  if id == nil then return nil end
+  local k = id:match("^(%a+)%-")
+  if k and names[k] then return k end
+  return nil
+end
+
+local function number(id)
+  local k = kind_of(id)
+  if not k then return nil end
+  counts[k] = counts[k] + 1
+  numbers[id] = { kind = k, n = counts[k] }
+  return numbers[id]
+end
+
+local function prefix_caption(caption, entry)
+  if is_typst or entry == nil then return caption end
+  local label = pandoc.Inlines({ pandoc.Str(names[entry.kind] .. "\u{a0}" .. entry.n .. ":"), pandoc.Space() })
+  if #caption.long == 0 then
+    caption.long = { pandoc.Plain(label) }
+  else
+    local first = caption.long[1]
+    if first.t == "Plain" or first.t == "Para" then
+      first.content = label .. first.content
+    else
+      table.insert(caption.long, 1, pandoc.Plain(label))
+    end
+  end
+  return caption
+end
+
+local function fix_alt(img)
+  local alt = img.attributes["fig-alt"]
+  if alt ~= nil then
+    img.attributes["fig-alt"] = nil
+    if is_typst then
+      img.attributes["alt"] = alt
+    else
+      -- the HTML writer takes alt text from the image description
+      img.caption = pandoc.Inlines({ pandoc.Str(alt) })
+      img.attributes["alt"] = nil
+    end
+  end
+  return img
+end
+
+local function number_figure(el)
+  local entry = number(el.identifier)
+  el.caption = prefix_caption(el.caption, entry)
+  el.content = el.content:walk({ Image = fix_alt })
+  return el
+end
+
+local function number_table(el)
+  local entry = number(el.identifier)
+  el.caption = prefix_caption(el.caption, entry)
+  return el
+end
+
+local function reference(el)
+  if #el.citations ~= 1 then return nil end
+  local id = el.citations[1].id
+  local k = kind_of(id)
+  if not k then return nil end
+  local entry = numbers[id]
+  if entry == nil then
+    io.stderr:write("crossref.lua: unknown reference @" .. id .. "\n")
+    return pandoc.Strong({ pandoc.Str("?@" .. id) })
+  end
+  if is_typst then
+    return pandoc.RawInline("typst", "@" .. id)
+  end
+  return pandoc.Link({ pandoc.Str(names[k] .. "\u{a0}" .. entry.n) }, "#" .. id)
+end
+
+local callout_colours = {
+  note = { "#12436D", "#E7EDF3" },
+  tip = { "#28A197", "#E9F6F5" },
+  important = { "#801650", "#F5E8EE" },
+  warning = { "#F46A25", "#FEF0E9" },
+  caution = { "#F46A25", "#FEF0E9" },
+}
+
+local function callout(el)
+  local kind
+  for _, c in ipairs(el.classes) do
+    local k = c:match("^callout%-(%a+)$")
+    if k and callout_colours[k] then kind = k end
+  end
+  if kind == nil then return nil end
+  local title = el.attributes["title"] or (kind:sub(1, 1):upper() .. kind:sub(2))
+  local title_block = pandoc.Para({ pandoc.Strong(pandoc.Inlines(title)) })
+  if is_typst then
+    local colour = callout_colours[kind]
+    local open = string.format(
+      '#block(width: 100%%, inset: 8pt, radius: 2pt, fill: rgb("%s"), stroke: (left: 4pt + rgb("%s")))[',
+      colour[2], colour[1])
+    local blocks = pandoc.Blocks({ pandoc.RawBlock("typst", open), title_block })
+    blocks:extend(el.content)
+    blocks:insert(pandoc.RawBlock("typst", "]"))
+    return blocks
+  end
+  local head = pandoc.Div({ pandoc.Plain({ pandoc.Strong(pandoc.Inlines(title)) }) }, { class = "callout-title" })
+  local body = pandoc.Div(el.content, { class = "callout-body" })
+  return pandoc.Div({ head, body }, { class = "callout callout-" .. kind, role = "note" })
+end
+
+return {
+  { Figure = number_figure, Table = number_table, Image = fix_alt },
+  { Cite = reference, Div = callout },
+}

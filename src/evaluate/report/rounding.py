@@ -1,0 +1,91 @@
+"""DfE rounding: half up (away from zero at exactly .5), never banker's rounding.
+
+Python's ``round`` rounds half to even (``round(2.5) == 2``) and works on the binary
+value of a float (``round(0.125, 2) == 0.12``). DfE publications round half up on the
+decimal number as written, so every number a report shows goes through
+:func:`round_half_up` (and :func:`fmt_number` for display).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from numbers import Real
+
+__all__ = ["round_half_up", "fmt_number", "fmt_pct", "fmt_pp", "fmt_count", "year_label"]
+
+
+def _decimal(x: Real | str) -> Decimal:
+    # str() gives the shortest repr that round-trips, so 0.125 -> Decimal("0.125")
+    # rather than the binary 0.12499999999999999722...
+    try:
+        return Decimal(str(x))
+    except InvalidOperation as exc:  # pragma: no cover - guarded by callers
+        raise ValueError(f"not a number: {x!r}") from exc
+
+
+def _missing(x: object) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(isinstance(x, float) and math.isnan(x)) or (x != x)  # noqa: PLR0124
+    except TypeError:
+        return False
+
+
+def round_half_up(x: Real | str, ndigits: int = 0) -> float | int:
+    """Round ``x`` to ``ndigits`` decimals, halves away from zero.
+
+    >>> round_half_up(0.125, 2)
+    0.13
+    >>> round_half_up(2.5)
+    3
+    >>> round_half_up(-2.5)
+    -3
+
+    With ``ndigits <= 0`` an ``int`` is returned; otherwise a ``float``. ``None`` and
+    NaN are returned unchanged.
+    """
+    if _missing(x):
+        return x  # type: ignore[return-value]
+    if isinstance(x, float) and math.isinf(x):
+        raise ValueError("cannot round an infinite value")
+    q = Decimal(1).scaleb(-ndigits)  # 10 ** -ndigits
+    d = _decimal(x).quantize(q, rounding=ROUND_HALF_UP)
+    return int(d) if ndigits <= 0 else float(d)
+
+
+def fmt_number(x: Real | str | None, ndigits: int = 1, *, missing: str = "", thousands: bool = True) -> str:
+    """Format ``x`` rounded half up to exactly ``ndigits`` decimals (``"1,234.5"``)."""
+    if _missing(x):
+        return missing
+    q = Decimal(1).scaleb(-ndigits)
+    d = _decimal(x).quantize(q, rounding=ROUND_HALF_UP)
+    if d == 0:
+        d = abs(d)  # no "-0.0"
+    return f"{d:,.{max(ndigits, 0)}f}" if thousands else f"{d:.{max(ndigits, 0)}f}"
+
+
+def fmt_count(x: Real | None, *, missing: str = "") -> str:
+    """A whole number with thousands separators (``"12,345"``)."""
+    return fmt_number(x, 0, missing=missing)
+
+
+def fmt_pct(x: Real | None, ndigits: int = 1, *, missing: str = "") -> str:
+    """A percentage already on the 0-100 scale (``"6.8%"``)."""
+    s = fmt_number(x, ndigits, missing=missing)
+    return f"{s}%" if s != missing else missing
+
+
+def fmt_pp(x: Real | None, ndigits: int = 1, *, missing: str = "", sign: bool = True) -> str:
+    """A difference in percentage points, signed (``"+0.2"``, ``"-0.1"``, ``"0.0"``)."""
+    s = fmt_number(x, ndigits, missing=missing)
+    if s == missing or not sign:
+        return s
+    return s if s.startswith("-") or float(s.replace(",", "")) == 0 else f"+{s}"
+
+
+def year_label(year: int | str) -> str:
+    """The academic year that starts in calendar year ``year``: ``2022 -> "2022/23"``."""
+    y = int(year)
+    return f"{y}/{(y + 1) % 100:02d}"

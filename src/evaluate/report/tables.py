@@ -1,0 +1,226 @@
+"""pandas -> Markdown pipe tables, with DfE rounding (half up) on every number.
+
+A report cell prints what these functions return inside a cell marked
+``#| output: asis``, so Quarto (and the bridge) read the table as Markdown. A caption
+with a label (``tbl-...``) makes the table a cross-reference target: ``@tbl-x``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from evaluate.report.rounding import fmt_count, fmt_number, fmt_pct, fmt_pp, year_label
+from evaluate.report.sentences import synthetic_label
+
+__all__ = [
+    "markdown_table",
+    "national_table",
+    "coverage_table",
+    "suppression_table",
+    "attrition_table",
+    "conversions_table",
+    "programmes_table",
+]
+
+Formatter = Callable[[Any], str]
+
+#: Named formats for :func:`markdown_table`'s ``formats`` argument.
+FORMATS: dict[str, Formatter] = {
+    "count": fmt_count,
+    "pct": fmt_pct,
+    "pct2": lambda x: fmt_pct(x, 2),
+    "pp": fmt_pp,
+    "pp2": lambda x: fmt_pp(x, 2),
+    "num1": lambda x: fmt_number(x, 1),
+    "num2": lambda x: fmt_number(x, 2),
+    "year": lambda x: "" if x is None or x != x else year_label(x),
+    "text": lambda x: "" if x is None or (isinstance(x, float) and x != x) else str(x),
+}
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(
+    df: pd.DataFrame,
+    *,
+    formats: Mapping[str, str | Formatter] | None = None,
+    headers: Mapping[str, str] | None = None,
+    caption: str | None = None,
+    label: str | None = None,
+    synthetic: bool | None = None,
+) -> str:
+    """Render ``df`` as a pipe table.
+
+    Parameters
+    ----------
+    formats
+        Per column, a name from ``FORMATS`` (``count``, ``pct``, ``pp``, ``num1``,
+        ``year``, ...) or a callable returning the cell text. Numeric columns without a
+        format are shown as counts when whole and to one decimal otherwise.
+    headers
+        Display names for columns.
+    caption, label
+        Table caption and cross-reference label (``tbl-...``).
+    synthetic
+        When true, the caption ends with the synthetic-data label.
+    """
+    formats = dict(formats or {})
+    headers = dict(headers or {})
+    if label is not None and not label.startswith("tbl-"):
+        raise ValueError(f"a table label must start with 'tbl-', not {label!r}")
+    cols = list(df.columns)
+    fns: list[Formatter] = []
+    numeric: list[bool] = []
+    for c in cols:
+        spec = formats.get(c)
+        if spec is None:
+            if pd.api.types.is_integer_dtype(df[c]):
+                spec = "count"
+            elif pd.api.types.is_float_dtype(df[c]):
+                whole = df[c].dropna().apply(float.is_integer).all()
+                spec = "count" if whole else "num1"
+            else:
+                spec = "text"
+        fn = FORMATS[spec] if isinstance(spec, str) else spec
+        fns.append(fn)
+        numeric.append(spec not in ("text", "year") and pd.api.types.is_numeric_dtype(df[c]))
+    head = "| " + " | ".join(_cell(headers.get(c, c)) for c in cols) + " |"
+    rule = "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"
+    body = [
+        "| " + " | ".join(_cell(fn(v)) for fn, v in zip(fns, row, strict=True)) + " |"
+        for row in df.itertuples(index=False, name=None)
+    ]
+    out = "\n".join([head, rule, *body]) + "\n"
+    cap = " ".join(p for p in [caption or "", synthetic_label(synthetic) if synthetic is not None else ""] if p)
+    if cap or label:
+        out += f"\n: {cap}" + (f" {{#{label}}}" if label else "") + "\n"
+    return out
+
+
+# --- the data-quality report's tables ------------------------------------------------
+
+
+def _frame(rows: Iterable[Mapping]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows))
+
+
+def national_table(national: Iterable[Mapping], *, synthetic: bool, label: str = "tbl-national") -> str:
+    """Panel against published national rates by year and phase."""
+    df = _frame(national).sort_values(["phase", "year"], kind="stable")
+    df = df[["year", "phase", "overall_absence_rate", "published_overall_absence_rate",
+             "pa_rate", "published_pa_rate", "severe_rate", "difference_pp"]]
+    return markdown_table(
+        df,
+        formats={"year": "year", "overall_absence_rate": "pct", "published_overall_absence_rate": "pct",
+                 "pa_rate": "pct", "published_pa_rate": "pct", "severe_rate": "pct", "difference_pp": "pp2"},
+        headers={"year": "Year", "phase": "Phase", "overall_absence_rate": "Overall, panel",
+                 "published_overall_absence_rate": "Overall, published",
+                 "pa_rate": "Persistent, panel", "published_pa_rate": "Persistent, published",
+                 "severe_rate": "Severe, panel", "difference_pp": "Overall difference (pp)"},
+        caption="Overall, persistent and severe absence rates in the panel and as published, by year and phase.",
+        label=label,
+        synthetic=synthetic,
+    )
+
+
+def coverage_table(coverage: Iterable[Mapping], *, synthetic: bool, label: str = "tbl-coverage") -> str:
+    """Schools and enrolments by year, term and phase."""
+    df = _frame(coverage).sort_values(["year", "term", "phase"], kind="stable")[
+        ["year", "term", "phase", "schools", "enrolments"]]
+    return markdown_table(
+        df,
+        formats={"year": "year", "schools": "count", "enrolments": "count"},
+        headers={"year": "Year", "term": "Term", "phase": "Phase", "schools": "Schools",
+                 "enrolments": "Enrolments"},
+        caption="Schools and pupil enrolments in the panel by year, term and phase.",
+        label=label,
+        synthetic=synthetic,
+    )
+
+
+def suppression_table(suppression: Iterable[Mapping], *, synthetic: bool,
+                      label: str = "tbl-suppression") -> str:
+    """Counts of suppressed or unavailable cells by file, column and DfE symbol."""
+    df = _frame(suppression)
+    if df.empty:
+        df = pd.DataFrame({"file": [], "column": [], "symbol": [], "count": []})
+    df = df.sort_values(["file", "column", "symbol"], kind="stable")[["file", "column", "symbol", "count"]]
+    df["symbol"] = df["symbol"].map(lambda s: f"`{s}`")
+    return markdown_table(
+        df,
+        formats={"count": "count"},
+        headers={"file": "File", "column": "Column", "symbol": "Symbol", "count": "Cells"},
+        caption="Cells holding a DfE symbol instead of a number, by file, column and symbol.",
+        label=label,
+        synthetic=synthetic,
+    )
+
+
+def attrition_table(attrition: Iterable[Mapping], *, synthetic: bool, label: str = "tbl-attrition") -> str:
+    """The attrition log in order, each step's rows before and after and why."""
+    df = _frame(attrition)[["step", "rows_before", "rows_after", "dropped", "reason"]]
+    return markdown_table(
+        df,
+        formats={"rows_before": "count", "rows_after": "count", "dropped": "count"},
+        headers={"step": "Step", "rows_before": "Rows before", "rows_after": "Rows after",
+                 "dropped": "Dropped", "reason": "Reason"},
+        caption="Attrition from the rows read to the rows of the analysis panel.",
+        label=label,
+        synthetic=synthetic,
+    )
+
+
+_CONVERSION_LABELS = {
+    "links_read": "GIAS links read",
+    "conversions_followed": "Academy conversions followed",
+    "mergers": "Mergers",
+    "schools_with_more_than_one_urn": "Schools with more than one URN",
+    "longest_chain": "Longest chain of URNs",
+}
+
+_PROGRAMME_LABELS = {
+    "hubs": "Attendance hubs",
+    "hub_schools": "Schools in an attendance hub",
+    "mentor_las": "Local authorities with attendance mentors",
+    "mentor_schools": "Schools in a mentor area",
+    "both_programmes": "Schools in both programmes",
+}
+
+
+def _key_value(pairs: list[tuple[str, Any]], *, caption: str, label: str, synthetic: bool,
+               value_header: str = "Number") -> str:
+    df = pd.DataFrame(pairs, columns=["item", "value"])
+    return markdown_table(df, formats={"item": "text", "value": "count"},
+                          headers={"item": "", "value": value_header},
+                          caption=caption, label=label, synthetic=synthetic)
+
+
+def conversions_table(conversions: Mapping[str, Any], *, synthetic: bool,
+                      label: str = "tbl-conversions") -> str:
+    """How schools were followed across academy conversions and mergers."""
+    pairs = [(_CONVERSION_LABELS.get(k, k.replace("_", " ")), v) for k, v in conversions.items()]
+    return _key_value(pairs, caption="Schools followed across academy conversions and mergers.",
+                      label=label, synthetic=synthetic)
+
+
+def programmes_table(programmes: Mapping[str, Any], *, synthetic: bool,
+                     label: str = "tbl-programmes") -> str:
+    """Programme membership: hubs, hub schools by cohort, mentor areas, both."""
+    pairs: list[tuple[str, Any]] = []
+    for key in ["hubs", "hub_schools"]:
+        if key in programmes:
+            pairs.append((_PROGRAMME_LABELS[key], programmes[key]))
+    for cohort, n in sorted((programmes.get("hub_cohorts") or {}).items(), key=lambda kv: int(kv[0])):
+        pairs.append((f"Hub schools first exposed in {year_label(cohort)}", n))
+    for key in ["mentor_las", "mentor_schools", "both_programmes"]:
+        if key in programmes:
+            pairs.append((_PROGRAMME_LABELS[key], programmes[key]))
+    known = set(_PROGRAMME_LABELS) | {"hub_cohorts"}
+    pairs += [(k.replace("_", " "), v) for k, v in programmes.items() if k not in known]
+    return _key_value(pairs, caption="Programme membership in the panel.", label=label,
+                      synthetic=synthetic, value_header="Schools or areas")

@@ -1,0 +1,92 @@
+"""The house chart style: the Government Analysis Function palette on a seaborn theme.
+
+Every ``plot()`` in the package calls :func:`apply_style` (or draws inside
+:func:`style_context`) so charts look the same in every report: sans-serif text,
+the Analysis Function categorical colours in their documented order, no top or right
+spines, light horizontal grid lines only, no chart junk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+__all__ = ["AF_COLOURS", "palette", "apply_style", "style_context", "rc_params", "FONT_FAMILY"]
+
+#: The Analysis Function categorical palette, in the order the guidance uses it.
+AF_COLOURS: dict[str, str] = {
+    "dark_blue": "#12436D",
+    "turquoise": "#28A197",
+    "dark_pink": "#801650",
+    "orange": "#F46A25",
+    "dark_grey": "#3D3D3D",
+    "light_purple": "#A285D1",
+}
+
+#: Sans-serif fonts in order of preference; matplotlib uses the first one installed.
+FONT_FAMILY = ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"]
+
+
+def palette(n: int | None = None) -> list[str]:
+    """The Analysis Function colours as hex strings (the first ``n``; at most six).
+
+    The guidance advises at most four categories on one chart where possible; asking
+    for more than six raises ``ValueError`` rather than silently cycling colours.
+    """
+    colours = list(AF_COLOURS.values())
+    if n is None:
+        return colours
+    if n < 0 or n > len(colours):
+        raise ValueError(f"the Analysis Function palette has {len(colours)} colours; asked for {n}")
+    return colours[:n]
+
+
+def rc_params() -> dict[str, object]:
+    """The matplotlib settings of the house style (on top of seaborn's 'ticks' theme)."""
+    from cycler import cycler
+
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": FONT_FAMILY,
+        "font.size": 10,
+        "axes.titlesize": 12,
+        "axes.titleweight": "bold",
+        "axes.titlelocation": "left",
+        "axes.labelsize": 10,
+        "axes.edgecolor": AF_COLOURS["dark_grey"],
+        "axes.labelcolor": AF_COLOURS["dark_grey"],
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "axes.grid.axis": "y",
+        "grid.color": "#D9D9D9",
+        "grid.linewidth": 0.6,
+        "axes.prop_cycle": cycler(color=palette()),
+        "xtick.color": AF_COLOURS["dark_grey"],
+        "ytick.color": AF_COLOURS["dark_grey"],
+        "legend.frameon": False,
+        "figure.dpi": 100,
+        "savefig.dpi": 150,
+        "savefig.bbox": "tight",
+        "figure.facecolor": "white",
+        "svg.hashsalt": "evaluate",  # stable SVG ids
+        "pdf.fonttype": 42,
+    }
+
+
+def apply_style() -> None:
+    """Set the house style globally (seaborn theme + Analysis Function palette)."""
+    import seaborn as sns
+
+    sns.set_theme(style="ticks", palette=palette(), rc=rc_params())
+
+
+@contextlib.contextmanager
+def style_context() -> Iterator[None]:
+    """Draw inside the house style without changing global matplotlib settings."""
+    import matplotlib as mpl
+    import seaborn as sns
+
+    with mpl.rc_context():
+        sns.set_theme(style="ticks", palette=palette(), rc=rc_params())
+        yield
