@@ -326,7 +326,7 @@ def _pandoc(md: str, to: str, outfile: Path, args: list[str]) -> None:
 
     try:
         pypandoc.convert_text(md, to, format="markdown", outputfile=str(outfile),
-                              extra_args=["--standalone", f"--lua-filter={LUA_FILTER}", *args])
+                              extra_args=["--standalone", "--wrap=none", f"--lua-filter={LUA_FILTER}", *args])
     except RuntimeError as exc:
         msg = str(exc).strip().splitlines()
         raise ReportError(f"pandoc ({to}) failed: {msg[-1] if msg else exc}") from None

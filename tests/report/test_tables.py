@@ -1,0 +1,58 @@
+"""Tables: DfE rounding in cells, captions, and golden files for rendered Markdown.
+
+Set UPDATE_GOLDEN=1 to rewrite the golden files after an intended change.
+"""
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evaluate.report import tables
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
+        path.write_text(text, encoding="utf-8")
+        if not os.environ.get("UPDATE_GOLDEN"):
+            pytest.fail(f"golden file {name} was missing and has been written; rerun")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_markdown_table_rounds_half_up_and_aligns():
+    df = pd.DataFrame({"name": ["a|b", "c"], "rate": [0.125, 2.5], "n": [1234, 5]})
+    md = tables.markdown_table(df, formats={"rate": "num2"}, caption="Cap.", label="tbl-x")
+    assert md.splitlines()[:4] == [
+        "| name | rate | n |",
+        "|:---|---:|---:|",
+        "| a\\|b | 0.13 | 1,234 |",
+        "| c | 2.50 | 5 |",
+    ]
+    assert md.rstrip().endswith(": Cap. {#tbl-x}")
+
+
+def test_label_must_be_a_table_label():
+    with pytest.raises(ValueError):
+        tables.markdown_table(pd.DataFrame({"a": [1]}), label="fig-x")
+
+
+def test_golden_attrition(dq):
+    check_golden("attrition_table.md", tables.attrition_table(dq["attrition"], synthetic=True))
+
+
+def test_golden_national(dq):
+    check_golden("national_table.md", tables.national_table(dq["national"], synthetic=True))
+
+
+def test_golden_programmes(dq):
+    check_golden("programmes_table.md", tables.programmes_table(dq["programmes"], synthetic=False))
+
+
+def test_attrition_counts_add_up_in_fixture(dq):
+    steps = dq["attrition"]
+    assert all(s["rows_before"] - s["rows_after"] == s["dropped"] for s in steps)
+    assert steps[0]["rows_before"] - sum(s["dropped"] for s in steps) == steps[-1]["rows_after"]
