@@ -70,9 +70,37 @@ local function number_figure(el)
   return el
 end
 
+-- Typst gives auto-width columns equal shares, which squeezes text columns; give wide
+-- tables column widths proportional to their longest cell (words may still wrap).
+local function size_columns(tbl)
+  local widths = {}
+  local function measure(rows, head)
+    for _, row in ipairs(rows) do
+      for i, cell in ipairs(row.cells) do
+        local longest = 0
+        for word in pandoc.utils.stringify(cell.contents):gmatch("%S+") do
+          longest = math.max(longest, utf8.len(word) or #word)
+        end
+        local len = head and 0 or math.min(utf8.len(pandoc.utils.stringify(cell.contents)) or 0, 40)
+        widths[i] = math.max(widths[i] or 4, len, longest + 3)
+      end
+    end
+  end
+  measure(tbl.head.rows, true)
+  for _, body in ipairs(tbl.bodies) do measure(body.body, false) end
+  local total = 0
+  for _, w in ipairs(widths) do total = total + w end
+  if total < 70 or #widths ~= #tbl.colspecs then return tbl end
+  for i, spec in ipairs(tbl.colspecs) do
+    tbl.colspecs[i] = { spec[1], widths[i] / total }
+  end
+  return tbl
+end
+
 local function number_table(el)
   local entry = number(el.identifier)
   el.caption = prefix_caption(el.caption, entry)
+  if is_typst then el = size_columns(el) end
   return el
 end
 
