@@ -1,0 +1,87 @@
+"""The data-quality results (JSON-serialisable) that the data-quality report renders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluate.data.ees import read_ees
+from evaluate.data.panel import PanelBuild
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def data_quality(build: PanelBuild, data_dir: str | Path) -> dict[str, Any]:
+    """Summarise a panel build for the data-quality report.
+
+    Keys: ``synthetic``, ``national``, ``coverage``, ``suppression``, ``attrition``,
+    ``conversions``, ``programmes``, ``problems``, ``options``.
+    """
+    base = Path(data_dir)
+    synthetic = False
+    if (base / "manifest.json").exists():
+        synthetic = bool(json.loads((base / "manifest.json").read_text(encoding="utf-8")).get("synthetic", False))
+
+    py = build.panel_year
+    nat = (py.groupby(["year", "phase"], sort=True)[["sess_overall", "sess_possible",
+            "enrolments_pa_10_exact", "enrolments_pa_50_exact", "enrolments"]].sum(min_count=1)
+           .reset_index())
+    nat["overall_absence_rate"] = 100 * nat["sess_overall"] / nat["sess_possible"]
+    nat["pa_rate"] = 100 * nat["enrolments_pa_10_exact"] / nat["enrolments"]
+    nat["severe_rate"] = 100 * nat["enrolments_pa_50_exact"] / nat["enrolments"]
+    pub = None
+    agg = base / "absence" / "absence_nat_reg_la.csv"
+    if agg.exists():
+        f = read_ees(agg, label="absence/absence_nat_reg_la.csv").frame
+        f = f[(f["geographic_level"] == "National") & (f["period"] == "year")]
+        cols = {"sess_overall_percent": "published_overall_absence_rate",
+                "enrolments_pa_10_exact_percent": "published_pa_rate"}
+        pub = f[["year", "education_phase", *[c for c in cols if c in f]]].rename(
+            columns={"education_phase": "phase", **cols})
+        nat = nat.merge(pub, on=["year", "phase"], how="left")
+    national = []
+    for _, r in nat.iterrows():
+        p_o = _num(r.get("published_overall_absence_rate"))
+        o = _num(r["overall_absence_rate"])
+        national.append({
+            "year": int(r["year"]), "phase": str(r["phase"]),
+            "overall_absence_rate": o, "pa_rate": _num(r["pa_rate"]),
+            "severe_rate": _num(r["severe_rate"]),
+            "published_overall_absence_rate": p_o,
+            "published_pa_rate": _num(r.get("published_pa_rate")),
+            "difference_pp": None if p_o is None or o is None else float(np.round(o - p_o, 6)),
+        })
+
+    pt = build.panel_term
+    cov_y = py.assign(term="year")
+    cov = pd.concat([cov_y[["year", "term", "phase", "school_id", "enrolments"]],
+                     pt[["year", "term", "phase", "school_id", "enrolments"]]])
+    cov = (cov.groupby(["year", "term", "phase"], sort=True)
+           .agg(schools=("school_id", "nunique"), enrolments=("enrolments", "sum")).reset_index())
+    coverage = [{"year": int(r.year), "term": str(r.term), "phase": str(r.phase),
+                 "schools": int(r.schools), "enrolments": float(r.enrolments)}
+                for r in cov.itertuples(index=False)]
+    suppression = [{"file": str(r.file), "column": str(r.column), "symbol": str(r.symbol),
+                    "count": int(r.count)} for r in build.symbols.itertuples(index=False)]
+    attrition = [{k: (int(v) if isinstance(v, (int, np.integer)) else str(v)) for k, v in row.items()}
+                 for row in build.attrition.to_frame().to_dict("records")]
+    conv = {k: int(build.conversions.get(k, 0)) for k in
+            ("links_read", "conversions_followed", "mergers", "schools_with_more_than_one_urn",
+             "longest_chain", "splits", "contradictory_pairs", "cycles_broken")}
+    return {
+        "synthetic": synthetic,
+        "national": national,
+        "coverage": coverage,
+        "suppression": suppression,
+        "attrition": attrition,
+        "conversions": conv,
+        "programmes": json.loads(json.dumps(dict(build.programmes))),
+        "problems": list(build.problems),
+        "options": dict(build.options),
+    }
