@@ -368,7 +368,7 @@ def _establishments(rng: np.random.Generator, sites: pd.DataFrame, pilot_lead: i
         urn[i, max(start, FIRST_YEAR) - FIRST_YEAR: min(end, LAST_YEAR + 1) - FIRST_YEAR] = u_
 
     new_urn: dict[tuple[int, str], int] = {}
-    for y, i, kind in events:
+    for _y, i, kind in events:
         new_urn[(i, kind)] = next_urn
         next_urn += int(rng.integers(1, 25))
 

@@ -173,7 +173,6 @@ def select(rng: np.random.Generator, country: Country, n_schools: int | None) ->
     prio = sites["priority"].to_numpy().astype(float)
     region = sites["gor_name"].to_numpy()
     la_name = sites["la_name"].to_numpy()
-    hub_rows = []
     hub_sites = []
     hub_no = 0
     pilot_lead = int(country.extra["pilot_lead"])

@@ -98,15 +98,9 @@ def compute(results: dict[int, YearResult], progs: Programmes, phase: np.ndarray
     from evaluate.synthetic.england import FIRST_YEAR
 
     df = _school_table(results, progs, phase)
-    exposure = {}
-    for prog, delta, table in (("hubs", progs.hub_delta, progs.hub_sites),
-                               ("mentors", progs.mentor_delta, progs.mentor_sites)):
-        for site in table["site"]:
-            for year in results:
-                exposure[(prog, int(site), year)] = float((delta[site, year - FIRST_YEAR] > 0).mean())
-    # exposure as share of terms with any exposure is coarse; use the exact shares instead
     from evaluate.synthetic.programmes import exposure as term_exposure
 
+    exposure = {}
     for prog, table, col in (("hubs", progs.hub_sites, "join_date"), ("mentors", progs.mentor_sites, "start_date")):
         for site, d in zip(table["site"], table[col], strict=True):
             sh = term_exposure(d)
