@@ -52,6 +52,9 @@ ASSUMED: dict[int, dict[str, float]] = {
 #: the full country (benchmarks/synth_full.py) the generated PA rate then comes out a
 #: little low in the post-pandemic years, so the solver aims at the target times this.
 PA_AIM: dict[int, float] = {2021: 1.018, 2022: 1.035, 2023: 1.045, 2024: 1.032}
+#: Per-phase aims where a year has published phase targets (2022/23).
+PA_AIM_PHASE: dict[int, dict[str, float]] = {
+    2022: {"primary": 1.025, "secondary": 1.042, "special": 1.014, "ap": 1.0}}
 
 #: Tolerance (percentage points) the national figures must meet.
 TOLERANCE_PP = 0.3
@@ -104,13 +107,12 @@ def phase_targets(year: int, weights: dict[str, dict[str, float]]) -> dict[str, 
         nat = national(year, measure)
         scale = nat / national(2022, measure)
         raw = {p: v * scale for p, v in profile.items()}
-        if measure == "pa":  # aim correction; keep rates below 95% when scaling up
-            raw = {p: v * PA_AIM.get(year, 1.0) for p, v in raw.items()}
-            raw = {p: min(v, 95.0) for p, v in raw.items()}
         w = weights[measure]
-        aim = nat * (PA_AIM.get(year, 1.0) if measure == "pa" else 1.0)
-        k = aim / sum(w[p] * raw[p] for p in raw)
-        out[measure] = {p: min(v * k, 95.0) for p, v in raw.items()}
+        k = nat / sum(w[p] * raw[p] for p in raw)
+        aim = {p: 1.0 for p in raw}
+        if measure == "pa":
+            aim = PA_AIM_PHASE.get(year, {p: PA_AIM.get(year, 1.0) for p in raw})
+        out[measure] = {p: min(v * k * aim[p], 95.0) for p, v in raw.items()}
     return out
 
 

@@ -50,7 +50,8 @@ def school_frame(country: Country, r: YearResult) -> pd.DataFrame:
     sites = country.sites
     est = country.establishments.set_index("urn")
     n_cols = r.counts["enrolments"].shape[1]
-    labels = [*TERMS[: n_cols - 1], "Academic year"] if n_cols == 4 else list(TERMS[:n_cols])
+    # 2020/21: autumn and spring rows only (no summer term, no full-year row)
+    labels = [*TERMS, "Academic year"] if n_cols == 4 else list(TERMS[: n_cols - 1])
     urn = country.urn[r.sites, t]
     frames = []
     for k, label in enumerate(labels):
