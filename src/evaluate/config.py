@@ -56,7 +56,7 @@ class ProgrammeSettings(_Strict):
 
 
 class PanelSettings(_Strict):
-    cohort_rule: Literal["first_full_year", "first_exposed_year"] = "first_full_year"
+    cohort_rule: Literal["mostly_exposed", "first_full_year", "first_exposed_year"] = "mostly_exposed"
 
 
 Outcome = Literal["overall_absence_rate", "authorised_rate", "unauthorised_rate", "pa_rate", "severe_rate"]

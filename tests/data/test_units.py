@@ -78,7 +78,15 @@ def test_terms_and_exposure():
     assert prog.term_bounds(2023, "summer")[0] == dt.date(2024, 4, 1)
     assert prog.cohort_of(dt.date(2023, 9, 1)) == (2023, 2023)
     assert prog.cohort_of(dt.date(2023, 8, 10)) == (2023, 2023)
-    assert prog.cohort_of(dt.date(2023, 9, 2)) == (2024, 2023)
+    assert prog.cohort_of(dt.date(2023, 9, 2), "first_full_year") == (2024, 2023)
+    # mostly_exposed (default): the programmes' own account of their first full years
+    assert prog.cohort_of(dt.date(2022, 11, 1)) == (2022, 2022)  # Middlesbrough: 2022/23
+    assert prog.cohort_of(dt.date(2023, 10, 2)) == (2023, 2023)  # October 2023 hubs: 2023/24
+    assert prog.cohort_of(dt.date(2023, 6, 15)) == (2023, 2022)  # June 2023 hubs: 2023/24
+    assert prog.cohort_of(dt.date(2024, 1, 15)) == (2024, 2023)  # spring 2024 hubs: 2024/25
+    assert prog.cohort_of(dt.date(2025, 3, 1)) == (2025, 2024)  # mentors, actual start
+    assert prog.cohort_of(dt.date(2023, 11, 23)) == (2023, 2023)  # the last day that counts
+    assert prog.cohort_of(dt.date(2023, 11, 24)) == (2024, 2023)
     assert prog.cohort_of(dt.date(2024, 3, 1), "first_exposed_year") == (2023, 2023)
     assert prog.cohort_of(None) == (0, 0)
     first, last = prog.year_bounds(2023)

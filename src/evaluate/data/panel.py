@@ -85,7 +85,7 @@ def _rel(path: Path, base: Path) -> str:
 
 def build_panel(data_dir: str | Path, *, partial_areas: Literal["include", "exclude"] = "include",
                 mentor_start: Literal["actual", "announced"] = "actual",
-                cohort_rule: Literal["first_full_year", "first_exposed_year"] = "first_full_year",
+                cohort_rule: prog.CohortRule = "mostly_exposed",
                 ) -> PanelBuild:
     """Build the school x year and school x term panels from ``data_dir``.
 
@@ -111,7 +111,7 @@ def build_panel(data_dir: str | Path, *, partial_areas: Literal["include", "excl
     if partial_areas not in ("include", "exclude"):
         raise InputError(f"partial_areas must be 'include' or 'exclude', not {partial_areas!r}",
                          column="partial_areas")
-    if cohort_rule not in ("first_full_year", "first_exposed_year"):
+    if cohort_rule not in prog.COHORT_RULES:
         raise InputError(f"unknown cohort_rule {cohort_rule!r}", column="cohort_rule")
     inputs: dict[str, str] = {}
     log = AttritionLog()

@@ -8,9 +8,14 @@ Definitions (see ``docs/data-formats.md``):
   counting days from 1 September (August is the summer holiday, so a school joining
   on 1 September is exposed for the whole autumn term and the whole year).
 - ``first_exposed_year``: the academic year containing the start date.
-- Cohort (``cohort_rule='first_full_year'``): the first academic year with exposure
-  share 1, i.e. the start date is on or before 1 September of that year;
-  ``'first_exposed_year'`` uses the first exposed year. Never treated: 0.
+- Cohort (``cohort_rule='mostly_exposed'``, the default): the first academic year with
+  exposure share of at least ``MOSTLY_EXPOSED`` (0.75), i.e. the start date is on or
+  before about 24 November of that year. This reproduces the programmes' own account of
+  their first full years: Middlesbrough (autumn 2022) 2022/23, hubs from October 2023
+  2023/24, hubs from spring 2024 2024/25, hubs from June 2023 2023/24.
+  ``'first_full_year'``: the first year with exposure share 1 (start on or before
+  1 September); ``'first_exposed_year'``: the year containing the start date.
+  Never treated: 0.
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ from evaluate.errors import InputError
 
 TERMS = ("autumn", "spring", "summer")
 TERM_OFFSET = {"autumn": 0, "spring": 1, "summer": 2}
-CohortRule = Literal["first_full_year", "first_exposed_year"]
+CohortRule = Literal["mostly_exposed", "first_full_year", "first_exposed_year"]
+COHORT_RULES: tuple[str, ...] = ("mostly_exposed", "first_full_year", "first_exposed_year")
+#: Exposure share of a year from which the ``mostly_exposed`` rule counts it as treated.
+MOSTLY_EXPOSED = 0.75
 
 
 def term_bounds(year: int, term: str) -> tuple[dt.date, dt.date]:
@@ -65,14 +73,24 @@ def academic_year(day: dt.date) -> int:
     return day.year if day.month >= 8 else day.year - 1
 
 
-def cohort_of(start: dt.date | None, rule: CohortRule = "first_full_year") -> tuple[int, int]:
-    """(cohort, first exposed year) of a start date; (0, 0) when never treated."""
+def cohort_of(start: dt.date | None, rule: CohortRule = "mostly_exposed") -> tuple[int, int]:
+    """(cohort, first exposed year) of a start date; (0, 0) when never treated.
+
+    The one definition of a cohort in the package: the synthetic generator and its
+    ``truth.json`` use it too.
+    """
     if start is None:
         return 0, 0
     first = academic_year(start)
-    # exposure to a year starts counting on 1 September; August starts count as full.
-    full = first if start <= dt.date(first, 9, 1) else first + 1
-    return (full if rule == "first_full_year" else first), first
+    if rule == "first_exposed_year":
+        return first, first
+    if rule == "first_full_year":
+        # exposure to a year starts counting on 1 September; August starts count as full.
+        return (first if start <= dt.date(first, 9, 1) else first + 1), first
+    if rule == "mostly_exposed":
+        share = exposure_share(start, *year_bounds(first))
+        return (first if share >= MOSTLY_EXPOSED else first + 1), first
+    raise ValueError(f"unknown cohort rule {rule!r}")
 
 
 def _read(path: Path, required: tuple[str, ...], label: str) -> pd.DataFrame:
@@ -181,7 +199,7 @@ class Treatment:
 
 def assign_treatment(schools: pd.DataFrame, hubs: pd.DataFrame | None,
                      mentors: pd.DataFrame | None, *, mentor_start: str = "actual",
-                     cohort_rule: CohortRule = "first_full_year",
+                     cohort_rule: CohortRule = "mostly_exposed",
                      mentor_label: str = "mentor_areas.csv") -> Treatment:
     """Start dates and cohorts per school.
 

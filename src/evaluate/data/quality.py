@@ -11,16 +11,43 @@ import pandas as pd
 
 from evaluate.data.ees import read_ees
 from evaluate.data.panel import PanelBuild
+from evaluate.data.published import published_rows
 
 
 def _num(x: Any) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
+def _against_dfe(py: pd.DataFrame) -> list[dict[str, Any]]:
+    """The panel's national rates beside DfE's published national figures."""
+    sums = ["sess_overall", "sess_possible", "enrolments_pa_10_exact", "enrolments"]
+    by_phase = py.groupby(["year", "phase"])[sums].sum(min_count=1)
+    total = py.groupby("year")[sums].sum(min_count=1)
+    out = []
+    for row in published_rows():
+        year, phase = int(row["year"]), str(row["phase"])
+        if phase == "All phases":
+            s = total.loc[year] if year in total.index else None
+        else:
+            s = by_phase.loc[(year, phase)] if (year, phase) in by_phase.index else None
+        panel = None
+        if s is not None:
+            num, den = (("sess_overall", "sess_possible") if row["measure"] == "overall"
+                        else ("enrolments_pa_10_exact", "enrolments"))
+            panel = _num(100 * s[num] / s[den])
+        pub = float(row["published"])
+        out.append({"year": year, "phase": phase, "measure": str(row["measure"]),
+                    "published": pub, "panel": panel,
+                    "difference_pp": None if panel is None else float(np.round(panel - pub, 6))})
+    return out
+
+
 def data_quality(build: PanelBuild, data_dir: str | Path) -> dict[str, Any]:
     """Summarise a panel build for the data-quality report.
 
-    Keys: ``synthetic``, ``national``, ``coverage``, ``suppression``, ``attrition``,
+    Keys: ``synthetic``, ``national`` (panel against the national rows of the data
+    folder's own aggregate file), ``dfe_published`` (panel against DfE's published
+    headline figures, :mod:`evaluate.data.published`), ``coverage``, ``suppression``, ``attrition``,
     ``conversions``, ``programmes``, ``problems``, ``options``.
     """
     base = Path(data_dir)
@@ -58,6 +85,8 @@ def data_quality(build: PanelBuild, data_dir: str | Path) -> dict[str, Any]:
             "difference_pp": None if p_o is None or o is None else float(np.round(o - p_o, 6)),
         })
 
+    dfe_published = _against_dfe(py)
+
     pt = build.panel_term
     cov_y = py.assign(term="year")
     cov = pd.concat([cov_y[["year", "term", "phase", "school_id", "enrolments"]],
@@ -77,6 +106,7 @@ def data_quality(build: PanelBuild, data_dir: str | Path) -> dict[str, Any]:
     return {
         "synthetic": synthetic,
         "national": national,
+        "dfe_published": dfe_published,
         "coverage": coverage,
         "suppression": suppression,
         "attrition": attrition,

@@ -128,6 +128,24 @@ def national_table(national: Iterable[Mapping], *, synthetic: bool, label: str =
     )
 
 
+def dfe_published_table(rows: Iterable[Mapping], *, synthetic: bool, label: str = "tbl-dfe") -> str:
+    """The panel's national rates beside DfE's published headline figures."""
+    df = _frame(rows)
+    if df.empty:
+        df = pd.DataFrame(columns=["year", "phase", "measure", "published", "panel", "difference_pp"])
+    df = df.assign(measure=df["measure"].map({"overall": "Overall absence", "pa": "Persistent absence"}))
+    df = df[["year", "phase", "measure", "published", "panel", "difference_pp"]]
+    return markdown_table(
+        df,
+        formats={"year": "year", "published": "pct", "panel": "pct", "difference_pp": "pp2"},
+        headers={"year": "Year", "phase": "Phase", "measure": "Measure", "published": "DfE published",
+                 "panel": "Panel", "difference_pp": "Difference (pp)"},
+        caption="National absence in the panel against DfE's published national figures.",
+        label=label,
+        synthetic=synthetic,
+    )
+
+
 def coverage_table(coverage: Iterable[Mapping], *, synthetic: bool, label: str = "tbl-coverage") -> str:
     """Schools and enrolments by year, term and phase."""
     df = _frame(coverage).sort_values(["year", "term", "phase"], kind="stable")[
@@ -186,6 +204,7 @@ _CONVERSION_LABELS = {
 _PROGRAMME_LABELS = {
     "hubs": "Attendance hubs",
     "hub_schools": "Schools in an attendance hub",
+    "hub_schools_listed": "Member rows listed in hubs.csv",
     "mentor_las": "Local authorities with attendance mentors",
     "mentor_schools": "Schools in a mentor area",
     "both_programmes": "Schools in both programmes",
@@ -212,15 +231,19 @@ def programmes_table(programmes: Mapping[str, Any], *, synthetic: bool,
                      label: str = "tbl-programmes") -> str:
     """Programme membership: hubs, hub schools by cohort, mentor areas, both."""
     pairs: list[tuple[str, Any]] = []
-    for key in ["hubs", "hub_schools"]:
+    for key in ["hubs", "hub_schools_listed", "hub_schools"]:
         if key in programmes:
             pairs.append((_PROGRAMME_LABELS[key], programmes[key]))
     for cohort, n in sorted((programmes.get("hub_cohorts") or {}).items(), key=lambda kv: int(kv[0])):
-        pairs.append((f"Hub schools first exposed in {year_label(cohort)}", n))
-    for key in ["mentor_las", "mentor_schools", "both_programmes"]:
+        pairs.append((f"Hub schools in cohort {year_label(cohort)}", n))
+    for key in ["mentor_las", "mentor_schools"]:
         if key in programmes:
             pairs.append((_PROGRAMME_LABELS[key], programmes[key]))
-    known = set(_PROGRAMME_LABELS) | {"hub_cohorts"}
+    for cohort, n in sorted((programmes.get("mentor_cohorts") or {}).items(), key=lambda kv: int(kv[0])):
+        pairs.append((f"Mentor-area schools in cohort {year_label(cohort)}", n))
+    if "both_programmes" in programmes:
+        pairs.append((_PROGRAMME_LABELS["both_programmes"], programmes["both_programmes"]))
+    known = set(_PROGRAMME_LABELS) | {"hub_cohorts", "mentor_cohorts"}
     pairs += [(k.replace("_", " "), v) for k, v in programmes.items() if k not in known]
     return _key_value(pairs, caption="Programme membership in the panel.", label=label,
                       synthetic=synthetic, value_header="Schools or areas")

@@ -42,7 +42,7 @@ import pandas as pd
 
 from evaluate.io import sha256_file, write_csv, write_json
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 __all__ = ["GENERATOR_VERSION", "generate"]
 

@@ -19,21 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
-# DfE's published national figures (percentages). year = calendar year the academic year
-# starts in (2022 = 2022/23). Keys: "overall", "pa" (10%+ missed), and per phase for 2022/23.
-TARGETS: dict[int, dict[str, float]] = {
-    2016: {"overall": 4.7, "pa": 10.8},
-    2017: {"overall": 4.7, "pa": 10.8},
-    2018: {"overall": 4.7, "pa": 10.8},
-    2021: {"overall": 7.6, "pa": 22.5},
-    2022: {
-        "overall": 7.4, "pa": 22.3,
-        "overall_primary": 5.9, "overall_secondary": 9.0, "overall_special": 13.0,
-        "pa_primary": 17.2, "pa_secondary": 28.3, "pa_special": 38.7,
-    },
-    2023: {"overall": 7.1, "pa": 20.7},
-    2024: {"pa": 18.7},
-}
+from evaluate.data.published import NATIONAL
+
+# DfE's published national figures (percentages), kept in one place: evaluate.data.published.
+TARGETS: dict[int, dict[str, float]] = NATIONAL
 
 # Choices for the synthetic country, NOT published targets (see module docstring).
 # 2020/21: autumn and spring terms only (in-person attendance); severe = 50%+ missed.

@@ -8,9 +8,10 @@ Exposure of a term to a programme that starts on date ``d`` is the share of the 
 days on or after ``d``. Terms follow DfE's census: autumn 1 August to 31 December,
 spring 1 January to Easter Sunday, summer Easter Monday to 31 July. No sessions happen in
 August, so the autumn term's exposed share is measured from 1 September (a start on
-1 September exposes the whole autumn term). The *cohort* of a school is the first
-academic year whose three terms are all fully exposed; the year before it, if partly
-exposed, is its *first exposed year*.
+1 September exposes the whole autumn term). The *cohort* of a school is defined once,
+by :func:`evaluate.data.programmes.cohort_of` (default rule ``mostly_exposed``: the first
+academic year at least 75% exposed); the year containing the start date is its *first
+exposed year*.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 from dateutil.easter import easter
 
+from evaluate.data.programmes import cohort_of as data_cohort_of
 from evaluate.synthetic.england import FIRST_YEAR, FULL_TOTAL, LAST_YEAR, PANEL_YEARS, Country
 
 #: Mentor areas: (LA name, start date, announced date, coverage, town or "").
@@ -105,11 +107,13 @@ def exposure(start: dt.date) -> np.ndarray:
 
 
 def cohort_of(start: dt.date) -> tuple[int, int]:
-    """(first exposed academic year, cohort = first fully exposed academic year)."""
-    y = start.year if start >= dt.date(start.year, 8, 1) else start.year - 1
-    first = y
-    full = y if start <= dt.date(y, 9, 1) else y + 1
-    return first, full
+    """(first exposed academic year, cohort) by the package's one cohort definition.
+
+    Delegates to :func:`evaluate.data.programmes.cohort_of` with its default rule
+    (``mostly_exposed``), so ``truth.json`` and the analysis panel agree on cohorts.
+    """
+    cohort, first = data_cohort_of(start)
+    return first, cohort
 
 
 def effect_path(share: np.ndarray) -> np.ndarray:

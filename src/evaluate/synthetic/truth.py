@@ -29,8 +29,10 @@ DEFINITIONS = {
     "att_pa_weighted": "100 * (sum treated - sum untreated enrolments_pa_10_exact) / sum enrolments.",
     "att_severe_weighted": "100 * (sum treated - sum untreated enrolments_pa_50_exact) / sum enrolments.",
     "cohort": (
-        "First academic year (start year) whose three terms are fully exposed; term exposure "
-        "is the share of the term's days on or after the join/start date, autumn counted from "
+        "First academic year (start year) at least 75% exposed (evaluate.data.programmes."
+        "cohort_of, rule 'mostly_exposed', the panel's default cohort rule): the start date is "
+        "on or before 23 November of that year; exposure is the share of days from "
+        "1 September to 31 July on or after the start date. Term exposure is the share of the term's days on or after the join/start date, autumn counted from "
         "1 September (no sessions in August), spring 1 January to Easter Sunday, summer Easter "
         "Monday to 31 July. first_exposed_year is the first year with any exposure."),
     "exposure": "Mean share of the year's terms exposed, over the group's schools.",
