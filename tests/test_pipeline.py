@@ -71,6 +71,7 @@ def test_attrition_adds_up_and_matches_the_panel(runs):
     dq = json.loads((out / "results" / "data_quality.json").read_text())
     assert dq["synthetic"] is True
     assert len(dq["attrition"]) == len(log)
+    assert dq["attrition_summary"]["adds_up"] is True
 
 
 def test_panel_counts_are_consistent(runs):

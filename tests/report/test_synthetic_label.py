@@ -64,3 +64,15 @@ def test_long_titles_are_refused(dq):
     with pytest.raises(ValueError, match="words"):
         charts.Chart(chart.figure, "one two three four five six seven eight nine ten eleven",
                      chart.caption, chart.alt)
+
+
+def test_attrition_sentence_reports_the_summary_and_flags_a_gap():
+    from evaluate.report.sentences import attrition_sentence
+
+    ok = {"rows_read": 1000, "rows_dropped": 30, "rows_final": 970, "panel_year_rows": 250,
+          "panel_term_rows": 720, "adds_up": True}
+    text = attrition_sentence(ok)
+    assert "Of 1,000 rows read" in text and "30 were dropped" in text and "970 reached" in text
+    assert "The counts add up." in text
+    assert "do not add up" in attrition_sentence({**ok, "rows_final": 969})
+    assert "do not add up" in attrition_sentence({**ok, "adds_up": False})

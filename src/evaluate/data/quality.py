@@ -42,6 +42,19 @@ def _against_dfe(py: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _attrition_summary(build: PanelBuild) -> dict[str, Any]:
+    """Rows read, dropped and kept, and whether the log adds up (AttritionLog.check)."""
+    log = build.attrition
+    try:
+        log.check()
+        adds_up = True
+    except AssertionError:
+        adds_up = False
+    return {"rows_read": log.rows_read, "rows_dropped": log.total_dropped,
+            "rows_final": log.rows_final, "panel_year_rows": len(build.panel_year),
+            "panel_term_rows": len(build.panel_term), "adds_up": adds_up}
+
+
 def data_quality(build: PanelBuild, data_dir: str | Path) -> dict[str, Any]:
     """Summarise a panel build for the data-quality report.
 
@@ -110,6 +123,7 @@ def data_quality(build: PanelBuild, data_dir: str | Path) -> dict[str, Any]:
         "coverage": coverage,
         "suppression": suppression,
         "attrition": attrition,
+        "attrition_summary": _attrition_summary(build),
         "conversions": conv,
         "programmes": json.loads(json.dumps(dict(build.programmes))),
         "problems": list(build.problems),

@@ -38,7 +38,13 @@ def figure_dir() -> Path:
 
 
 def caption_line(source: str, *, coverage: str | None = None, synthetic: bool) -> str:
-    """``"Source: ... Coverage: ... Synthetic data: not real findings."``"""
+    """``"Source: ... Coverage: ... Synthetic data: not real findings."``
+
+    On synthetic data the source names the generator, so that no chart reads as if it
+    showed DfE's figures.
+    """
+    if synthetic:
+        source = f"synthetic England (evaluate.synthetic), in the format of {source}"
     parts = [f"Source: {source.rstrip('.')}."]
     if coverage:
         parts.append(f"Coverage: {coverage.rstrip('.')}.")

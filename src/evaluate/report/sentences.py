@@ -8,6 +8,7 @@ number or label is ever typed by hand in a report.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from evaluate.report.rounding import fmt_count, fmt_number, round_half_up, year_label
 
@@ -80,18 +81,22 @@ def coverage_title(coverage: Iterable[Mapping]) -> str:
     return f"Between {fmt_count(lo)} and {fmt_count(hi)} schools a year, {year_label(first)} to {year_label(last)}"
 
 
-def attrition_sentence(attrition: Iterable[Mapping]) -> str:
-    """One sentence on the rows kept from raw files to the panel, and whether they add up."""
-    steps = list(attrition)
-    if not steps:
+def attrition_sentence(summary: Mapping[str, Any] | None) -> str:
+    """One sentence on the rows kept from raw files to the panel, and whether they add up.
+
+    ``summary`` is ``data_quality()["attrition_summary"]``: ``rows_read``,
+    ``rows_dropped``, ``rows_final``, ``panel_year_rows``, ``panel_term_rows``, ``adds_up``.
+    """
+    if not summary:
         return "No attrition steps were recorded."
-    start, end = steps[0]["rows_before"], steps[-1]["rows_after"]
-    dropped = sum(int(s["dropped"]) for s in steps)
-    adds_up = start - dropped == end and all(
-        int(s["rows_before"]) - int(s["rows_after"]) == int(s["dropped"]) for s in steps
+    adds_up = bool(summary["adds_up"]) and (
+        int(summary["rows_read"]) - int(summary["rows_dropped"]) == int(summary["rows_final"])
     )
     check = "The counts add up." if adds_up else "**The counts do not add up: check the attrition log.**"
     return (
-        f"Of {fmt_count(start)} rows read, {fmt_count(end)} reached the panel after "
-        f"{len(steps)} steps that removed {fmt_count(dropped)} rows. {check}"
+        f"Of {fmt_count(summary['rows_read'])} rows read from the absence files, "
+        f"{fmt_count(summary['rows_dropped'])} were dropped for the reasons below and "
+        f"{fmt_count(summary['rows_final'])} reached the panel "
+        f"({fmt_count(summary['panel_year_rows'])} school-year rows and "
+        f"{fmt_count(summary['panel_term_rows'])} school-term rows). {check}"
     )
