@@ -69,3 +69,31 @@ def test_report_before_run_says_what_to_do(tmp_path):
     out = _cli("report", "--config", str(cfg))
     assert out.returncode == 2
     assert "run `evaluate run` first" in out.stderr
+
+
+def test_data_check_lists_problems_and_exits_1(tmp_path):
+    bad = tmp_path / "school.csv"
+    bad.write_text("time_period,geographic_level,school_urn\n202223,School,100001\n202223,School,abc\n",
+                   encoding="utf-8")
+    out = _cli("data", "check", str(bad))
+    assert out.returncode == 1
+    assert "column 'school_urn', row 2: 'abc' is not a number" in out.stdout
+
+
+def test_data_check_unreadable_file_is_one_line_exit_2(tmp_path):
+    bad = tmp_path / "latin.csv"
+    bad.write_bytes("time_period,geographic_level,la_name\n202223,National,Caf\xe9\n".encode("latin-1"))
+    out = _cli("data", "check", str(bad))
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: file ") and "latin.csv" in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_data_check_clean_synthetic_file(tmp_path):
+    from evaluate import synthetic
+
+    synthetic.generate(tmp_path / "d", seed=3, n_schools=120)
+    out = _cli("data", "check", str(tmp_path / "d" / "absence" / "school_absence_202223.csv"),
+               str(tmp_path / "d" / "gias" / "links_edubasealldata.csv"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "kind: ees" in out.stdout and "kind: gias_links" in out.stdout

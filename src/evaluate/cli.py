@@ -134,23 +134,39 @@ def data_check(
     files: Annotated[list[Path], typer.Argument(help="EES or GIAS CSV files to validate and summarise.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
 ) -> None:
-    """Validate and summarise EES or GIAS files; exit 2 on the first problem."""
+    """Validate and summarise EES or GIAS files.
+
+    Exit status: 0 when every file is clean, 1 when a file has problems (listed), 2 when
+    a file cannot be read at all (one line naming the file, column and row).
+    """
     from evaluate.data.check import check_file
 
     summaries = [check_file(f) for f in files]
     if as_json:
         typer.echo(json.dumps(summaries, indent=2, default=str))
-        return
-    for s in summaries:
-        typer.echo(_format_summary(s))
+    else:
+        for s in summaries:
+            typer.echo(_format_summary(s))
+    if any(s.get("problems") for s in summaries):
+        raise typer.Exit(1)
 
 
-def _format_summary(summary: dict) -> str:
+def _format_summary(summary: dict, *, max_problems: int = 10) -> str:
     lines = [str(summary.get("file", ""))]
     for key, value in summary.items():
-        if key == "file":
+        if key in ("file", "problems"):
+            continue
+        if isinstance(value, list) and len(value) > max_problems:
+            value = [*value[:max_problems], f"... and {len(value) - max_problems} more (--json lists all)"]
+            lines.append(f"  {key}:")
+            lines += [f"    - {v}" for v in value]
             continue
         lines.append(f"  {key}: {value}")
+    problems = summary.get("problems") or []
+    lines.append(f"  problems: {len(problems)}")
+    lines += [f"    - {p}" for p in problems[:max_problems]]
+    if len(problems) > max_problems:
+        lines.append(f"    ... and {len(problems) - max_problems} more (--json lists all)")
     return "\n".join(lines)
 
 

@@ -78,6 +78,14 @@ def check_file(path: str | Path) -> dict[str, Any]:
                 bad = ((df[c1] + df[c2] - df[c3]).abs() > 0.5).sum()
                 if bad:
                     problems.append(f"{int(bad)} rows where {c1} + {c2} != {c3}")
+        for col in ("school_urn", "school_laestab"):
+            if col in f.raw.columns:
+                vals = f.raw[col].astype("string").str.strip()
+                bad = vals.notna() & ~vals.str.fullmatch(r"\d+").fillna(False).astype(bool)
+                if bad.any():
+                    i = int(bad.to_numpy().nonzero()[0][0])
+                    problems.append(str(InputError(f"'{vals.iloc[i]}' is not a number ({int(bad.sum())} such rows)",
+                                                   file=str(path), column=col, row=i + 1)))
         out["notes"] = list(f.notes)
     else:
         reader = {"gias_links": read_links, "gias_establishments": read_establishments}.get(kind)
@@ -93,6 +101,8 @@ def check_file(path: str | Path) -> dict[str, Any]:
                 out["link_types"] = {str(k): int(v) for k, v in g.frame["LinkType"].value_counts().sort_index().items()}
                 ids = resolve_school_ids(g.frame)
                 out["conversions"] = dict(ids.summary)
-                problems.extend(ids.problems)
+                # contradictory or cyclic links are handled by a documented rule: facts
+                # about the file, listed, but not problems that fail the check
+                out["handled"] = list(ids.problems)
     out["problems"] = problems
     return out
