@@ -75,10 +75,12 @@ def stage_data(cfg: Config, *, force: bool = False, progress: Progress | None = 
             m = json.loads(manifest.read_text(encoding="utf-8"))
         except ValueError:
             m = {}
+        record = data_dir / ".generator-code"
         same = (
             m.get("seed") == cfg.seed
             and m.get("n_schools_requested") == cfg.data.synthetic.schools
             and m.get("generator_version") == synthetic.GENERATOR_VERSION
+            and record.exists() and record.read_text(encoding="utf-8") == _code_hash("synthetic")
         )
         files_ok = all((data_dir / f).exists() for f in m.get("files", {}))
         if same and files_ok:
@@ -86,6 +88,7 @@ def stage_data(cfg: Config, *, force: bool = False, progress: Progress | None = 
     if data_dir.exists():
         shutil.rmtree(data_dir)
     synthetic.generate(data_dir, seed=cfg.seed, n_schools=cfg.data.synthetic.schools, progress=progress)
+    (data_dir / ".generator-code").write_text(_code_hash("synthetic"), encoding="utf-8")
     return StageOutcome("data", "ran", (manifest,))
 
 
@@ -128,9 +131,21 @@ def stage_panel(cfg: Config, *, force: bool = False, progress: Progress | None =
 
 
 def _package_version() -> str:
+    """The package version and a hash of its source, so that a code change reruns stages."""
     from evaluate import __version__
 
-    return __version__
+    return f"{__version__}+{_code_hash()}"
+
+
+def _code_hash(subpackage: str = "") -> str:
+    """SHA-256 (16 hex digits) of the package's source, or of one subpackage's."""
+    root = Path(__file__).resolve().parent / subpackage
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in {".py", ".lua", ".csv", ".typ"} and "__pycache__" not in path.parts:
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def write_provenance(cfg: Config, config_path: Path | None) -> Path:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).parents[2].parent / "shared" / "data"
+# The real files sit in ../shared/data beside the repository; EVALUATE_SHARED_DATA
+# points elsewhere (e.g. for a clone made in another folder).
+SHARED = Path(os.environ.get("EVALUATE_SHARED_DATA")
+              or Path(__file__).resolve().parents[2].parent / "shared" / "data")
 
 ABS_COLS = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name",
             "region_code", "region_name", "old_la_code", "new_la_code", "la_name", "school_urn",
@@ -103,7 +107,7 @@ def make_data_dir(root: Path) -> Path:
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED.exists():
-        pytest.skip(f"real DfE files not found at {SHARED}")
+        pytest.skip(f"real DfE files not found at {SHARED} (set EVALUATE_SHARED_DATA to their folder)")
     return SHARED
 
 
