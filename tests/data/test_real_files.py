@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -39,11 +38,10 @@ def test_weekly_panel_years_and_nan(shared_data):
     assert weekly["week"].notna().all()
 
 
-def test_gias_links_load_and_resolve_fast(shared_data):
-    t = time.perf_counter()
+def test_gias_links_load_and_resolve(shared_data):
+    # its speed is measured in benchmarks/gias_links.py, not here
     links = read_links(shared_data / "gias_links_edubasealldata20250422.csv")
     ids = resolve_school_ids(links.frame)
-    assert time.perf_counter() - t < 10
     assert len(links.frame) == 33801 and links.encoding == "cp1252"
     assert ids.summary["conversions_followed"] > 10000
     assert ids.summary["longest_chain"] >= 3

@@ -402,7 +402,7 @@ def _render_pdf(doc: Path, work: Path, md: str, resource_path: str, *, toc: bool
         args.append("--toc")
     _pandoc(md, "typst", typ, args)
     pdf = work / f"{doc.stem}.pdf"
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    epoch = os.environ.get("SOURCE_DATE_EPOCH") or _commit_epoch(doc.parent)
     try:
         # images are absolute paths in the staging folder: let typst read from "/"
         typst.compile(str(typ), output=str(pdf), root=Path(typ.anchor or "/").as_posix(),
@@ -411,3 +411,15 @@ def _render_pdf(doc: Path, work: Path, md: str, resource_path: str, *, toc: bool
         first = str(exc).strip().splitlines()
         raise ReportError(f"typst could not compile the PDF: {first[0] if first else exc}", file=str(doc)) from None
     return pdf
+
+
+def _commit_epoch(folder: Path) -> str | None:
+    """Commit time of the checkout's HEAD, so the PDF's date (and bytes) follow the code,
+    not the clock; ``None`` outside a git checkout (typst then uses the current time)."""
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=folder, capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    value = out.stdout.strip()
+    return value if out.returncode == 0 and value.isdigit() else None
