@@ -35,7 +35,6 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests analysis benchmarks
-	$(BIN)/ruff format --check src tests analysis benchmarks
 
 # Regenerate the pinned lock from pyproject.toml (needs the registry).
 lock: $(STAMP)
