@@ -108,6 +108,102 @@ def report(
         _echo(f"{st.stage:<24} {st.status}: {', '.join(p.name for p in st.outputs)}")
 
 
+METHODS = ("cs", "twfe", "event-study", "sun-abraham", "imputation")
+
+
+def _read_table(path: Path):
+    """Read CSV or Parquet DATA for ``evaluate estimate``; InputError when it cannot."""
+    import pandas as pd
+
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    suffix = "".join(path.suffixes[-2:]).lower()
+    try:
+        if suffix.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        if suffix.endswith((".csv", ".csv.gz")):
+            return pd.read_csv(path, low_memory=False)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"could not be read: {first}", file=str(path)) from None
+    raise InputError("DATA must be a .csv, .csv.gz or .parquet file", file=str(path))
+
+
+@app.command()
+def estimate(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet, one row per unit and period.")],
+    outcome: Annotated[str, typer.Option(help="Outcome column.")],
+    unit: Annotated[str, typer.Option(help="Unit id column.")],
+    time: Annotated[str, typer.Option(help="Period column (integers).")],
+    cohort: Annotated[str, typer.Option(help="First treated period; 0 or empty = never treated.")],
+    covariates: Annotated[str, typer.Option(help="Comma-separated covariate columns.")] = "",
+    method: Annotated[str, typer.Option(help="cs | twfe | event-study | sun-abraham | imputation.")] = "cs",
+    control: Annotated[str, typer.Option(help="never | not-yet (cs, event-study).")] = "never",
+    estimator: Annotated[str, typer.Option(help="dr | ipw | reg (cs).")] = "dr",
+    base_period: Annotated[str, typer.Option("--base-period", help="varying | universal (cs).")] = "varying",
+    anticipation: Annotated[int, typer.Option(help="Periods of anticipation (cs).")] = 0,
+    weights: Annotated[str | None, typer.Option(help="Sampling-weight column.")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Cluster column (a level at or above the unit).")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Multiplier-bootstrap draws (cs); 0 = analytic SEs.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed of the bootstrap.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+) -> None:
+    """Estimate a difference-in-differences model on DATA; a table to stdout, JSON with --json."""
+    from evaluate import did
+    from evaluate.did import export
+    from evaluate.io import write_json
+
+    if method not in METHODS:
+        raise InputError(f"unknown method '{method}'; choose one of {', '.join(METHODS)}", column="--method")
+    if control not in ("never", "not-yet"):
+        raise InputError(f"unknown control group '{control}'; choose never or not-yet", column="--control")
+    if estimator not in ("dr", "ipw", "reg"):
+        raise InputError(f"unknown estimator '{estimator}'; choose dr, ipw or reg", column="--estimator")
+    if base_period not in ("varying", "universal"):
+        raise InputError(f"unknown base period '{base_period}'; choose varying or universal", column="--base-period")
+    if bootstrap < 0:
+        raise InputError("--bootstrap must be 0 or more", column="--bootstrap")
+    if bootstrap > 0 and method != "cs":
+        raise InputError("--bootstrap applies to --method cs only (the multiplier bootstrap)", column="--bootstrap")
+    frame = _read_table(data)
+    covs = tuple(c.strip() for c in covariates.split(",") if c.strip())
+    common = {"outcome": outcome, "unit": unit, "time": time, "cohort": cohort, "covariates": covs,
+              "weights": weights, "cluster": cluster}
+    ctrl = "not_yet" if control == "not-yet" else "never"
+    try:
+        if method == "cs":
+            result = did.callaway_santanna(frame, **common, control=ctrl, estimator=estimator,
+                                           base_period=base_period, anticipation=anticipation,
+                                           bootstrap=bootstrap, seed=seed)
+            payload = export.cs_json(result)
+        elif method == "twfe":
+            result = did.twfe(frame, **common)
+            payload = export.twfe_json(result)
+        elif method == "event-study":
+            result = did.event_study(frame, **common, control=ctrl)
+            payload = export.event_json(result, method)
+        elif method == "sun-abraham":
+            result = did.sun_abraham(frame, **common)
+            payload = export.event_json(result, method)
+        else:
+            result = did.imputation(frame, **common)
+            payload = export.event_json(result, method)
+    except InputError as exc:
+        if exc.file is None:
+            exc.file = str(data)
+        raise
+    typer.echo(result.summary())
+    if method == "cs":
+        for kind in ("simple", "group", "dynamic", "calendar"):
+            typer.echo("")
+            typer.echo(result.aggregate(kind).summary())
+    if json_out is not None:
+        write_json(payload, json_out)
+        _echo(f"wrote {json_out}")
+
+
 @data_app.command("synth")
 def data_synth(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the synthetic country to.")],
