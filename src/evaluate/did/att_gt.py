@@ -1,0 +1,389 @@
+"""Callaway and Sant'Anna (2021) group-time average treatment effects, as R ``did`` 2.5.
+
+:func:`callaway_santanna` estimates ATT(g, t) for every treatment cohort ``g`` and period
+``t`` with the 2x2 estimators of :mod:`evaluate.did.drdid` (doubly robust, IPW or outcome
+regression), keeps the influence functions (one row per unit, one column per cell) and
+returns an :class:`ATTgtResult`, which aggregates (:meth:`ATTgtResult.aggregate`) and tests
+parallel pre-trends (:meth:`ATTgtResult.pretest`).
+
+Conventions follow R ``did``: never treated is cohort 0; cohorts first treated after the
+last period count as never treated; units first treated in the first period are dropped
+(counted in ``extra["dropped_treated_first_period"]``); with ``base_period="varying"``
+pre-treatment cells compare ``t`` with ``t - 1`` and post-treatment cells compare ``t``
+with ``g - anticipation - 1``; with ``"universal"`` every cell uses ``g - anticipation - 1``.
+Covariates and weights are read at the cell's base period.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evaluate.did import drdid
+from evaluate.did._validate import prepare
+from evaluate.did.inference import multiplier_bootstrap
+from evaluate.did.results import DiDResult, tidy_table
+from evaluate.errors import InputError
+
+__all__ = ["ATTgtResult", "callaway_santanna"]
+
+_ZERO_SE = math.sqrt(np.finfo(float).eps) * 10
+_PANEL_ESTIMATORS = {"dr": drdid.dr_panel, "ipw": drdid.ipw_panel, "reg": drdid.reg_panel}
+
+
+@dataclass(frozen=True)
+class ATTgtResult(DiDResult):
+    """Group-time average treatment effects (one tidy row per cohort ``g`` and period ``t``).
+
+    Extra table columns: ``group``, ``time``, ``event_time`` (``t - g``), ``post``.
+    ``extra`` holds the influence functions (``"influence"``, units x cells, read-only), the
+    unit cohorts and weights used by aggregation, cohort sizes and probabilities, the
+    pre-test and the counts of dropped units.
+    """
+
+    def aggregate(self, type: str = "simple", *, min_e: float = -math.inf, max_e: float = math.inf,
+                  balance_e: int | None = None, bootstrap: int | None = None,
+                  seed: int | None = None):
+        """Aggregate ATT(g, t) as R ``did::aggte``.
+
+        Parameters
+        ----------
+        type
+            ``"simple"``, ``"group"``, ``"dynamic"`` or ``"calendar"``.
+        min_e, max_e
+            Event times kept (dynamic), or the last event time kept (simple and group).
+        balance_e
+            Dynamic only: keep cohorts observed for at least ``balance_e`` periods after
+            treatment.
+        bootstrap
+            Multiplier-bootstrap draws (default: as the ATT(g, t) fit; 0 = analytic SEs).
+        seed
+            Seed of the bootstrap (default: as the ATT(g, t) fit).
+
+        Returns
+        -------
+        AggregateResult
+        """
+        from evaluate.did.aggregate import aggregate
+
+        return aggregate(self, type, min_e=min_e, max_e=max_e, balance_e=balance_e,
+                         bootstrap=bootstrap, seed=seed)
+
+    def pretest(self) -> dict[str, float]:
+        """Wald pre-test that every pre-treatment ATT(g, t) is zero (R ``did``'s ``W``, ``Wpval``).
+
+        Returns
+        -------
+        dict
+            ``statistic``, ``df`` and ``p_value`` (NaN when there is nothing to test).
+        """
+        return dict(self.extra["pretest"])
+
+    @property
+    def influence(self) -> np.ndarray:
+        """The influence-function matrix (units x ATT(g, t) cells), read-only."""
+        return self.extra["influence"]
+
+
+def _encode_categoricals(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """One-hot encode non-numeric covariates (dropping the first level, as R's ``model.matrix``)."""
+    out_cols: list[str] = []
+    new: dict[str, np.ndarray] = {}
+    for c in covariates:
+        if c not in data.columns:
+            out_cols.append(c)  # prepare() reports the missing column
+            continue
+        s = data[c]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            out_cols.append(c)
+            continue
+        levels = sorted(pd.Series(s.dropna().unique()).astype(str).tolist())
+        as_str = s.astype("string")
+        for lev in levels[1:]:
+            name = f"{c}[{lev}]"
+            new[name] = np.where(s.isna(), np.nan, (as_str == lev).fillna(False).to_numpy(dtype=bool).astype(float))
+            out_cols.append(name)
+    if not new:
+        return data, out_cols
+    return data.assign(**new), out_cols
+
+
+def _cluster_se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
+    """Analytic standard errors from influence functions, by unit or by cluster."""
+    inf = np.asarray(inf)
+    n = inf.shape[0]
+    if cluster is None:
+        return np.sqrt(np.sum(inf**2, axis=0)) / n
+    # as R did 2.5: the spread of cluster sums around their mean, over n
+    _, codes = np.unique(np.asarray(cluster).astype(str), return_inverse=True)
+    n_cl = int(codes.max()) + 1
+    sums = np.zeros((n_cl,) + inf.shape[1:])
+    np.add.at(sums, codes.ravel(), inf)
+    sums -= sums.mean(axis=0)
+    return np.sqrt(np.sum(sums**2, axis=0)) / n
+
+
+def _se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
+    se = _cluster_se(inf, cluster)
+    return np.where(se <= _ZERO_SE, np.nan, se)
+
+
+def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str,
+                      covariates: Sequence[str] = (), control: str = "never", estimator: str = "dr",
+                      anticipation: int = 0, base_period: str = "varying", weights: str | None = None,
+                      cluster: str | None = None, panel: bool = True, bootstrap: int = 0,
+                      bootstrap_weights: str = "rademacher", seed: int | None = None,
+                      level: float = 0.95, uniform: bool = True) -> ATTgtResult:
+    """Callaway and Sant'Anna (2021) group-time average treatment effects.
+
+    Parameters
+    ----------
+    data
+        Long panel: one row per unit and period.
+    outcome, unit, time, cohort
+        Column names; ``cohort`` is the first treated period, 0 (or empty) = never treated.
+    covariates
+        Covariates (read at the base period); non-numeric columns are one-hot encoded.
+    control
+        ``"never"`` (never-treated units) or ``"not_yet"`` (also units not yet treated by
+        ``max(t, base) + anticipation``).
+    estimator
+        ``"dr"`` (``DRDID::drdid_panel``), ``"ipw"`` (``std_ipw_did_panel``) or ``"reg"``
+        (``reg_did_panel``). With ``panel=False`` only ``"reg"`` (``reg_did_rc``).
+    anticipation
+        Periods of anticipation.
+    base_period
+        ``"varying"`` or ``"universal"``.
+    weights
+        Sampling-weight column (read at the base period of each cell; at the first period for
+        aggregation weights).
+    cluster
+        Column of clusters above the unit; standard errors then use cluster means of the
+        influence functions.
+    panel
+        ``False`` treats the rows as repeated cross-sections.
+    bootstrap
+        Multiplier-bootstrap draws (0 = analytic standard errors).
+    bootstrap_weights
+        ``"rademacher"``, ``"mammen"`` or ``"webb"``.
+    seed
+        Seed of ``numpy.random.default_rng`` for the bootstrap.
+    level
+        Confidence level.
+    uniform
+        With the bootstrap, report sup-t uniform confidence bands.
+
+    Returns
+    -------
+    ATTgtResult
+
+    Raises
+    ------
+    InputError
+        Invalid settings or data, or a cohort without comparison units.
+    """
+    if control not in ("never", "not_yet"):
+        raise InputError(f"control must be 'never' or 'not_yet', not {control!r}")
+    if estimator not in _PANEL_ESTIMATORS:
+        raise InputError(f"estimator must be 'dr', 'ipw' or 'reg', not {estimator!r}")
+    if base_period not in ("varying", "universal"):
+        raise InputError(f"base_period must be 'varying' or 'universal', not {base_period!r}")
+    if not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
+        raise InputError(f"anticipation must be a non-negative whole number, not {anticipation!r}")
+    if not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
+        raise InputError(f"bootstrap must be a non-negative whole number of draws, not {bootstrap!r}")
+    if bootstrap_weights not in ("rademacher", "mammen", "webb"):
+        raise InputError(f"bootstrap_weights must be 'rademacher', 'mammen' or 'webb', not {bootstrap_weights!r}")
+    if not 0 < level < 1:
+        raise InputError(f"level must be between 0 and 1, not {level!r}")
+    if not panel and estimator != "reg":
+        raise InputError("with panel=False (repeated cross-sections) only estimator='reg' is implemented")
+    covariates = tuple(covariates or ())
+    settings: dict[str, Any] = dict(outcome=outcome, unit=unit, time=time, cohort=cohort,
+                                    covariates=list(covariates), control=control, estimator=estimator,
+                                    anticipation=int(anticipation), base_period=base_period,
+                                    weights=weights, cluster=cluster, panel=bool(panel),
+                                    bootstrap=int(bootstrap), bootstrap_weights=bootstrap_weights,
+                                    seed=seed, level=level, uniform=bool(uniform))
+    if isinstance(data, pd.DataFrame):
+        data, cov_cols = _encode_categoricals(data, covariates)
+    else:
+        cov_cols = list(covariates)
+    prep = prepare(data, outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=cov_cols,
+                   weights=weights, cluster=cluster)
+    df = prep.data
+    tlist = np.sort(df[time].unique())
+    # cohorts first treated after the last period are never treated within the data
+    df.loc[df[cohort] > tlist[-1], cohort] = 0
+    first = tlist[0]
+    early = (df[cohort] > 0) & (df[cohort] <= first)
+    dropped_first = int(df.loc[early, unit].nunique())
+    df = df.loc[~early].reset_index(drop=True)
+    dropped_unbalanced = 0
+    if panel:
+        counts = df.groupby(unit, sort=False)[time].transform("size")
+        unbalanced = counts < len(tlist)
+        dropped_unbalanced = int(df.loc[unbalanced, unit].nunique())
+        df = df.loc[~unbalanced].reset_index(drop=True)
+    if len(df) == 0:
+        raise InputError("no units left after dropping units treated in the first period "
+                         "and units not observed in every period", column=cohort)
+    if control == "never" and not (df[cohort] == 0).any():
+        raise InputError("no never-treated units (cohort 0) to compare with; use control='not_yet'",
+                         column=cohort)
+    if control == "not_yet" and not (df[cohort] == 0).any():
+        # as R did: the last cohort becomes the comparison group, periods from its treatment on are dropped
+        gmax = int(df[cohort].max())
+        df = df.loc[df[time] < gmax - anticipation].reset_index(drop=True)
+        df.loc[df[cohort] == gmax, cohort] = 0
+        tlist = np.sort(df[time].unique())
+    glist = np.sort(df.loc[df[cohort] > 0, cohort].unique())
+    if len(glist) == 0:
+        raise InputError("no treated cohort (every unit has cohort 0)", column=cohort)
+    est_fn = _PANEL_ESTIMATORS[estimator]
+
+    if panel:
+        units, ucode = np.unique(df[unit].to_numpy(), return_inverse=True)
+        tcode = np.searchsorted(tlist, df[time].to_numpy())
+        n = len(units)
+        n_t = len(tlist)
+        ymat = np.full((n, n_t), np.nan)
+        ymat[ucode, tcode] = df[outcome].to_numpy(dtype=float)
+        xmat = np.full((n, n_t, len(cov_cols)), np.nan)
+        for j, c in enumerate(cov_cols):
+            xmat[ucode, tcode, j] = df[c].to_numpy(dtype=float)
+        wmat = np.ones((n, n_t))
+        if weights:
+            wmat[ucode, tcode] = df[weights].to_numpy(dtype=float)
+        g_unit = np.zeros(n, dtype=np.int64)
+        g_unit[ucode] = df[cohort].to_numpy()
+        cl_unit = None
+        if cluster:
+            cl_unit = np.empty(n, dtype=object)
+            cl_unit[ucode] = df[cluster].to_numpy()
+        w_agg = wmat[:, 0].copy()
+    else:
+        n = len(df)
+        t_obs = df[time].to_numpy()
+        y_obs = df[outcome].to_numpy(dtype=float)
+        x_obs = df[list(cov_cols)].to_numpy(dtype=float) if cov_cols else None
+        w_obs = df[weights].to_numpy(dtype=float) if weights else np.ones(n)
+        g_unit = df[cohort].to_numpy().astype(np.int64)
+        cl_unit = df[cluster].to_numpy() if cluster else None
+        w_agg = w_obs.copy()
+
+    cells: list[dict[str, Any]] = []
+    infs: list[np.ndarray] = []
+    tfac = 0 if base_period == "universal" else 1
+    for g in glist:
+        pre_idx = np.flatnonzero(tlist + anticipation < g)
+        if len(pre_idx) == 0:
+            continue  # as R: no pre-treatment period for this cohort
+        gbase = int(pre_idx[-1])
+        for ti in range(tfac, len(tlist)):
+            tcur = int(tlist[ti])
+            post = bool(g <= tcur)
+            if base_period == "universal" or post:
+                bi = gbase
+            else:
+                bi = ti - 1
+            tbase = int(tlist[bi])
+            if tcur == tbase:  # universal base period: normalised to zero
+                cells.append(dict(group=int(g), time=tcur, att=0.0, n=0, post=post))
+                infs.append(np.zeros(n))
+                continue
+            last = max(tcur, tbase)
+            treated = g_unit == g
+            if control == "never":
+                ctrl = g_unit == 0
+            else:
+                ctrl = (g_unit == 0) | ((g_unit > last + anticipation) & (g_unit != g))
+            if panel:
+                sel = treated | ctrl
+                if not ctrl.any():
+                    raise InputError(f"cohort {g}: no comparison units for period {tcur}", column=cohort)
+                idx = np.flatnonzero(sel)
+                # the change is always Y(t) - Y(base), also for pre-periods after a universal base
+                xs = xmat[idx, bi, :] if cov_cols else None
+                att, inf_c = est_fn(ymat[idx, ti], ymat[idx, bi], treated[idx].astype(float),
+                                    xs, wmat[idx, bi] if weights else None)
+                n1 = len(idx)
+            else:
+                in_t = (t_obs == tcur) | (t_obs == tbase)
+                sel = in_t & (treated | ctrl)
+                if not (in_t & ctrl).any():
+                    raise InputError(f"cohort {g}: no comparison units for period {tcur}", column=cohort)
+                idx = np.flatnonzero(sel)
+                post_obs = (t_obs[idx] == tcur).astype(float)
+                att, inf_c = drdid.reg_rc(y_obs[idx], post_obs, treated[idx].astype(float),
+                                          x_obs[idx] if x_obs is not None else None,
+                                          w_obs[idx] if weights else None)
+                n1 = len(idx)
+            full = np.zeros(n)
+            full[idx] = (n / n1) * inf_c
+            cells.append(dict(group=int(g), time=tcur, att=att, n=n1, post=post))
+            infs.append(full)
+    if not cells:
+        raise InputError("no group-time cell can be estimated (no cohort has a pre-treatment period)",
+                         column=cohort)
+    inf = np.column_stack(infs)
+    att = np.array([c["att"] for c in cells])
+    group = np.array([c["group"] for c in cells])
+    tt = np.array([c["time"] for c in cells])
+    se = _se(inf, cl_unit)
+
+    # Wald pre-test (analytic variance, as R)
+    vmat = inf.T @ inf / n
+    pre = np.flatnonzero((group > tt) & np.isfinite(se))
+    pretest = {"statistic": math.nan, "df": float(len(pre)), "p_value": math.nan}
+    if len(pre):
+        pv = vmat[np.ix_(pre, pre)]
+        if np.linalg.det(pv) != 0:
+            w_stat = float(n * att[pre] @ np.linalg.solve(pv, att[pre]))
+            pretest = {"statistic": w_stat, "df": float(len(pre)),
+                       "p_value": float(stats.chi2.sf(w_stat, len(pre)))}
+
+    ci_low = ci_high = None
+    crit = None
+    if bootstrap > 0:
+        rng = np.random.default_rng(seed)
+        bse, crit, _ = multiplier_bootstrap(inf, cluster=cl_unit, draws=int(bootstrap),
+                                            weights=bootstrap_weights, rng=rng, level=level)
+        se = np.where(np.isfinite(se), bse, np.nan)
+        if uniform and np.isfinite(crit):
+            ci_low, ci_high = att - crit * se, att + crit * se
+    table = tidy_table([f"g{g}_t{t}" for g, t in zip(group, tt, strict=True)], att, se,
+                       n=[c["n"] for c in cells], level=level, ci_low=ci_low, ci_high=ci_high)
+    table["group"] = group
+    table["time"] = tt
+    table["event_time"] = tt - group
+    table["post"] = np.array([c["post"] for c in cells], dtype=bool)
+
+    sizes = {int(g): int(np.sum(g_unit == g)) for g in glist}
+    probs = {int(g): float(np.mean(w_agg * (g_unit == g))) for g in glist}
+    inf.setflags(write=False)
+    for arr in (g_unit, w_agg):
+        arr.setflags(write=False)
+    extra = {
+        "influence": inf,
+        "unit_cohort": g_unit,
+        "unit_weights": w_agg,
+        "unit_cluster": cl_unit,
+        "group_sizes": sizes,
+        "group_probabilities": probs,
+        "periods": [int(t) for t in tlist],
+        "pretest": pretest,
+        "crit_value": crit if crit is not None else float(stats.norm.ppf(0.5 + level / 2)),
+        "dropped_treated_first_period": dropped_first,
+        "dropped_unbalanced": dropped_unbalanced,
+        "dropped_missing": prep.dropped_missing,
+        "covariate_columns": list(cov_cols),
+    }
+    return ATTgtResult("callaway_santanna", table, settings, n_units=int(len(np.unique(df[unit]))),
+                       n_obs=int(len(df)), extra=extra)
