@@ -139,7 +139,7 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                       anticipation: int = 0, base_period: str = "varying", weights: str | None = None,
                       cluster: str | None = None, panel: bool = True, bootstrap: int = 0,
                       bootstrap_weights: str = "rademacher", seed: int | None = None,
-                      level: float = 0.95, uniform: bool = True) -> ATTgtResult:
+                      level: float = 0.95, uniform: bool = True, fix_weights: str = "none") -> ATTgtResult:
     """Callaway and Sant'Anna (2021) group-time average treatment effects.
 
     Parameters
@@ -161,8 +161,8 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     base_period
         ``"varying"`` or ``"universal"``.
     weights
-        Sampling-weight column (read at the base period of each cell; at the first period for
-        aggregation weights).
+        Sampling-weight column (read at the base period of each cell, see ``fix_weights``; at
+        the first period for aggregation weights).
     cluster
         Column of clusters above the unit; standard errors then use cluster means of the
         influence functions.
@@ -178,6 +178,10 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         Confidence level.
     uniform
         With the bootstrap, report sup-t uniform confidence bands.
+    fix_weights
+        Which period's weights a cell uses when they vary over time: ``"none"`` (the cell's
+        own base period), ``"base_period"`` (the cohort's base period ``g - anticipation - 1``)
+        or ``"first_period"`` (the first period of the data). Irrelevant for unit-level weights.
 
     Returns
     -------
@@ -202,6 +206,8 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         raise InputError(f"bootstrap_weights must be 'rademacher', 'mammen' or 'webb', not {bootstrap_weights!r}")
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1, not {level!r}")
+    if fix_weights not in ("none", "base_period", "first_period"):
+        raise InputError(f"fix_weights must be 'none', 'base_period' or 'first_period', not {fix_weights!r}")
     if not panel and estimator != "reg":
         raise InputError("with panel=False (repeated cross-sections) only estimator='reg' is implemented")
     covariates = tuple(covariates or ())
@@ -210,7 +216,8 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                                     anticipation=int(anticipation), base_period=base_period,
                                     weights=weights, cluster=cluster, panel=bool(panel),
                                     bootstrap=int(bootstrap), bootstrap_weights=bootstrap_weights,
-                                    seed=seed, level=level, uniform=bool(uniform))
+                                    seed=seed, level=level, uniform=bool(uniform),
+                                    fix_weights=fix_weights)
     if isinstance(data, pd.DataFrame):
         data, cov_cols = _encode_categoricals(data, covariates)
     else:
@@ -311,8 +318,10 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                 idx = np.flatnonzero(sel)
                 # the change is always Y(t) - Y(base), also for pre-periods after a universal base
                 xs = xmat[idx, bi, :] if cov_cols else None
+                wi = {"none": bi, "first_period": 0, "base_period": gbase}[fix_weights]
+                wcell = wmat[idx, wi] if weights else None
                 att, inf_c = est_fn(ymat[idx, ti], ymat[idx, bi], treated[idx].astype(float),
-                                    xs, wmat[idx, bi] if weights else None)
+                                    xs, wcell)
                 n1 = len(idx)
             else:
                 in_t = (t_obs == tcur) | (t_obs == tbase)

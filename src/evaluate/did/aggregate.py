@@ -1,0 +1,203 @@
+"""Aggregations of ATT(g, t) (R ``did::aggte``): simple, group, dynamic (event study), calendar.
+
+Cells are weighted by cohort size (weighted by the sampling weights), and the influence
+function of each aggregate includes the term for the estimated weights (R's ``wif``) for the
+simple, dynamic and calendar components and for the overall group effect.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import stats
+
+from evaluate.did.inference import multiplier_bootstrap
+from evaluate.did.results import DiDResult, tidy_table
+from evaluate.errors import InputError
+
+if TYPE_CHECKING:
+    from evaluate.did.att_gt import ATTgtResult
+
+__all__ = ["AggregateResult", "aggregate"]
+
+_ZERO_SE = math.sqrt(np.finfo(float).eps) * 10
+_PREFIX = {"group": "g", "dynamic": "e", "calendar": "t"}
+
+
+@dataclass(frozen=True)
+class AggregateResult(DiDResult):
+    """An aggregation of ATT(g, t): one tidy row per component and an ``"overall"`` row.
+
+    Terms are ``"e=-2"`` (dynamic), ``"g=2004"`` (group), ``"t=2006"`` (calendar); the
+    extra column ``component`` holds the event time, cohort or period (NaN for overall).
+    """
+
+    @property
+    def overall_att(self) -> float:
+        """The overall aggregate effect."""
+        return float(self.table.loc[self.table["term"] == "overall", "estimate"].iloc[0])
+
+    @property
+    def overall_se(self) -> float:
+        """Standard error of the overall aggregate effect."""
+        return float(self.table.loc[self.table["term"] == "overall", "se"].iloc[0])
+
+
+def _wif(keepers: np.ndarray, pg: np.ndarray, w: np.ndarray, g_unit: np.ndarray,
+         group: np.ndarray) -> np.ndarray:
+    """Influence function of the estimated aggregation weights (R did's ``wif``), units x keepers."""
+    ind = w[:, None] * (g_unit[:, None] == group[keepers][None, :]) - pg[keepers][None, :]
+    total = pg[keepers].sum()
+    if1 = ind / total
+    if2 = ind.sum(axis=1)[:, None] * (pg[keepers] / total**2)[None, :]
+    return if1 - if2
+
+
+def _se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
+    from evaluate.did.att_gt import _se as se_fn
+
+    return se_fn(inf, cluster)
+
+
+def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.inf,
+              max_e: float = math.inf, balance_e: int | None = None, bootstrap: int | None = None,
+              seed: int | None = None) -> AggregateResult:
+    """Aggregate group-time effects (see :meth:`ATTgtResult.aggregate`).
+
+    Parameters
+    ----------
+    res
+        The ATT(g, t) fit.
+    type
+        ``"simple"``, ``"group"``, ``"dynamic"`` or ``"calendar"``.
+    min_e, max_e, balance_e
+        Event-time window and balancing, as R ``aggte``.
+    bootstrap, seed
+        Multiplier-bootstrap draws and seed (default: those of the fit).
+
+    Returns
+    -------
+    AggregateResult
+    """
+    if type not in ("simple", "group", "dynamic", "calendar"):
+        raise InputError(f"aggregation type must be 'simple', 'group', 'dynamic' or 'calendar', not {type!r}")
+    if balance_e is not None and type != "dynamic":
+        raise InputError("balance_e applies only to type='dynamic'")
+    t = res.table
+    att = t["estimate"].to_numpy(dtype=float)
+    group = t["group"].to_numpy()
+    tt = t["time"].to_numpy()
+    inf = np.asarray(res.extra["influence"])
+    g_unit = np.asarray(res.extra["unit_cohort"])
+    w = np.asarray(res.extra["unit_weights"], dtype=float)
+    cl = res.extra["unit_cluster"]
+    pg_group = {g: float(np.mean(w * (g_unit == g))) for g in np.unique(group)}
+    pg = np.array([pg_group[g] for g in group])
+    sizes = res.extra["group_sizes"]
+
+    comp_val: list[float] = []
+    comp_att: list[float] = []
+    comp_inf: list[np.ndarray] = []
+    comp_n: list[int] = []
+
+    if type == "simple":
+        keep = np.flatnonzero((group <= tt) & (tt <= group + max_e))
+        wk = pg[keep] / pg[keep].sum()
+        overall = float(att[keep] @ wk)
+        overall_inf = inf[:, keep] @ wk + _wif(keep, pg, w, g_unit, group) @ att[keep]
+        overall_n = int(sum(sizes[int(g)] for g in np.unique(group[keep])))
+    elif type == "group":
+        glist = np.unique(group)
+        gl_used = []
+        for g in glist:
+            wg = np.flatnonzero((group == g) & (g <= tt) & (tt <= group + max_e))
+            if len(wg) == 0:
+                continue
+            gl_used.append(g)
+            comp_val.append(float(g))
+            comp_att.append(float(att[wg].mean()))
+            comp_inf.append(inf[:, wg] @ (pg[wg] / pg[wg].sum()))
+            comp_n.append(sizes[int(g)])
+        gl = np.array(gl_used)
+        pgg = np.array([pg_group[g] for g in gl])
+        ca = np.array(comp_att)
+        overall = float(ca @ pgg / pgg.sum())
+        wif = _wif(np.arange(len(gl)), pgg, w, g_unit, gl)
+        overall_inf = np.column_stack(comp_inf) @ (pgg / pgg.sum()) + wif @ ca
+        overall_n = int(sum(comp_n))
+    elif type == "dynamic":
+        e_all = tt - group
+        include = np.ones(len(att), dtype=bool)
+        eseq = np.unique(e_all)
+        if balance_e is not None:
+            tmax, tmin = max(res.extra["periods"]), min(res.extra["periods"])
+            include = (tmax - group) >= balance_e
+            eseq = np.unique(e_all[include])
+            eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - tmax + tmin)]
+        eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
+        for e in eseq:
+            we = np.flatnonzero((e_all == e) & include)
+            pge = pg[we] / pg[we].sum()
+            comp_val.append(float(e))
+            comp_att.append(float(att[we] @ pge))
+            comp_inf.append(inf[:, we] @ pge + _wif(we, pg, w, g_unit, group) @ att[we])
+            comp_n.append(int(sum(sizes[int(g)] for g in np.unique(group[we]))))
+        epos = np.flatnonzero(eseq >= 0)
+        if len(epos) == 0:
+            raise InputError("no post-treatment event time in the window (min_e, max_e)")
+        overall = float(np.mean(np.array(comp_att)[epos]))
+        overall_inf = np.column_stack([comp_inf[i] for i in epos]).mean(axis=1)
+        overall_n = int(np.sum(g_unit > 0))
+    else:  # calendar
+        periods = np.array(res.extra["periods"])
+        for t1 in periods[periods >= group.min()]:
+            wt = np.flatnonzero((tt == t1) & (group <= tt))
+            if len(wt) == 0:
+                continue
+            pgt = pg[wt] / pg[wt].sum()
+            comp_val.append(float(t1))
+            comp_att.append(float(att[wt] @ pgt))
+            comp_inf.append(inf[:, wt] @ pgt + _wif(wt, pg, w, g_unit, group) @ att[wt])
+            comp_n.append(int(sum(sizes[int(g)] for g in np.unique(group[wt]))))
+        overall = float(np.mean(comp_att))
+        overall_inf = np.column_stack(comp_inf).mean(axis=1)
+        overall_n = int(np.sum(g_unit > 0))
+
+    settings = dict(res.settings)
+    level = float(settings.get("level", 0.95))
+    draws = settings.get("bootstrap", 0) if bootstrap is None else int(bootstrap)
+    seed_ = settings.get("seed") if seed is None else seed
+    all_inf = np.column_stack(comp_inf + [overall_inf])
+    ests = np.array(comp_att + [overall])
+    se = _se(all_inf, cl)
+    ci_low = ci_high = None
+    crit = float(stats.norm.ppf(0.5 + level / 2))
+    if draws and draws > 0:
+        rng = np.random.default_rng(seed_)
+        bse, bcrit, _ = multiplier_bootstrap(all_inf, cluster=cl, draws=int(draws),
+                                             weights=settings.get("bootstrap_weights", "rademacher"),
+                                             rng=rng, level=level)
+        se = np.where(np.isfinite(se), bse, np.nan)
+        if comp_inf and settings.get("uniform", True):
+            # sup-t band over the components (as R aggte's cband); overall stays pointwise
+            _, ccrit, _ = multiplier_bootstrap(np.column_stack(comp_inf), cluster=cl, draws=int(draws),
+                                               weights=settings.get("bootstrap_weights", "rademacher"),
+                                               rng=np.random.default_rng(seed_), level=level)
+            if np.isfinite(ccrit):
+                crit = float(ccrit)
+                z = float(stats.norm.ppf(0.5 + level / 2))
+                mult = np.array([crit] * len(comp_att) + [z])
+                ci_low, ci_high = ests - mult * se, ests + mult * se
+        del bcrit
+    terms = [f"{_PREFIX[type]}={int(v)}" for v in comp_val] + ["overall"] if type != "simple" else ["overall"]
+    table = tidy_table(terms, ests, se, n=comp_n + [overall_n], level=level, ci_low=ci_low, ci_high=ci_high)
+    table["component"] = np.array(comp_val + [np.nan], dtype=float)
+    settings.update(aggregation=type, min_e=min_e, max_e=max_e, balance_e=balance_e,
+                    bootstrap=int(draws or 0), seed=seed_)
+    all_inf.setflags(write=False)
+    extra = {"influence": all_inf, "crit_value": crit, "type": type}
+    return AggregateResult(f"callaway_santanna_{type}", table, settings, n_units=res.n_units,
+                           n_obs=res.n_obs, extra=extra)
