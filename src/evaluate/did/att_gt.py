@@ -181,7 +181,10 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     fix_weights
         Which period's weights a cell uses when they vary over time: ``"none"`` (the cell's
         own base period), ``"base_period"`` (the cohort's base period ``g - anticipation - 1``)
-        or ``"first_period"`` (the first period of the data). Irrelevant for unit-level weights.
+        ``"first_period"`` (the first period of the data), or ``"varying"`` (each unit-period
+        keeps its own weight: the repeated cross-section regression estimator on the two
+        periods, influence function summed within unit; ``estimator="reg"`` only). Irrelevant
+        for unit-level weights.
 
     Returns
     -------
@@ -206,8 +209,11 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         raise InputError(f"bootstrap_weights must be 'rademacher', 'mammen' or 'webb', not {bootstrap_weights!r}")
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1, not {level!r}")
-    if fix_weights not in ("none", "base_period", "first_period"):
-        raise InputError(f"fix_weights must be 'none', 'base_period' or 'first_period', not {fix_weights!r}")
+    if fix_weights not in ("none", "base_period", "first_period", "varying"):
+        raise InputError("fix_weights must be 'none', 'base_period', 'first_period' or 'varying', "
+                         f"not {fix_weights!r}")
+    if fix_weights == "varying" and estimator != "reg":
+        raise InputError("fix_weights='varying' is implemented for estimator='reg' only")
     if not panel and estimator != "reg":
         raise InputError("with panel=False (repeated cross-sections) only estimator='reg' is implemented")
     covariates = tuple(covariates or ())
@@ -318,11 +324,22 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                 idx = np.flatnonzero(sel)
                 # the change is always Y(t) - Y(base), also for pre-periods after a universal base
                 xs = xmat[idx, bi, :] if cov_cols else None
-                wi = {"none": bi, "first_period": 0, "base_period": gbase}[fix_weights]
-                wcell = wmat[idx, wi] if weights else None
-                att, inf_c = est_fn(ymat[idx, ti], ymat[idx, bi], treated[idx].astype(float),
-                                    xs, wcell)
                 n1 = len(idx)
+                if fix_weights == "varying" and weights:
+                    # as R did 2.5: each unit-period keeps its own weight; the repeated
+                    # cross-section regression estimator on the stacked pair, with the
+                    # influence function summed within unit
+                    dd = treated[idx].astype(float)
+                    xs2 = np.concatenate([xmat[idx, ti, :], xmat[idx, bi, :]]) if cov_cols else None
+                    att, inf_o = drdid.reg_rc(np.concatenate([ymat[idx, ti], ymat[idx, bi]]),
+                                              np.r_[np.ones(n1), np.zeros(n1)], np.r_[dd, dd], xs2,
+                                              np.concatenate([wmat[idx, ti], wmat[idx, bi]]))
+                    inf_c = (inf_o[:n1] + inf_o[n1:]) / 2
+                else:
+                    wi = {"none": bi, "first_period": 0, "base_period": gbase, "varying": bi}[fix_weights]
+                    wcell = wmat[idx, wi] if weights else None
+                    att, inf_c = est_fn(ymat[idx, ti], ymat[idx, bi], treated[idx].astype(float),
+                                        xs, wcell)
             else:
                 in_t = (t_obs == tcur) | (t_obs == tbase)
                 sel = in_t & (treated | ctrl)

@@ -126,10 +126,6 @@ def test_gaps(scenario):
 def test_fix_weights(fix):
     ref = _need("ref_fixweights.csv")
     data = _need("mpdta_tvw.csv")
-    if fix == "varying":
-        pytest.xfail("fix_weights='varying' (R did 2.5) not reproduced: using each cell's own base-period "
-                     "weights is off by up to 1.5e-3 in ATT and 5% in SE; its definition is not "
-                     "documented in the reference README")
     res = callaway_santanna(data, **MPDTA, estimator="reg", weights="wt", fix_weights=fix)
     _check_cells(res, ref[ref["fix_weights"] == fix])
 
