@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
 from evaluate.errors import InputError
 
@@ -422,22 +422,21 @@ def cluster_multiplier_bootstrap(inf_func: np.ndarray, cluster, draws: int = 999
     Returns
     -------
     dict
-        ``draws`` (B x K bootstrap deviations), ``se`` (K; interquartile range / 1.349,
-        as in Callaway and Sant'Anna), ``crit_value`` (sup-t over the K estimates),
-        ``n_clusters``.
+        ``draws`` (B x K bootstrap deviations), ``se`` (K), ``crit_value`` (sup-t over
+        the K estimates), ``n_clusters``. Computed by
+        :func:`evaluate.did.inference.multiplier_bootstrap` (one implementation).
     """
+    from evaluate.did.inference import multiplier_bootstrap
+
     psi = np.asarray(inf_func, dtype=float)
     if psi.ndim == 1:
         psi = psi[:, None]
     if rng is None:
         raise InputError("a random generator (rng) is needed")
-    codes, G = _cluster_codes(cluster)
-    S = _cluster_sum(psi, codes, G)                         # G x K
-    V = draw_weights(weights, (draws, G), rng)
-    boot = V @ S                                            # B x K
-    q75, q25 = np.quantile(boot, [0.75, 0.25], axis=0)
-    se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tmax = np.nanmax(np.abs(boot / se), axis=1)
-    crit = float(np.quantile(tmax, level)) if np.isfinite(tmax).any() else float("nan")
-    return {"draws": boot, "se": se, "crit_value": crit, "n_clusters": G}
+    n = psi.shape[0]
+    # inference.multiplier_bootstrap (shared with Callaway-Sant'Anna) scales influence
+    # functions as R did: se = sqrt(mean(inf^2) / n), i.e. inf = n * psi here.
+    se, crit, boot = multiplier_bootstrap(n * psi, cluster=np.asarray(cluster), draws=draws,
+                                          weights=weights, rng=rng, level=level)
+    return {"draws": np.asarray(boot) / np.sqrt(n), "se": np.asarray(se), "crit_value": float(crit),
+            "n_clusters": _cluster_codes(cluster)[1]}
