@@ -82,3 +82,18 @@ def test_prepare_rejects_bad_panels_naming_the_column(change, column, message):
         prepare(df, outcome="y", unit="id", time="t", cohort="g", source="panel.csv")
     err = info.value
     assert err.column == column and message in err.message and err.file == "panel.csv"
+
+
+def test_front_exports_functions_not_submodules():
+    import importlib
+    import types
+
+    import evaluate.did as did
+
+    for mod in ("twfe", "event_study", "att_gt", "sun_abraham", "imputation", "bacon",
+                "wild_bootstrap", "randomization"):
+        importlib.import_module(f"evaluate.did.{mod}")
+    for name in ("twfe", "event_study", "callaway_santanna", "sun_abraham", "imputation",
+                 "bacon_decomposition", "wild_cluster_bootstrap", "randomization_inference"):
+        fn = getattr(did, name)
+        assert callable(fn) and not isinstance(fn, types.ModuleType), name

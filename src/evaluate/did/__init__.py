@@ -1,6 +1,6 @@
 """Difference-in-differences estimators for staggered adoption.
 
-The front is thin: each estimator lives in its own module and is imported on first use.
+The front is thin: each estimator lives in its own module; this file only re-exports.
 
 - :func:`twfe` (``twfe.py``): two-way fixed effects by the within transformation.
 - :func:`event_study` (``event_study.py``): leads and lags, binned end points.
@@ -16,26 +16,33 @@ Never treated is cohort 0; columns are passed by name; settings are keyword-only
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+# Imported eagerly: a lazy front would be shadowed by the submodules of the same name
+# (importing ``evaluate.did.twfe`` sets the package attribute ``twfe`` to the module).
+from evaluate.did.att_gt import ATTgtResult, callaway_santanna
+from evaluate.did.bacon import BaconResult, bacon_decomposition
+from evaluate.did.event_study import EventStudyResult, event_study
+from evaluate.did.imputation import ImputationResult, imputation
+from evaluate.did.randomization import randomization_inference
 from evaluate.did.results import TIDY_COLUMNS, DiDResult
+from evaluate.did.sun_abraham import SunAbrahamResult, sun_abraham
+from evaluate.did.twfe import TWFEResult, twfe
+from evaluate.did.wild_bootstrap import wild_cluster_bootstrap
 
-_API = {
-    "twfe": "evaluate.did.twfe",
-    "event_study": "evaluate.did.event_study",
-    "callaway_santanna": "evaluate.did.att_gt",
-    "sun_abraham": "evaluate.did.sun_abraham",
-    "imputation": "evaluate.did.imputation",
-    "bacon_decomposition": "evaluate.did.bacon",
-    "wild_cluster_bootstrap": "evaluate.did.wild_bootstrap",
-    "randomization_inference": "evaluate.did.randomization",
-}
-
-__all__ = ["TIDY_COLUMNS", "DiDResult", *_API]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(f"module 'evaluate.did' has no attribute {name!r}")
+__all__ = [
+    "TIDY_COLUMNS",
+    "ATTgtResult",
+    "BaconResult",
+    "DiDResult",
+    "EventStudyResult",
+    "ImputationResult",
+    "SunAbrahamResult",
+    "TWFEResult",
+    "bacon_decomposition",
+    "callaway_santanna",
+    "event_study",
+    "imputation",
+    "randomization_inference",
+    "sun_abraham",
+    "twfe",
+    "wild_cluster_bootstrap",
+]

@@ -32,8 +32,6 @@ times (Sun and Abraham 2021); see :func:`evaluate.did.sun_abraham` for the robus
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -274,12 +272,3 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohor
                                    "df": fit.df_t, "df_k": fit.df_k, "ssc": fit.ssc, "pretest": pre,
                                    "n_singletons": fit.n_singletons, "sm_results": fit.sm_results})
 
-
-class _CallableModule(types.ModuleType):
-    """``evaluate.did.event_study`` is both this module and the function (see ``twfe.py``)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> EventStudyResult:
-        return event_study(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

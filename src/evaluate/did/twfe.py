@@ -14,8 +14,6 @@ weighted average of 2x2 comparisons some of which use already-treated units as c
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -214,17 +212,3 @@ def twfe(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str 
                              "n_singletons": fit.n_singletons,
                              "demean_iterations": fit.iterations, "sm_results": fit.sm_results})
 
-
-class _CallableModule(types.ModuleType):
-    """``evaluate.did.twfe`` is both this module and the function.
-
-    Importing the submodule makes Python set the package attribute ``twfe`` to the module,
-    which then hides the lazy front's function of the same name; calling the module calls
-    the function, so ``from evaluate.did import twfe; twfe(...)`` works either way.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> TWFEResult:
-        return twfe(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
