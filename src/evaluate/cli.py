@@ -122,13 +122,25 @@ def _read_table(path: Path):
         if suffix.endswith((".parquet", ".pq")):
             return pd.read_parquet(path)
         if suffix.endswith((".csv", ".csv.gz")):
-            return pd.read_csv(path, low_memory=False)
+            # only empty cells are missing: "n/a", "NA" or "-" in a number column are errors
+            return pd.read_csv(path, low_memory=False, keep_default_na=False, na_values=[""])
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"could not be read: {first}", file=str(path)) from None
     raise InputError("DATA must be a .csv, .csv.gz or .parquet file", file=str(path))
+
+
+def _leads_available(frame, time: str, cohort: str, most: int = 3) -> int:
+    """Leads testable in every data set: periods before the latest cohort, at most ``most``."""
+    import pandas as pd
+
+    t = pd.to_numeric(frame[time], errors="coerce") if time in frame else None
+    g = pd.to_numeric(frame[cohort], errors="coerce") if cohort in frame else None
+    if t is None or g is None or not (g > 0).any():
+        return 0
+    return int(max(0, min(most, g[g > 0].max() - t.min() - 1)))
 
 
 @app.command()
@@ -188,7 +200,8 @@ def estimate(
             result = did.sun_abraham(frame, **common)
             payload = export.event_json(result, method)
         else:
-            result = did.imputation(frame, **common)
+            # the BJS pre-trend test on up to three leads, as far as the data allow
+            result = did.imputation(frame, **common, pretrends=_leads_available(frame, time, cohort))
             payload = export.event_json(result, method)
     except InputError as exc:
         if exc.file is None:

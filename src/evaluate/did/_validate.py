@@ -91,23 +91,23 @@ def prepare(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: s
     dup = df.duplicated([unit, time], keep="first")
     if dup.any():
         i = _first_bad(dup)
-        raise InputError(f"duplicate row for unit {df[unit].iloc[i]!r} and period {df[time].iloc[i]:g}",
+        raise InputError(f"duplicate row for unit '{df[unit].iloc[i]}' and period {df[time].iloc[i]:g}",
                          file=source, column=time, row=i)
     g = df.groupby(unit, sort=False)[cohort]
     varies = g.transform("nunique") > 1
     if varies.any():
         i = _first_bad(varies)
-        raise InputError(f"cohort changes within unit {df[unit].iloc[i]!r}", file=source, column=cohort, row=i)
+        raise InputError(f"cohort changes within unit '{df[unit].iloc[i]}'", file=source, column=cohort, row=i)
     if cluster:
         cv = df.groupby(unit, sort=False)[cluster].transform("nunique") > 1
         if cv.any():
             i = _first_bad(cv)
-            raise InputError(f"cluster changes within unit {df[unit].iloc[i]!r}", file=source, column=cluster, row=i)
+            raise InputError(f"cluster changes within unit '{df[unit].iloc[i]}'", file=source, column=cluster, row=i)
     first = df[time].min()
     early = (df[cohort] > 0) & (df[cohort] < first)
     if early.any():
         i = _first_bad(early)
-        raise InputError(f"unit {df[unit].iloc[i]!r} is treated in period {df[cohort].iloc[i]:g}, before the "
+        raise InputError(f"unit '{df[unit].iloc[i]}' is treated in period {df[cohort].iloc[i]:g}, before the "
                          f"first period of the data ({first:g})", file=source, column=cohort, row=i)
     if (df[cohort] < 0).any():
         i = _first_bad(df[cohort] < 0)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from evaluate.did.results import DiDResult
+from evaluate.errors import InputError
 
 
 def _f(x: Any) -> float | None:
@@ -35,7 +36,10 @@ def _i(x: Any) -> int:
 
 
 def _pretest(result: Any) -> dict[str, float | None]:
-    pre = result.pretest() if hasattr(result, "pretest") else None
+    try:
+        pre = result.pretest() if hasattr(result, "pretest") else None
+    except InputError:  # e.g. no lead to test
+        pre = None
     if not pre:
         return {"statistic": None, "df": None, "p_value": None}
     return {"statistic": _f(pre.get("statistic")), "df": _f(pre.get("df")), "p_value": _f(pre.get("p_value"))}
@@ -55,7 +59,7 @@ def cs_json(result: DiDResult) -> dict[str, Any]:
             comp = agg.to_frame()
             comp = comp[comp["term"] != "overall"]
             col = keys[kind]
-            entry["by"] = [{col: _i(getattr(r, col)), "att": _f(r.estimate), "se": _f(r.se)}
+            entry["by"] = [{col: _i(r.component), "att": _f(r.estimate), "se": _f(r.se)}
                            for r in comp.itertuples(index=False)]
         aggs[kind] = entry
     return {"method": "cs", "n_units": int(result.n_units), "n_obs": int(result.n_obs),

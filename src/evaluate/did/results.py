@@ -119,9 +119,22 @@ class DiDResult:
         """A fixed-width text summary: the settings, then the tidy table."""
         head = [f"{self.method}: {self.n_units:,} units, {self.n_obs:,} observations"]
         for k, v in self.settings.items():
-            head.append(f"  {k}: {v}")
+            if not k.startswith("dropped"):
+                head.append(f"  {k}: {v}")
+        dropped = self.dropped()
+        if dropped:
+            head.append("  rows or units left out: " + ", ".join(f"{k} {v:,}" for k, v in dropped.items()))
         body = self.table.loc[:, list(TIDY_COLUMNS)].to_string(index=False, float_format=lambda x: f"{x:.{digits}f}")
         return "\n".join(head) + "\n" + body
+
+    def dropped(self) -> dict[str, int]:
+        """Every count of rows or units the estimator left out, by reason (nothing silent)."""
+        out: dict[str, int] = {}
+        for source in (self.settings, self.extra):
+            for k, v in source.items():
+                if k.startswith("dropped") and isinstance(v, (int, np.integer)) and v:
+                    out[k.removeprefix("dropped_")] = int(v)
+        return out
 
     def __str__(self) -> str:
         return self.summary()
