@@ -15,7 +15,11 @@ observation and mean zero, so that ``sqrt(mean(influence**2) / n)`` is the stand
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import statsmodels.api as sm
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 __all__ = ["dr_panel", "ipw_panel", "reg_panel", "reg_rc", "logit"]
 
@@ -39,7 +43,7 @@ def _weights(i_weights: np.ndarray | None, n: int) -> np.ndarray:
 
 def logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
           max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted logit by Newton-Raphson.
+    """Weighted logit (statsmodels GLM, binomial family, prior weights as R's ``glm``).
 
     Parameters
     ----------
@@ -55,31 +59,19 @@ def logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
     fitted, hessian_inv
         Fitted probabilities and ``(X' diag(w p (1-p)) X)^{-1}`` (R's ``vcov(glm)``).
     """
-    beta = np.zeros(x.shape[1])
-    # start where R's glm starts: mu = (w*d + 0.5)/(w + 1) gives eta; one IRLS step from the
-    # mean is equally good for a concave likelihood, so start at the weighted mean.
-    pbar = np.clip(np.sum(w * d) / np.sum(w), 1e-10, 1 - 1e-10)
-    beta[0] = np.log(pbar / (1 - pbar))
-    for _ in range(max_iter):
-        eta = x @ beta
-        p = 1.0 / (1.0 + np.exp(-eta))
-        grad = x.T @ (w * (d - p))
-        hess = (x * (w * p * (1 - p))[:, None]).T @ x
-        step = np.linalg.solve(hess, grad)
-        beta = beta + step
-        if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))):
-            break
-    eta = x @ beta
-    p = 1.0 / (1.0 + np.exp(-eta))
+    model = sm.GLM(d, x, family=sm.families.Binomial(), var_weights=w)
+    with warnings.catch_warnings():
+        # near-separation is handled by the trimming of the propensity score, as in DRDID
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        res = model.fit(method="newton", tol=tol, maxiter=max_iter)
+    p = np.asarray(res.fittedvalues, dtype=float)
     hess = (x * (w * p * (1 - p))[:, None]).T @ x
     return p, np.linalg.inv(hess)
 
 
 def _wls(y: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted least squares coefficients (rows with zero weight carry no information)."""
-    sw = np.sqrt(w)
-    coef, *_ = np.linalg.lstsq(x * sw[:, None], y * sw, rcond=None)
-    return coef
+    """Weighted least squares coefficients (statsmodels WLS, as R's ``lm`` with weights)."""
+    return np.asarray(sm.WLS(y, x, weights=w).fit(method="qr").params, dtype=float)
 
 
 def _ols_rep(dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
