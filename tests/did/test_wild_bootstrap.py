@@ -176,3 +176,30 @@ def test_multiplier_bootstrap_se_matches_clustered_sum():
     analytic = np.sqrt((sums ** 2).sum(0))
     assert out["se"] == pytest.approx(analytic, rel=0.08)
     assert out["draws"].shape == (4000, 2) and out["crit_value"] > stats.norm.ppf(0.975)
+
+
+def test_twfe_and_event_study_results_carry_their_design_for_the_bootstrap():
+    """wild_cluster_bootstrap(twfe_result) equals the data path on the same regression."""
+    from evaluate import did
+
+    rng = np.random.default_rng(4)
+    n, periods = 120, 5
+    g = rng.choice([0, 3, 4], size=n)
+    rows = []
+    for u in range(n):
+        a = rng.normal()
+        for t in range(1, periods + 1):
+            d = float(g[u] > 0 and t >= g[u])
+            rows.append((u, t, a + 0.1 * t + 0.3 * d + rng.normal(), g[u], d, u % 10, 1 + (u % 3)))
+    df = pd.DataFrame(rows, columns=["id", "t", "y", "g", "d", "cl", "w"])
+    for weights in (None, "w"):
+        fit = did.twfe(df, outcome="y", unit="id", time="t", cohort="g", cluster="cl", weights=weights)
+        via_result = did.wild_cluster_bootstrap(fit, param="treated", draws=499, seed=9)
+        via_data = did.wild_cluster_bootstrap(df, param="d", outcome="y", regressors=["d"],
+                                              fixed_effects=["id", "t"], cluster="cl", obs_weights=weights,
+                                              draws=499, seed=9)
+        assert via_result["p_value"] == pytest.approx(via_data["p_value"], abs=1e-12)
+        assert via_result["t_stat"] == pytest.approx(via_data["t_stat"], rel=1e-8)
+    es = did.event_study(df, outcome="y", unit="id", time="t", cohort="g", cluster="cl")
+    out = did.wild_cluster_bootstrap(es, param="e=0", draws=499, seed=9)
+    assert 0 <= out["p_value"] <= 1 and out["n_clusters"] == 10

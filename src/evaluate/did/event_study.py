@@ -270,5 +270,6 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohor
     return EventStudyResult("event_study", table, settings, n_units=int(df[unit].nunique()), n_obs=len(df),
                             extra={"terms": terms, "vcov": fit.vcov.tolist(), "n_clusters": fit.n_clusters,
                                    "df": fit.df_t, "df_k": fit.df_k, "ssc": fit.ssc, "pretest": pre,
-                                   "n_singletons": fit.n_singletons, "sm_results": fit.sm_results})
+                                   "n_singletons": fit.n_singletons, "sm_results": fit.sm_results,
+                                   "design": fit.design(_codes(df[cl_col]))})
 

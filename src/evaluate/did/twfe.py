@@ -82,6 +82,18 @@ class WithinFit:
     n_singletons: int
     iterations: int
     sm_results: Any
+    X_dm: np.ndarray
+    y_dm: np.ndarray
+
+    def design(self, cluster: np.ndarray):
+        """The demeaned regression as a :class:`~evaluate.did.wild_bootstrap.FEDesign`
+        (rows scaled by the square root of the weights), for the wild cluster bootstrap."""
+        from evaluate.did.wild_bootstrap import FEDesign
+
+        w = self.sm_results.model.weights if hasattr(self.sm_results.model, "weights") else None
+        sw = np.sqrt(np.asarray(w, dtype=float)) if w is not None and np.ndim(w) else None
+        X, y = (self.X_dm, self.y_dm) if sw is None else (self.X_dm * sw[:, None], self.y_dm * sw)
+        return FEDesign(X, y, np.asarray(cluster), tuple(self.terms))
 
 
 def _check_vcov(vcov: str, level: float) -> None:
@@ -120,7 +132,7 @@ def fit_within(y: np.ndarray, X: np.ndarray, terms: Sequence[str], fe: Sequence[
     res = RegressionResults(model, res.params, normalized_cov_params=vi.vcov, scale=1.0)
     res.df_resid = vi.df_t
     return WithinFit(list(terms), np.asarray(res.params, dtype=float), vi.vcov, vi.df_t, vi.df_k,
-                     vi.ssc, vi.n_clusters, info.n_singletons, info.iterations, res)
+                     vi.ssc, vi.n_clusters, info.n_singletons, info.iterations, res, X_dm, y_dm)
 
 
 def _codes(s: pd.Series) -> np.ndarray:
@@ -210,5 +222,6 @@ def twfe(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str 
                       extra={"terms": terms, "vcov": fit.vcov.tolist(), "n_clusters": fit.n_clusters,
                              "df": fit.df_t, "df_k": fit.df_k, "ssc": fit.ssc,
                              "n_singletons": fit.n_singletons,
-                             "demean_iterations": fit.iterations, "sm_results": fit.sm_results})
+                             "demean_iterations": fit.iterations, "sm_results": fit.sm_results,
+                             "design": fit.design(_codes(df[cl_col]))})
 
