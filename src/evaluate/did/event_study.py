@@ -8,6 +8,15 @@ event-time dummies.
 
 The window runs from ``-leads`` to ``lags``; the default is every event time in the data.
 
+Gaps in the periods (DfE published no 2019/20 absence data and no full-year 2020/21 row)
+are kept as calendar distances: event time is measured in the units of ``time``, so with
+years 2018 and 2021 adjacent in the data, a 2022 cohort's 2018 row is ``e = -4``. Passing
+consecutive period indices instead changes which rows share a lead dummy and, when
+effects differ by cohort, the post-adoption coefficients too (the Monte Carlo study in
+``analysis/MONTE_CARLO.md`` shows the size). The heterogeneity-robust estimators
+(Callaway-Sant'Anna, Sun-Abraham, imputation) give the same post-adoption estimates
+either way.
+
 Comparison group
     ``control="never"``: every observation of a treated unit outside the reference period
     gets a dummy, so period effects are identified from never-treated units only (they are
