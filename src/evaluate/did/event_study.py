@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluate.did.results import DiDResult, tidy_table
+from evaluate.did.results import RegressionResult, tidy_table
 from evaluate.did.twfe import _check_vcov, _codes, fit_within, prepare_panel
 from evaluate.errors import InputError
 
@@ -57,7 +57,7 @@ __all__ = ["event_study", "EventStudyResult"]
 
 
 @dataclass(frozen=True)
-class EventStudyResult(DiDResult):
+class EventStudyResult(RegressionResult):
     """Result of :func:`event_study`.
 
     The tidy table has one row per event-time coefficient (term ``e=-3``, ``e=0``, ...;
@@ -65,22 +65,6 @@ class EventStudyResult(DiDResult):
     per covariate (``event_time`` missing). ``extra`` holds ``terms``, ``vcov``,
     ``n_clusters``, ``df``, ``pretest`` (chi-squared and F) and the statsmodels results.
     """
-
-    @property
-    def coef(self) -> pd.Series:
-        """Estimates by term."""
-        return self.table.set_index("term")["estimate"]
-
-    @property
-    def se(self) -> pd.Series:
-        """Standard errors by term."""
-        return self.table.set_index("term")["se"]
-
-    @property
-    def vcov(self) -> pd.DataFrame:
-        """Variance matrix of all coefficients, labelled by term."""
-        terms = list(self.extra["terms"])
-        return pd.DataFrame(np.asarray(self.extra["vcov"], dtype=float), index=terms, columns=terms)
 
     def pretest(self, test: str = "chi2") -> dict[str, Any]:
         """Joint Wald test that every lead (pre-adoption coefficient) is zero.

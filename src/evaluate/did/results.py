@@ -160,3 +160,27 @@ class DiDResult:
         fig.tight_layout()
         plt.close(fig)
         return fig
+
+
+@dataclass(frozen=True)
+class RegressionResult(DiDResult):
+    """A result from one regression: coefficients by term and their labelled variance.
+
+    ``extra`` holds ``terms`` and ``vcov`` (nested lists, in ``terms`` order).
+    """
+
+    @property
+    def coef(self) -> pd.Series:
+        """Estimates by term."""
+        return self.table.set_index("term")["estimate"]
+
+    @property
+    def se(self) -> pd.Series:
+        """Standard errors by term."""
+        return self.table.set_index("term")["se"]
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        """Variance matrix of the estimates, labelled by term."""
+        terms = list(self.extra["terms"])
+        return pd.DataFrame(np.asarray(self.extra["vcov"], dtype=float), index=terms, columns=terms)

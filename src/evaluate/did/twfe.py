@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from evaluate.did._validate import Prepared, prepare
-from evaluate.did.results import DiDResult, tidy_table
+from evaluate.did.results import RegressionResult, tidy_table
 from evaluate.did.vcov import vcov_info
 from evaluate.did.within import absorbed_parameters, demean
 from evaluate.errors import InputError
@@ -33,29 +33,13 @@ _VCOV_KINDS = ("CR1", "CR3", "HC1")
 
 
 @dataclass(frozen=True)
-class TWFEResult(DiDResult):
+class TWFEResult(RegressionResult):
     """Result of :func:`twfe`: the tidy table plus the coefficient vector and its variance.
 
     ``extra`` holds ``terms``, ``vcov`` (nested lists, in ``terms`` order), ``n_clusters``,
     ``df`` (degrees of freedom of the t intervals), ``df_k``, ``ssc``, ``n_singletons``,
     ``demean_iterations`` and the statsmodels results (``sm_results``, not serialised).
     """
-
-    @property
-    def coef(self) -> pd.Series:
-        """Estimates by term."""
-        return self.table.set_index("term")["estimate"]
-
-    @property
-    def se(self) -> pd.Series:
-        """Standard errors by term."""
-        return self.table.set_index("term")["se"]
-
-    @property
-    def vcov(self) -> pd.DataFrame:
-        """Variance matrix of the estimates, labelled by term."""
-        terms = list(self.extra["terms"])
-        return pd.DataFrame(np.asarray(self.extra["vcov"], dtype=float), index=terms, columns=terms)
 
     @property
     def n_clusters(self) -> int:
