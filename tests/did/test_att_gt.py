@@ -158,3 +158,27 @@ def test_result_is_immutable_and_serialisable():
     assert bal["component"].max() <= 1
     with pytest.raises(InputError):
         res.aggregate("weekly")
+
+
+@pytest.mark.parametrize("kind", ["rademacher", "mammen", "webb"])
+@pytest.mark.parametrize("opts", [dict(), dict(cluster="cl", weights="w", control="not_yet")])
+def test_aggregations_reuse_the_fit_draws_exactly(kind, opts):
+    """Each aggregation's bootstrap from the fit's stored draws equals a fresh bootstrap of its
+    influence functions with the same weights (same seed): the draws are shared, not redrawn."""
+    d = _panel(seed=13)
+    res = callaway_santanna(d, **KW, **opts, bootstrap=199, bootstrap_weights=kind, seed=5)
+    assert res.extra["_bootstrap_draws"] is not None
+    assert "_bootstrap_draws" not in res.to_dict()["extra"]
+    fresh = dataclasses.replace(res, extra={k: v for k, v in res.extra.items() if k != "_bootstrap_draws"})
+    for typ in ("simple", "group", "dynamic", "calendar"):
+        a = res.aggregate(typ).to_frame()
+        b = fresh.aggregate(typ).to_frame()
+        np.testing.assert_allclose(a["se"], b["se"], rtol=1e-9, atol=1e-14)
+        np.testing.assert_allclose(a["ci_low"], b["ci_low"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=0, atol=0)
+    # an explicit, different seed draws anew
+    other = res.aggregate("dynamic", seed=6).to_frame()
+    assert not np.allclose(other["se"], res.aggregate("dynamic").to_frame()["se"])
+    # the fit's own SEs are the first columns of the stored draws
+    se_boot = res.to_frame()["se"].to_numpy()
+    assert np.isfinite(se_boot[res.to_frame()["estimate"] != 0]).all()

@@ -221,3 +221,23 @@ def test_cluster_vcov_without_fixed_effects_matches_pyfixest():
         np.testing.assert_allclose(np.sqrt(np.diag(V)), m.se().to_numpy(), rtol=TOL)
     info = vcov_info(X, e, cluster=df["region"].to_numpy(), kind="CR1", n_absorbed=0)
     assert info.df_t == 8 and info.n_clusters == 9
+
+
+def test_nested_in_linear_time_matches_the_pair_count():
+    from evaluate.did.vcov import nested_in
+
+    def by_pairs(f, c):
+        f, c = np.asarray(f).astype(str), np.asarray(c).astype(str)
+        return len(set(zip(f, c, strict=True))) == len(set(f))
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(1, 60))
+        f = rng.integers(0, int(rng.integers(1, 12)), n)
+        c = f // int(rng.integers(1, 4)) if rng.random() < 0.5 else rng.integers(0, 5, n)
+        if rng.random() < 0.3:
+            c = c.copy()
+            c[int(rng.integers(n))] = 99     # break nesting in one row (or not)
+        for ff, cc in ((f, c), (f * 7 + 100, c), (f.astype(str), np.char.add("c", c.astype(str))),
+                       (f - 3, c.astype(float))):
+            assert nested_in(ff, cc) == by_pairs(ff, cc)

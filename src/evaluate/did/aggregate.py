@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats
 
-from evaluate.did.inference import multiplier_bootstrap
+from evaluate.did.inference import bootstrap_draws, summarise_draws
 from evaluate.did.results import DiDResult, tidy_table
 from evaluate.errors import InputError
 
@@ -54,6 +54,28 @@ def _wif(keepers: np.ndarray, pg: np.ndarray, w: np.ndarray, g_unit: np.ndarray,
     if1 = ind / total
     if2 = ind.sum(axis=1)[:, None] * (pg[keepers] / total**2)[None, :]
     return if1 - if2
+
+
+def _wif_coef(keepers: np.ndarray, pg: np.ndarray, group: np.ndarray, cohorts: np.ndarray,
+              n_basis: int) -> np.ndarray:
+    """:func:`_wif` as coefficients on the fit's bootstrap basis (basis x keepers).
+
+    The basis is the cells' influence functions, then ``w * (g_unit == g)`` for each cohort
+    in ``cohorts`` (sorted), then the constant (last column).
+    """
+    k0 = n_basis - len(cohorts) - 1
+    ind = np.zeros((n_basis, len(keepers)))
+    ind[k0 + np.searchsorted(cohorts, group[keepers]), np.arange(len(keepers))] = 1.0
+    ind[-1] = -pg[keepers]
+    total = pg[keepers].sum()
+    return ind / total - ind.sum(axis=1)[:, None] * (pg[keepers] / total**2)[None, :]
+
+
+def _cell_coef(cols: np.ndarray, weights: np.ndarray, n_basis: int) -> np.ndarray:
+    """``inf[:, cols] @ weights`` as coefficients on the bootstrap basis."""
+    c = np.zeros(n_basis)
+    c[cols] = weights
+    return c
 
 
 def _se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
@@ -97,6 +119,10 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
     pg_group = {g: float(np.mean(w * (g_unit == g))) for g in np.unique(group)}
     pg = np.array([pg_group[g] for g in group])
     sizes = res.extra["group_sizes"]
+    # coefficients of each influence function on the fit's bootstrap basis (see att_gt)
+    cohorts = np.unique(group)
+    nb = inf.shape[1] + len(cohorts) + 1
+    comp_coef: list[np.ndarray] = []
 
     comp_val: list[float] = []
     comp_att: list[float] = []
@@ -108,6 +134,7 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
         wk = pg[keep] / pg[keep].sum()
         overall = float(att[keep] @ wk)
         overall_inf = inf[:, keep] @ wk + _wif(keep, pg, w, g_unit, group) @ att[keep]
+        overall_coef = _cell_coef(keep, wk, nb) + _wif_coef(keep, pg, group, cohorts, nb) @ att[keep]
         overall_n = int(sum(sizes[int(g)] for g in np.unique(group[keep])))
     elif type == "group":
         glist = np.unique(group)
@@ -120,6 +147,7 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
             comp_val.append(float(g))
             comp_att.append(float(att[wg].mean()))
             comp_inf.append(inf[:, wg] @ (pg[wg] / pg[wg].sum()))
+            comp_coef.append(_cell_coef(wg, pg[wg] / pg[wg].sum(), nb))
             comp_n.append(sizes[int(g)])
         gl = np.array(gl_used)
         pgg = np.array([pg_group[g] for g in gl])
@@ -127,6 +155,8 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
         overall = float(ca @ pgg / pgg.sum())
         wif = _wif(np.arange(len(gl)), pgg, w, g_unit, gl)
         overall_inf = np.column_stack(comp_inf) @ (pgg / pgg.sum()) + wif @ ca
+        overall_coef = (np.column_stack(comp_coef) @ (pgg / pgg.sum())
+                        + _wif_coef(np.arange(len(gl)), pgg, gl, cohorts, nb) @ ca)
         overall_n = int(sum(comp_n))
     elif type == "dynamic":
         e_all = tt - group
@@ -144,12 +174,14 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
             comp_val.append(float(e))
             comp_att.append(float(att[we] @ pge))
             comp_inf.append(inf[:, we] @ pge + _wif(we, pg, w, g_unit, group) @ att[we])
+            comp_coef.append(_cell_coef(we, pge, nb) + _wif_coef(we, pg, group, cohorts, nb) @ att[we])
             comp_n.append(int(sum(sizes[int(g)] for g in np.unique(group[we]))))
         epos = np.flatnonzero(eseq >= 0)
         if len(epos) == 0:
             raise InputError("no post-treatment event time in the window (min_e, max_e)")
         overall = float(np.mean(np.array(comp_att)[epos]))
         overall_inf = np.column_stack([comp_inf[i] for i in epos]).mean(axis=1)
+        overall_coef = np.column_stack([comp_coef[i] for i in epos]).mean(axis=1)
         overall_n = int(np.sum(g_unit > 0))
     else:  # calendar
         periods = np.array(res.extra["periods"])
@@ -161,9 +193,11 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
             comp_val.append(float(t1))
             comp_att.append(float(att[wt] @ pgt))
             comp_inf.append(inf[:, wt] @ pgt + _wif(wt, pg, w, g_unit, group) @ att[wt])
+            comp_coef.append(_cell_coef(wt, pgt, nb) + _wif_coef(wt, pg, group, cohorts, nb) @ att[wt])
             comp_n.append(int(sum(sizes[int(g)] for g in np.unique(group[wt]))))
         overall = float(np.mean(comp_att))
         overall_inf = np.column_stack(comp_inf).mean(axis=1)
+        overall_coef = np.column_stack(comp_coef).mean(axis=1)
         overall_n = int(np.sum(g_unit > 0))
 
     settings = dict(res.settings)
@@ -176,22 +210,25 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
     ci_low = ci_high = None
     crit = float(stats.norm.ppf(0.5 + level / 2))
     if draws and draws > 0:
-        rng = np.random.default_rng(seed_)
-        bse, bcrit, _ = multiplier_bootstrap(all_inf, cluster=cl, draws=int(draws),
-                                             weights=settings.get("bootstrap_weights", "rademacher"),
-                                             rng=rng, level=level)
+        kind = settings.get("bootstrap_weights", "rademacher")
+        stored = res.extra.get("_bootstrap_draws")
+        if (stored is not None and stored.n_draws == int(draws) and stored.weights == kind
+                and (seed is None or seed == stored.seed) and stored.draws.shape[1] == nb):
+            # the fit's draws (drawn once, shared by every aggregation)
+            boot = stored.combine(np.column_stack(comp_coef + [overall_coef]))
+        else:
+            boot = bootstrap_draws(all_inf, cluster=cl, draws=int(draws), weights=kind,
+                                   rng=np.random.default_rng(seed_))
+        bse, _ = summarise_draws(boot, all_inf.shape[0], level)
         se = np.where(np.isfinite(se), bse, np.nan)
         if comp_inf and settings.get("uniform", True):
-            # sup-t band over the components (as R aggte's cband); overall stays pointwise
-            _, ccrit, _ = multiplier_bootstrap(np.column_stack(comp_inf), cluster=cl, draws=int(draws),
-                                               weights=settings.get("bootstrap_weights", "rademacher"),
-                                               rng=np.random.default_rng(seed_), level=level)
+            # sup-t band over the components (as R aggte's cband), same draws; overall stays pointwise
+            _, ccrit = summarise_draws(boot[:, :len(comp_inf)], all_inf.shape[0], level)
             if np.isfinite(ccrit):
                 crit = float(ccrit)
                 z = float(stats.norm.ppf(0.5 + level / 2))
                 mult = np.array([crit] * len(comp_att) + [z])
                 ci_low, ci_high = ests - mult * se, ests + mult * se
-        del bcrit
     terms = [f"{_PREFIX[type]}={int(v)}" for v in comp_val] + ["overall"] if type != "simple" else ["overall"]
     table = tidy_table(terms, ests, se, n=comp_n + [overall_n], level=level, ci_low=ci_low, ci_high=ci_high)
     table["component"] = np.array(comp_val + [np.nan], dtype=float)

@@ -27,7 +27,7 @@ from scipy import stats
 
 from evaluate.did import drdid
 from evaluate.did._validate import prepare
-from evaluate.did.inference import multiplier_bootstrap
+from evaluate.did.inference import StoredDraws, bootstrap_draws, summarise_draws
 from evaluate.did.results import DiDResult, tidy_table
 from evaluate.errors import InputError
 
@@ -377,10 +377,17 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
 
     ci_low = ci_high = None
     crit = None
+    stored = None
     if bootstrap > 0:
-        rng = np.random.default_rng(seed)
-        bse, crit, _ = multiplier_bootstrap(inf, cluster=cl_unit, draws=int(bootstrap),
-                                            weights=bootstrap_weights, rng=rng, level=level)
+        # the weights are drawn once, for a basis that spans every aggregation's influence
+        # function: the cells' influence functions, each cohort's weighted indicator and the
+        # constant (the terms of the estimated aggregation weights); aggregations reuse them
+        basis = np.column_stack([inf] + [w_agg * (g_unit == g) for g in np.unique(group)] + [np.ones(n)])
+        draws_ = bootstrap_draws(basis, cluster=cl_unit, draws=int(bootstrap), weights=bootstrap_weights,
+                                 rng=np.random.default_rng(seed))
+        draws_.setflags(write=False)
+        stored = StoredDraws(draws_, n, bootstrap_weights, seed, int(bootstrap))
+        bse, crit = summarise_draws(draws_[:, :inf.shape[1]], n, level)
         se = np.where(np.isfinite(se), bse, np.nan)
         if uniform and np.isfinite(crit):
             ci_low, ci_high = att - crit * se, att + crit * se
@@ -410,6 +417,7 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         "dropped_unbalanced": dropped_unbalanced,
         "dropped_missing": prep.dropped_missing,
         "covariate_columns": list(cov_cols),
+        "_bootstrap_draws": stored,
     }
     return ATTgtResult("callaway_santanna", table, settings, n_units=int(len(np.unique(df[unit]))),
                        n_obs=int(len(df)), extra=extra)

@@ -5,30 +5,46 @@ mean-zero, unit-variance weight and averages; the bootstrap standard error is th
 interquartile range of the draws divided by that of the standard normal, and the sup-t
 critical value (for uniform confidence bands) is a quantile of the largest studentised
 draw across estimates. Randomness comes only from the ``numpy.random.Generator`` passed in.
+
+:class:`StoredDraws` keeps the bootstrap of a basis of influence functions (the draws times
+the cluster sums of every basis column): any estimate whose influence function is a linear
+combination of the basis columns is then bootstrapped with the same draws by a small matrix
+product (:meth:`StoredDraws.combine`), without drawing or touching the units again.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import stats
 
-__all__ = ["multiplier_bootstrap", "multiplier_weights"]
+__all__ = ["multiplier_bootstrap", "multiplier_weights", "bootstrap_draws", "summarise_draws", "StoredDraws"]
 
 _CHUNK = 64  # draws per matrix product (bounded memory: chunk x units multipliers)
 _SQ5 = np.sqrt(5.0)
 
 
 def multiplier_weights(kind: str, size: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Draw multiplier weights: ``"rademacher"``, ``"mammen"`` or ``"webb"`` (six-point)."""
+    """Draw multiplier weights: ``"rademacher"``, ``"mammen"`` or ``"webb"`` (six-point).
+
+    Vectorised: Rademacher signs come from random bits (one bit per weight), Mammen from one
+    uniform per weight, Webb from one random byte-sized integer per weight.
+    """
     if kind == "rademacher":
-        return rng.integers(0, 2, size=size).astype(float) * 2.0 - 1.0
+        total = int(np.prod(size))
+        bits = np.unpackbits(np.frombuffer(rng.bytes((total + 7) // 8), dtype=np.uint8), count=total)
+        out = bits.reshape(size).astype(float)
+        out *= -2.0
+        out += 1.0
+        return out
     if kind == "mammen":
         lo, hi = (1 - _SQ5) / 2, (1 + _SQ5) / 2
         p_lo = (_SQ5 + 1) / (2 * _SQ5)
         return np.where(rng.random(size) < p_lo, lo, hi)
     if kind == "webb":
         pts = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
-        return pts[rng.integers(0, 6, size=size)]
+        return pts[rng.integers(0, 6, size=size, dtype=np.int8)]
     raise ValueError(f"unknown bootstrap weights {kind!r} (use 'rademacher', 'mammen' or 'webb')")
 
 
@@ -71,22 +87,43 @@ def multiplier_bootstrap(inf: np.ndarray, *, cluster: np.ndarray | None = None, 
     inf = np.asarray(inf, dtype=float)
     if inf.ndim == 1:
         inf = inf[:, None]
+    out = bootstrap_draws(inf, cluster=cluster, draws=draws, weights=weights, rng=rng)
+    se, crit = summarise_draws(out, inf.shape[0], level)
+    return se, crit, out
+
+
+def bootstrap_draws(inf: np.ndarray, *, cluster: np.ndarray | None = None, draws: int = 999,
+                    weights: str = "rademacher", rng: np.random.Generator | None = None) -> np.ndarray:
+    """The ``draws x k`` matrix ``sqrt(n) * (mean of weighted inf)`` of :func:`multiplier_bootstrap`."""
+    if rng is None:
+        rng = np.random.default_rng()
+    inf = np.asarray(inf, dtype=float)
+    if inf.ndim == 1:
+        inf = inf[:, None]
     n, k = inf.shape
-    if cluster is not None:
-        codes, _ = _codes(cluster)
-        n_cl = int(codes.max()) + 1
-        sums = np.zeros((n_cl, k))
-        np.add.at(sums, codes, inf)
-        base = sums
-    else:
-        n_cl = n
-        base = inf
+    base = cluster_sums(inf, cluster)
+    n_cl = base.shape[0]
     out = np.empty((draws, k))
     for start in range(0, draws, _CHUNK):
         stop = min(draws, start + _CHUNK)
         v = multiplier_weights(weights, (stop - start, n_cl), rng)
-        out[start:stop] = v @ base
+        np.matmul(v, base, out=out[start:stop])
     out /= np.sqrt(n)
+    return out
+
+
+def cluster_sums(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
+    """Sums of the rows of ``inf`` (units x k) by cluster (clusters in sorted order); ``inf`` itself without clusters."""
+    if cluster is None:
+        return inf
+    codes, _ = _codes(cluster)
+    n_cl = int(codes.max()) + 1
+    return np.column_stack([np.bincount(codes, weights=inf[:, j], minlength=n_cl)
+                            for j in range(inf.shape[1])]) if inf.shape[1] else np.zeros((n_cl, 0))
+
+
+def summarise_draws(out: np.ndarray, n: int, level: float = 0.95) -> tuple[np.ndarray, float]:
+    """Bootstrap standard errors and sup-t critical value from a ``draws x k`` matrix of draws."""
     q75 = _quantile_type1(out, 0.75)
     q25 = _quantile_type1(out, 0.25)
     sigma = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
@@ -97,7 +134,29 @@ def multiplier_bootstrap(inf: np.ndarray, *, cluster: np.ndarray | None = None, 
         crit = float(_quantile_type1(t_max, level))
     else:
         crit = float("nan")
-    return se, crit, out
+    return se, crit
+
+
+@dataclass(frozen=True, eq=False)
+class StoredDraws:
+    """Multiplier-bootstrap draws of a basis of influence functions, kept with a fit.
+
+    ``draws`` is ``sqrt(n) * (mean of weighted basis)``, ``draws x basis columns``, for the
+    weights drawn once (``weights``, ``seed``); ``n`` is the number of units (rows).
+    """
+
+    draws: np.ndarray
+    n: int
+    weights: str
+    seed: int | None
+    n_draws: int
+
+    def combine(self, coef: np.ndarray) -> np.ndarray:
+        """Draws of the estimates whose influence functions are ``basis @ coef`` (basis x k)."""
+        return self.draws @ np.asarray(coef, dtype=float)
+
+    def __repr__(self) -> str:
+        return f"StoredDraws({self.n_draws} draws x {self.draws.shape[1]} columns, {self.weights})"
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -59,12 +59,36 @@ class VcovInfo:
     n_clusters: int
 
 
+def _int_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Non-negative integer codes (used as they are when already so) and the number of slots."""
+    v = np.asarray(values).reshape(-1)
+    if np.issubdtype(v.dtype, np.integer) and (v.size == 0 or v.min() >= 0):
+        return v, int(v.max()) + 1 if v.size else 0
+    return factorize(v)
+
+
+def _n_levels(f: np.ndarray) -> int:
+    """Number of distinct values of ``f`` (``np.unique(f).size``, without sorting integer codes)."""
+    codes, slots = _int_codes(f)
+    return int(np.count_nonzero(np.bincount(codes, minlength=slots)))
+
+
 def nested_in(f: np.ndarray, cluster: np.ndarray) -> bool:
-    """Whether every level of the fixed effect ``f`` lies within a single cluster."""
-    fc, _ = factorize(f)
-    cc, n_c = factorize(cluster)
-    pairs = np.unique(fc.astype(np.int64) * n_c + cc)
-    return pairs.size == np.unique(fc).size
+    """Whether every level of the fixed effect ``f`` lies within a single cluster.
+
+    Linear time: each level's smallest and largest cluster code must coincide.
+    """
+    fc, n_f = _int_codes(f)
+    cc, n_c = _int_codes(cluster)
+    if fc.shape[0] != cc.shape[0]:
+        raise ValueError(f"fixed effect has {fc.shape[0]} rows, cluster has {cc.shape[0]}")
+    if fc.size == 0:
+        return True
+    lo = np.full(n_f, n_c, dtype=np.int64)
+    hi = np.full(n_f, -1, dtype=np.int64)
+    np.minimum.at(lo, fc, cc)
+    np.maximum.at(hi, fc, cc)
+    return bool(np.all((lo == hi) | (lo > hi)))  # lo > hi: a code with no rows
 
 
 def _group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
@@ -207,7 +231,7 @@ def vcov_info(X_dm: np.ndarray, resid: np.ndarray, *, cluster: np.ndarray | None
     df_k = k + int(n_absorbed)
     nested = [f for f in fe if nested_in(f, cl)]
     if nested:
-        df_k += -sum(int(np.unique(f).size) for f in nested) + len(nested)
+        df_k += -sum(_n_levels(f) for f in nested) + len(nested)
     ssc = (n - 1) / (n - df_k) * G / (G - 1)
     if kind == "CR1":
         S = _group_sum(cl, G, scores)
