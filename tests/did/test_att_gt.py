@@ -182,3 +182,25 @@ def test_aggregations_reuse_the_fit_draws_exactly(kind, opts):
     # the fit's own SEs are the first columns of the stored draws
     se_boot = res.to_frame()["se"].to_numpy()
     assert np.isfinite(se_boot[res.to_frame()["estimate"] != 0]).all()
+
+
+def test_shared_fits_reuse_is_exact_and_scoped():
+    """Identical propensity-score fits are computed once inside an estimation, with
+    exactly the result of a fresh fit; outside the block nothing is cached."""
+    from evaluate.did import drdid
+
+    rng = np.random.default_rng(3)
+    n = 400
+    x = np.column_stack([np.ones(n), rng.normal(size=n)])
+    d = (rng.random(n) < 0.3).astype(float)
+    w = np.ones(n)
+    fresh_p, fresh_v = drdid.logit(d, x, w)
+    with drdid.shared_fits():
+        p1, v1 = drdid.logit(d, x, w)
+        p1[:] = -1.0  # a caller changing its copy must not touch the cache
+        p2, v2 = drdid.logit(d, x, w)
+        cache = drdid._FITS.get()
+        assert cache is not None and len(cache) == 1
+    assert drdid._FITS.get() is None
+    np.testing.assert_array_equal(p2, fresh_p)
+    np.testing.assert_array_equal(v2, fresh_v)

@@ -294,67 +294,68 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     cells: list[dict[str, Any]] = []
     infs: list[np.ndarray] = []
     tfac = 0 if base_period == "universal" else 1
-    for g in glist:
-        pre_idx = np.flatnonzero(tlist + anticipation < g)
-        if len(pre_idx) == 0:
-            continue  # as R: no pre-treatment period for this cohort
-        gbase = int(pre_idx[-1])
-        for ti in range(tfac, len(tlist)):
-            tcur = int(tlist[ti])
-            post = bool(g <= tcur)
-            if base_period == "universal" or post:
-                bi = gbase
-            else:
-                bi = ti - 1
-            tbase = int(tlist[bi])
-            if tcur == tbase:  # universal base period: normalised to zero
-                cells.append(dict(group=int(g), time=tcur, att=0.0, n=0, post=post))
-                infs.append(np.zeros(n))
-                continue
-            last = max(tcur, tbase)
-            treated = g_unit == g
-            if control == "never":
-                ctrl = g_unit == 0
-            else:
-                ctrl = (g_unit == 0) | ((g_unit > last + anticipation) & (g_unit != g))
-            if panel:
-                sel = treated | ctrl
-                if not ctrl.any():
-                    raise InputError(f"cohort {g}: no comparison units for period {tcur}", column=cohort)
-                idx = np.flatnonzero(sel)
-                # the change is always Y(t) - Y(base), also for pre-periods after a universal base
-                xs = xmat[idx, bi, :] if cov_cols else None
-                n1 = len(idx)
-                if fix_weights == "varying" and weights:
-                    # as R did 2.5: each unit-period keeps its own weight; the repeated
-                    # cross-section regression estimator on the stacked pair, with the
-                    # influence function summed within unit
-                    dd = treated[idx].astype(float)
-                    xs2 = np.concatenate([xmat[idx, ti, :], xmat[idx, bi, :]]) if cov_cols else None
-                    att, inf_o = drdid.reg_rc(np.concatenate([ymat[idx, ti], ymat[idx, bi]]),
-                                              np.r_[np.ones(n1), np.zeros(n1)], np.r_[dd, dd], xs2,
-                                              np.concatenate([wmat[idx, ti], wmat[idx, bi]]))
-                    inf_c = (inf_o[:n1] + inf_o[n1:]) / 2
+    with drdid.shared_fits():  # identical propensity-score fits are computed once
+        for g in glist:
+            pre_idx = np.flatnonzero(tlist + anticipation < g)
+            if len(pre_idx) == 0:
+                continue  # as R: no pre-treatment period for this cohort
+            gbase = int(pre_idx[-1])
+            for ti in range(tfac, len(tlist)):
+                tcur = int(tlist[ti])
+                post = bool(g <= tcur)
+                if base_period == "universal" or post:
+                    bi = gbase
                 else:
-                    wi = {"none": bi, "first_period": 0, "base_period": gbase, "varying": bi}[fix_weights]
-                    wcell = wmat[idx, wi] if weights else None
-                    att, inf_c = est_fn(ymat[idx, ti], ymat[idx, bi], treated[idx].astype(float),
-                                        xs, wcell)
-            else:
-                in_t = (t_obs == tcur) | (t_obs == tbase)
-                sel = in_t & (treated | ctrl)
-                if not (in_t & ctrl).any():
-                    raise InputError(f"cohort {g}: no comparison units for period {tcur}", column=cohort)
-                idx = np.flatnonzero(sel)
-                post_obs = (t_obs[idx] == tcur).astype(float)
-                att, inf_c = drdid.reg_rc(y_obs[idx], post_obs, treated[idx].astype(float),
-                                          x_obs[idx] if x_obs is not None else None,
-                                          w_obs[idx] if weights else None)
-                n1 = len(idx)
-            full = np.zeros(n)
-            full[idx] = (n / n1) * inf_c
-            cells.append(dict(group=int(g), time=tcur, att=att, n=n1, post=post))
-            infs.append(full)
+                    bi = ti - 1
+                tbase = int(tlist[bi])
+                if tcur == tbase:  # universal base period: normalised to zero
+                    cells.append(dict(group=int(g), time=tcur, att=0.0, n=0, post=post))
+                    infs.append(np.zeros(n))
+                    continue
+                last = max(tcur, tbase)
+                treated = g_unit == g
+                if control == "never":
+                    ctrl = g_unit == 0
+                else:
+                    ctrl = (g_unit == 0) | ((g_unit > last + anticipation) & (g_unit != g))
+                if panel:
+                    sel = treated | ctrl
+                    if not ctrl.any():
+                        raise InputError(f"cohort {g}: no comparison units for period {tcur}", column=cohort)
+                    idx = np.flatnonzero(sel)
+                    # the change is always Y(t) - Y(base), also for pre-periods after a universal base
+                    xs = xmat[idx, bi, :] if cov_cols else None
+                    n1 = len(idx)
+                    if fix_weights == "varying" and weights:
+                        # as R did 2.5: each unit-period keeps its own weight; the repeated
+                        # cross-section regression estimator on the stacked pair, with the
+                        # influence function summed within unit
+                        dd = treated[idx].astype(float)
+                        xs2 = np.concatenate([xmat[idx, ti, :], xmat[idx, bi, :]]) if cov_cols else None
+                        att, inf_o = drdid.reg_rc(np.concatenate([ymat[idx, ti], ymat[idx, bi]]),
+                                                  np.r_[np.ones(n1), np.zeros(n1)], np.r_[dd, dd], xs2,
+                                                  np.concatenate([wmat[idx, ti], wmat[idx, bi]]))
+                        inf_c = (inf_o[:n1] + inf_o[n1:]) / 2
+                    else:
+                        wi = {"none": bi, "first_period": 0, "base_period": gbase, "varying": bi}[fix_weights]
+                        wcell = wmat[idx, wi] if weights else None
+                        att, inf_c = est_fn(ymat[idx, ti], ymat[idx, bi], treated[idx].astype(float),
+                                            xs, wcell)
+                else:
+                    in_t = (t_obs == tcur) | (t_obs == tbase)
+                    sel = in_t & (treated | ctrl)
+                    if not (in_t & ctrl).any():
+                        raise InputError(f"cohort {g}: no comparison units for period {tcur}", column=cohort)
+                    idx = np.flatnonzero(sel)
+                    post_obs = (t_obs[idx] == tcur).astype(float)
+                    att, inf_c = drdid.reg_rc(y_obs[idx], post_obs, treated[idx].astype(float),
+                                              x_obs[idx] if x_obs is not None else None,
+                                              w_obs[idx] if weights else None)
+                    n1 = len(idx)
+                full = np.zeros(n)
+                full[idx] = (n / n1) * inf_c
+                cells.append(dict(group=int(g), time=tcur, att=att, n=n1, post=post))
+                infs.append(full)
     if not cells:
         raise InputError("no group-time cell can be estimated (no cohort has a pre-treatment period)",
                          column=cohort)

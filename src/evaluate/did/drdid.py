@@ -15,7 +15,11 @@ observation and mean zero, so that ``sqrt(mean(influence**2) / n)`` is the stand
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import warnings
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 import numpy as np
 import statsmodels.api as sm
@@ -24,6 +28,34 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 __all__ = ["dr_panel", "ipw_panel", "reg_panel", "reg_rc", "logit"]
 
 _TRIM_LEVEL = 0.995
+
+# Propensity-score fits shared within one estimation (see shared_fits).
+_FITS: ContextVar[dict[bytes, tuple[np.ndarray, np.ndarray]] | None] = ContextVar("_FITS", default=None)
+
+
+@contextlib.contextmanager
+def shared_fits() -> Iterator[None]:
+    """Reuse identical logit fits inside this block.
+
+    Group-time cells of one cohort often fit the very same propensity score (same units,
+    same treatment indicator, covariates that do not change between base periods), so
+    :func:`callaway_santanna` fits each distinct one once. The key is a hash of the exact
+    bytes of ``(d, x, w)``, so a reused fit is the fit that would have been computed.
+    """
+    token = _FITS.set({})
+    try:
+        yield
+    finally:
+        _FITS.reset(token)
+
+
+def _key(*arrays: np.ndarray) -> bytes:
+    h = hashlib.blake2b(digest_size=20)
+    for a in arrays:
+        a = np.ascontiguousarray(a, dtype=float)
+        h.update(str(a.shape).encode())
+        h.update(a.view(np.uint8))
+    return h.digest()
 
 
 def _design(covariates: np.ndarray | None, n: int) -> np.ndarray:
@@ -59,14 +91,22 @@ def logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
     fitted, hessian_inv
         Fitted probabilities and ``(X' diag(w p (1-p)) X)^{-1}`` (R's ``vcov(glm)``).
     """
+    cache = _FITS.get()
+    key = _key(d, x, w) if cache is not None else b""
+    if cache is not None and key in cache:
+        p, inv = cache[key]
+        return p.copy(), inv.copy()
     model = sm.GLM(d, x, family=sm.families.Binomial(), var_weights=w)
     with warnings.catch_warnings():
         # near-separation is handled by the trimming of the propensity score, as in DRDID
         warnings.simplefilter("ignore", PerfectSeparationWarning)
-        res = model.fit(method="newton", tol=tol, maxiter=max_iter)
+        res = model.fit(method="irls", tol=tol, maxiter=max_iter)  # IRLS, as R's glm
     p = np.asarray(res.fittedvalues, dtype=float)
     hess = (x * (w * p * (1 - p))[:, None]).T @ x
-    return p, np.linalg.inv(hess)
+    inv = np.linalg.inv(hess)
+    if cache is not None:
+        cache[key] = (p.copy(), inv.copy())
+    return p, inv
 
 
 def _wls(y: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
