@@ -35,6 +35,7 @@ __all__ = ["ATTgtResult", "callaway_santanna"]
 
 _ZERO_SE = math.sqrt(np.finfo(float).eps) * 10
 _PANEL_ESTIMATORS = {"dr": drdid.dr_panel, "ipw": drdid.ipw_panel, "reg": drdid.reg_panel}
+_RC_ESTIMATORS = {"dr": drdid.dr_rc, "ipw": drdid.ipw_rc, "reg": drdid.reg_rc}
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,8 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         ``max(t, base) + anticipation``).
     estimator
         ``"dr"`` (``DRDID::drdid_panel``), ``"ipw"`` (``std_ipw_did_panel``) or ``"reg"``
-        (``reg_did_panel``). With ``panel=False`` only ``"reg"`` (``reg_did_rc``).
+        (``reg_did_panel``); with ``panel=False`` their repeated cross-section versions
+        (``drdid_rc``, ``std_ipw_did_rc``, ``reg_did_rc``).
     anticipation
         Periods of anticipation.
     base_period
@@ -214,8 +216,6 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                          f"not {fix_weights!r}")
     if fix_weights == "varying" and estimator != "reg":
         raise InputError("fix_weights='varying' is implemented for estimator='reg' only")
-    if not panel and estimator != "reg":
-        raise InputError("with panel=False (repeated cross-sections) only estimator='reg' is implemented")
     covariates = tuple(covariates or ())
     settings: dict[str, Any] = dict(outcome=outcome, unit=unit, time=time, cohort=cohort,
                                     covariates=list(covariates), control=control, estimator=estimator,
@@ -260,6 +260,7 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     if len(glist) == 0:
         raise InputError("no treated cohort (every unit has cohort 0)", column=cohort)
     est_fn = _PANEL_ESTIMATORS[estimator]
+    rc_fn = _RC_ESTIMATORS[estimator]
 
     if panel:
         units, ucode = np.unique(df[unit].to_numpy(), return_inverse=True)
@@ -348,9 +349,9 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                         raise InputError(f"cohort {g}: no comparison units for period {tcur}", column=cohort)
                     idx = np.flatnonzero(sel)
                     post_obs = (t_obs[idx] == tcur).astype(float)
-                    att, inf_c = drdid.reg_rc(y_obs[idx], post_obs, treated[idx].astype(float),
-                                              x_obs[idx] if x_obs is not None else None,
-                                              w_obs[idx] if weights else None)
+                    att, inf_c = rc_fn(y_obs[idx], post_obs, treated[idx].astype(float),
+                                       x_obs[idx] if x_obs is not None else None,
+                                       w_obs[idx] if weights else None)
                     n1 = len(idx)
                 full = np.zeros(n)
                 full[idx] = (n / n1) * inf_c

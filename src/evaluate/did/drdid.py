@@ -7,7 +7,9 @@ reproduce R's ``DRDID`` package as R ``did`` calls it:
   propensity score by maximum likelihood, outcome regression by weighted least squares);
 - :func:`ipw_panel` — ``DRDID::std_ipw_did_panel`` (normalised inverse probability weights);
 - :func:`reg_panel` — ``DRDID::reg_did_panel`` (outcome regression);
-- :func:`reg_rc` — ``DRDID::reg_did_rc`` (outcome regression, repeated cross-sections).
+- :func:`reg_rc` — ``DRDID::reg_did_rc`` (outcome regression, repeated cross-sections);
+- :func:`dr_rc` — ``DRDID::drdid_rc`` (locally efficient doubly robust, repeated cross-sections);
+- :func:`ipw_rc` — ``DRDID::std_ipw_did_rc`` (normalised IPW, repeated cross-sections).
 
 Every function returns ``(att, influence)`` where ``influence`` has one entry per
 observation and mean zero, so that ``sqrt(mean(influence**2) / n)`` is the standard error.
@@ -25,7 +27,7 @@ import numpy as np
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-__all__ = ["dr_panel", "ipw_panel", "reg_panel", "reg_rc", "logit"]
+__all__ = ["dr_panel", "ipw_panel", "reg_panel", "reg_rc", "dr_rc", "ipw_rc", "logit"]
 
 _TRIM_LEVEL = 0.995
 
@@ -122,6 +124,21 @@ def _ols_rep(dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tup
     fit = x @ coef
     xpx_inv = np.linalg.inv((x * wc[:, None]).T @ x / n)
     rep = (x * (wc * (dy - fit))[:, None]) @ xpx_inv
+    return fit, rep
+
+
+def _ols_cell(y: np.ndarray, x: np.ndarray, w: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome regression on the observations with ``mask == 1`` (repeated cross-sections).
+
+    Returns the fitted values for every observation and the asymptotic linear
+    representation of the coefficients (DRDID's ``asy.lin.rep.ols``).
+    """
+    n = len(y)
+    sel = mask > 0
+    coef = _wls(y[sel], x[sel], w[sel])
+    fit = x @ coef
+    xpx_inv = np.linalg.inv((x * (w * mask)[:, None]).T @ x / n)
+    rep = (x * (w * mask * (y - fit))[:, None]) @ xpx_inv
     return fit, rep
 
 
@@ -246,25 +263,9 @@ def reg_rc(y: np.ndarray, post: np.ndarray, d: np.ndarray, covariates: np.ndarra
     att, influence
         One influence value per observation.
     """
-    d = np.asarray(d, dtype=float)
-    post = np.asarray(post, dtype=float)
-    y = np.asarray(y, dtype=float)
-    n = len(d)
-    x = _design(covariates, n)
-    w = _weights(i_weights, n)
-
-    def _fit(mask_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        sel = mask_w > 0
-        coef = _wls(y[sel], x[sel], w[sel])
-        fit = x @ coef
-        xpx_inv = np.linalg.inv((x * (w * mask_w)[:, None]).T @ x / n)
-        rep = (x * (w * mask_w * (y - fit))[:, None]) @ xpx_inv
-        return fit, rep
-
-    m_pre = (1 - d) * (1 - post)
-    m_post = (1 - d) * post
-    fit_pre, rep_pre = _fit(m_pre)
-    fit_post, rep_post = _fit(m_post)
+    y, post, d, x, w = _rc_inputs(y, post, d, covariates, i_weights)
+    fit_pre, rep_pre = _ols_cell(y, x, w, (1 - d) * (1 - post))
+    fit_post, rep_post = _ols_cell(y, x, w, (1 - d) * post)
     w_t_pre = w * d * (1 - post)
     w_t_post = w * d * post
     w_d = w * d
@@ -283,3 +284,112 @@ def reg_rc(y: np.ndarray, post: np.ndarray, d: np.ndarray, covariates: np.ndarra
     inf_c2 = rep_post @ m1 - rep_pre @ m1
     inf_c = (inf_c1 + inf_c2) / w_d.mean()
     return float(att), inf_t - inf_c
+
+
+def _rc_inputs(y: np.ndarray, post: np.ndarray, d: np.ndarray, covariates: np.ndarray | None,
+               i_weights: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """Outcome, period and group as floats, the design (with intercept) and normalised weights."""
+    d = np.asarray(d, dtype=float)
+    post = np.asarray(post, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = len(d)
+    return y, post, d, _design(covariates, n), _weights(i_weights, n)
+
+
+def _hajek(weight: np.ndarray, values: np.ndarray) -> tuple[float, np.ndarray]:
+    """Normalised weighted mean and its leading influence term (``eta - w * att / mean(w)``)."""
+    mw = weight.mean()
+    eta = weight * values / mw
+    att = eta.mean()
+    return float(att), eta - weight * att / mw
+
+
+def ipw_rc(y: np.ndarray, post: np.ndarray, d: np.ndarray, covariates: np.ndarray | None = None,
+           i_weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """Normalised (Hajek) IPW DiD for repeated cross-sections (``DRDID::std_ipw_did_rc``).
+
+    Parameters and returns as :func:`reg_rc`. The propensity score is the logit of ``d`` on
+    the covariates over all observations (both periods); comparison observations with a
+    score of 0.995 or more are trimmed, as DRDID.
+    """
+    y, post, d, x, w = _rc_inputs(y, post, d, covariates, i_weights)
+    p, trim, rep_ps = _ps(d, x, w)
+    odds = p / (1 - p)
+    w_t_pre = trim * w * d * (1 - post)
+    w_t_post = trim * w * d * post
+    w_c_pre = trim * w * odds * (1 - d) * (1 - post)
+    w_c_post = trim * w * odds * (1 - d) * post
+    att_t_pre, inf_t_pre = _hajek(w_t_pre, y)
+    att_t_post, inf_t_post = _hajek(w_t_post, y)
+    att_c_pre, inf_c_pre = _hajek(w_c_pre, y)
+    att_c_post, inf_c_post = _hajek(w_c_post, y)
+    att = (att_t_post - att_t_pre) - (att_c_post - att_c_pre)
+    m2_pre = ((w_c_pre * (y - att_c_pre))[:, None] * x).mean(axis=0) / w_c_pre.mean()
+    m2_post = ((w_c_post * (y - att_c_post))[:, None] * x).mean(axis=0) / w_c_post.mean()
+    inf_t = inf_t_post - inf_t_pre
+    inf_c = inf_c_post - inf_c_pre + rep_ps @ (m2_post - m2_pre)
+    return float(att), inf_t - inf_c
+
+
+def dr_rc(y: np.ndarray, post: np.ndarray, d: np.ndarray, covariates: np.ndarray | None = None,
+          i_weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """Locally efficient doubly robust DiD for repeated cross-sections (``DRDID::drdid_rc``).
+
+    Parameters and returns as :func:`reg_rc`. Outcome regressions (weighted least squares)
+    for comparison-pre, comparison-post, treated-pre and treated-post; logit propensity score
+    over all observations, comparison observations with a score of 0.995 or more trimmed.
+
+    The influence function is R's term for term, including how R adds the estimation effect
+    of the pre-period comparison regression (``inf.treat.or.post + inf.treat.or.pre`` and
+    ``inf.cont.or.post + inf.cont.or.pre``); the Python ``drdid`` package subtracts these
+    pre-period terms instead. With no covariates the two agree.
+    """
+    y, post, d, x, w = _rc_inputs(y, post, d, covariates, i_weights)
+    p, trim, rep_ps = _ps(d, x, w)
+    fit_c_pre, rep_c_pre = _ols_cell(y, x, w, (1 - d) * (1 - post))
+    fit_c_post, rep_c_post = _ols_cell(y, x, w, (1 - d) * post)
+    fit_t_pre, rep_t_pre = _ols_cell(y, x, w, d * (1 - post))
+    fit_t_post, rep_t_post = _ols_cell(y, x, w, d * post)
+    fit_c = post * fit_c_post + (1 - post) * fit_c_pre
+    odds = p / (1 - p)
+    w_t_pre = trim * w * d * (1 - post)
+    w_t_post = trim * w * d * post
+    w_c_pre = trim * w * odds * (1 - d) * (1 - post)
+    w_c_post = trim * w * odds * (1 - d) * post
+    w_d = trim * w * d
+    resid = y - fit_c
+    gap_post = fit_t_post - fit_c_post
+    gap_pre = fit_t_pre - fit_c_pre
+    att_t_pre, inf_t_pre = _hajek(w_t_pre, resid)
+    att_t_post, inf_t_post = _hajek(w_t_post, resid)
+    att_c_pre, inf_c_pre = _hajek(w_c_pre, resid)
+    att_c_post, inf_c_post = _hajek(w_c_post, resid)
+    att_d_post, inf_e1 = _hajek(w_d, gap_post)
+    att_dt1_post, inf_e2 = _hajek(w_t_post, gap_post)
+    att_d_pre, inf_e3 = _hajek(w_d, gap_pre)
+    att_dt0_pre, inf_e4 = _hajek(w_t_pre, gap_pre)
+    att = ((att_t_post - att_t_pre) - (att_c_post - att_c_pre)
+           + (att_d_post - att_dt1_post) - (att_d_pre - att_dt0_pre))
+
+    def _mean_x(weight: np.ndarray) -> np.ndarray:
+        return (weight[:, None] * x).mean(axis=0)
+
+    # treated component: estimation effect of the comparison regressions
+    m1_post = -_mean_x(w_t_post * post) / w_t_post.mean()
+    m1_pre = -_mean_x(w_t_pre * (1 - post)) / w_t_pre.mean()
+    inf_t_or = rep_c_post @ m1_post + rep_c_pre @ m1_pre  # as R (see docstring)
+    inf_t = inf_t_post - inf_t_pre + inf_t_or
+    # comparison component: propensity score and comparison regressions
+    m2_pre = _mean_x(w_c_pre * (resid - att_c_pre)) / w_c_pre.mean()
+    m2_post = _mean_x(w_c_post * (resid - att_c_post)) / w_c_post.mean()
+    inf_c_ps = rep_ps @ (m2_post - m2_pre)
+    m3_post = -_mean_x(w_c_post * post) / w_c_post.mean()
+    m3_pre = -_mean_x(w_c_pre * (1 - post)) / w_c_pre.mean()
+    inf_c_or = rep_c_post @ m3_post + rep_c_pre @ m3_pre  # as R (see docstring)
+    inf_c = inf_c_post - inf_c_pre + inf_c_ps + inf_c_or
+    # local-efficiency adjustment and the estimation effect of all four regressions
+    inf_eff = (inf_e1 - inf_e2) - (inf_e3 - inf_e4)
+    mom_post = _mean_x(w_d / w_d.mean() - w_t_post / w_t_post.mean())
+    mom_pre = _mean_x(w_d / w_d.mean() - w_t_pre / w_t_pre.mean())
+    inf_or = (rep_t_post - rep_c_post) @ mom_post - (rep_t_pre - rep_c_pre) @ mom_pre
+    return float(att), inf_t - inf_c + inf_eff + inf_or
