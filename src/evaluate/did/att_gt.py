@@ -17,6 +17,7 @@ Covariates and weights are read at the cell's base period.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,8 @@ from evaluate.errors import InputError
 __all__ = ["ATTgtResult", "callaway_santanna"]
 
 _ZERO_SE = math.sqrt(np.finfo(float).eps) * 10
-_PANEL_ESTIMATORS = {"dr": drdid.dr_panel, "ipw": drdid.ipw_panel, "reg": drdid.reg_panel}
+_PANEL_ESTIMATORS = {"dr": drdid.dr_panel, "dr_imp": drdid.dr_imp_panel, "ipw": drdid.ipw_panel,
+                     "reg": drdid.reg_panel}
 _RC_ESTIMATORS = {"dr": drdid.dr_rc, "ipw": drdid.ipw_rc, "reg": drdid.reg_rc}
 
 
@@ -155,9 +157,13 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         ``"never"`` (never-treated units) or ``"not_yet"`` (also units not yet treated by
         ``max(t, base) + anticipation``).
     estimator
-        ``"dr"`` (``DRDID::drdid_panel``), ``"ipw"`` (``std_ipw_did_panel``) or ``"reg"``
-        (``reg_did_panel``); with ``panel=False`` their repeated cross-section versions
-        (``drdid_rc``, ``std_ipw_did_rc``, ``reg_did_rc``).
+        ``"dr"`` (``DRDID::drdid_panel``), ``"dr_imp"`` (``drdid_imp_panel``: improved
+        doubly robust, propensity score by inverse probability tilting; panel only),
+        ``"ipw"`` (``std_ipw_did_panel``) or ``"reg"`` (``reg_did_panel``); with
+        ``panel=False`` the repeated cross-section versions of ``dr``, ``ipw`` and ``reg``
+        (``drdid_rc``, ``std_ipw_did_rc``, ``reg_did_rc``). With ``"dr_imp"``,
+        ``extra["ps_flag"]`` holds DRDID's propensity-score flag of every cell (0 calibrated,
+        1 extrapolated IPT, 2 logit fallback) and a warning is issued if any cell fell back.
     anticipation
         Periods of anticipation.
     base_period
@@ -200,7 +206,9 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     if control not in ("never", "not_yet"):
         raise InputError(f"control must be 'never' or 'not_yet', not {control!r}")
     if estimator not in _PANEL_ESTIMATORS:
-        raise InputError(f"estimator must be 'dr', 'ipw' or 'reg', not {estimator!r}")
+        raise InputError(f"estimator must be 'dr', 'dr_imp', 'ipw' or 'reg', not {estimator!r}")
+    if estimator not in _RC_ESTIMATORS and not panel:
+        raise InputError(f"estimator={estimator!r} is implemented for panel data only (panel=True)")
     if base_period not in ("varying", "universal"):
         raise InputError(f"base_period must be 'varying' or 'universal', not {base_period!r}")
     if not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
@@ -260,7 +268,8 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     if len(glist) == 0:
         raise InputError("no treated cohort (every unit has cohort 0)", column=cohort)
     est_fn = _PANEL_ESTIMATORS[estimator]
-    rc_fn = _RC_ESTIMATORS[estimator]
+    rc_fn = _RC_ESTIMATORS.get(estimator)
+    ps_flags: dict[str, int] = {}
 
     if panel:
         units, ucode = np.unique(df[unit].to_numpy(), return_inverse=True)
@@ -340,8 +349,12 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                     else:
                         wi = {"none": bi, "first_period": 0, "base_period": gbase, "varying": bi}[fix_weights]
                         wcell = wmat[idx, wi] if weights else None
+                        fit_info: dict[str, Any] = {}
+                        kw = {"info": fit_info} if estimator == "dr_imp" else {}
                         att, inf_c = est_fn(ymat[idx, ti], ymat[idx, bi], treated[idx].astype(float),
-                                            xs, wcell)
+                                            xs, wcell, **kw)
+                        if "ps_flag" in fit_info:
+                            ps_flags[f"g{int(g)}_t{tcur}"] = int(fit_info["ps_flag"])
                 else:
                     in_t = (t_obs == tcur) | (t_obs == tbase)
                     sel = in_t & (treated | ctrl)
@@ -357,6 +370,11 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                 full[idx] = (n / n1) * inf_c
                 cells.append(dict(group=int(g), time=tcur, att=att, n=n1, post=post))
                 infs.append(full)
+    if any(ps_flags.values()):
+        bad = sorted(k for k, v in ps_flags.items() if v)
+        warnings.warn("inverse probability tilting did not converge for cells "
+                      f"{', '.join(bad)}; see extra['ps_flag'] (2 = logit fallback, as DRDID)",
+                      RuntimeWarning, stacklevel=2)
     if not cells:
         raise InputError("no group-time cell can be estimated (no cohort has a pre-treatment period)",
                          column=cohort)
@@ -419,6 +437,7 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         "dropped_unbalanced": dropped_unbalanced,
         "dropped_missing": prep.dropped_missing,
         "covariate_columns": list(cov_cols),
+        "ps_flag": ps_flags if estimator == "dr_imp" else None,
         "_bootstrap_draws": stored,
     }
     return ATTgtResult("callaway_santanna", table, settings, n_units=int(len(np.unique(df[unit]))),

@@ -5,6 +5,9 @@ reproduce R's ``DRDID`` package as R ``did`` calls it:
 
 - :func:`dr_panel` — ``DRDID::drdid_panel`` (locally efficient doubly robust, logit
   propensity score by maximum likelihood, outcome regression by weighted least squares);
+- :func:`dr_imp_panel` — ``DRDID::drdid_imp_panel`` (improved locally efficient doubly
+  robust: propensity score by inverse probability tilting, outcome regression weighted by the
+  odds of treatment);
 - :func:`ipw_panel` — ``DRDID::std_ipw_did_panel`` (normalised inverse probability weights);
 - :func:`reg_panel` — ``DRDID::reg_did_panel`` (outcome regression);
 - :func:`reg_rc` — ``DRDID::reg_did_rc`` (outcome regression, repeated cross-sections);
@@ -25,9 +28,10 @@ from contextvars import ContextVar
 
 import numpy as np
 import statsmodels.api as sm
+from scipy.special import expit
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-__all__ = ["dr_panel", "ipw_panel", "reg_panel", "reg_rc", "dr_rc", "ipw_rc", "logit"]
+__all__ = ["dr_panel", "dr_imp_panel", "ipw_panel", "reg_panel", "reg_rc", "dr_rc", "ipw_rc", "logit"]
 
 _TRIM_LEVEL = 0.995
 
@@ -192,6 +196,175 @@ def dr_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndarr
     inf_c3 = rep_ols @ (w_c[:, None] * x).mean(axis=0)
     inf_c = (inf_c1 + inf_c2 - inf_c3) / w_c.mean()
     return float(eta_t - eta_c), inf_t - inf_c
+
+
+# Inverse probability tilting (DRDID's pscore.cal) ------------------------------------------
+
+_PS_FLAG = {0: "ipt", 1: "ipt_extrapolated", 2: "logit"}
+
+
+def _newton(loss, gamma: np.ndarray, *, tol: float = 1e-12, max_iter: int = 200) -> np.ndarray | None:
+    """Minimise a smooth convex ``loss(gamma) -> (value, gradient, hessian)`` by damped Newton.
+
+    Backtracking (Armijo) line search on the Newton direction. Returns ``None`` when it does
+    not converge (no finite minimiser, singular Hessian, non-finite values).
+    """
+    val, grad, hess = loss(gamma)
+    if not np.isfinite(val):
+        return None
+    for _ in range(max_iter):
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(step)):
+            return None
+        decrement = float(grad @ step)
+        if decrement <= tol**2 or np.max(np.abs(grad)) <= tol:
+            return gamma
+        t = 1.0
+        while True:
+            cand = gamma - t * step
+            cval, cgrad, chess = loss(cand)
+            if np.isfinite(cval) and cval <= val - 1e-4 * t * decrement:
+                break
+            t *= 0.5
+            if t < 1e-12:
+                # no further decrease possible: accept if already (numerically) stationary
+                return gamma if decrement <= tol else None
+        gamma, val, grad, hess = cand, cval, cgrad, chess
+    return None
+
+
+def _ipt_loss(d: np.ndarray, x: np.ndarray, w: np.ndarray):
+    """DRDID's ``loss.ps.cal``: mean(w * (-d * x'g + (1 - d) * exp(x'g))), gradient, Hessian."""
+    n = len(d)
+    wt = w * d
+    wc = w * (1 - d)
+    target = (wt[:, None] * x).mean(axis=0)
+
+    def loss(g: np.ndarray):
+        v = x @ g
+        with np.errstate(over="ignore"):
+            e = np.exp(v)
+        if not np.all(np.isfinite(e)):
+            return np.inf, None, None
+        val = float(np.mean(-wt * v + wc * e))
+        grad = ((wc * e)[:, None] * x).mean(axis=0) - target
+        hess = (x * (wc * e)[:, None]).T @ x / n
+        return val, grad, hess
+
+    return loss
+
+
+def _ipt_loss_extrapolated(d: np.ndarray, x: np.ndarray, w: np.ndarray):
+    """Graham, Pinto and Egel's IPT criterion (DRDID's ``loss.ps.IPT``), minus sign included.
+
+    ``phi(v) = -v - exp(v)`` below ``v* = log(n - 1)``, its quadratic extrapolation above.
+    DRDID's version leaves the ``+ v`` term unweighted; here it carries the sampling weight,
+    so that its first-order condition is the same calibration condition (identical when the
+    weights are all one).
+    """
+    n = len(d)
+    cn = -(n - 1)
+    bn = -n + (n - 1) * np.log(n - 1)
+    an = -(n - 1) * (1 - np.log(n - 1) + 0.5 * np.log(n - 1) ** 2)
+    vstar = np.log(n - 1)
+    wc = w * (1 - d)
+
+    def loss(g: np.ndarray):
+        v = x @ g
+        low = v < vstar
+        ev = np.exp(np.minimum(v, vstar))
+        phi = np.where(low, -v - ev, an + bn * v + 0.5 * cn * v**2)
+        phi1 = np.where(low, -1 - ev, bn + cn * v)
+        phi2 = np.where(low, -ev, cn)
+        val = -float(np.sum(wc * phi + w * v))
+        grad = -(x.T @ (wc * phi1 + w))
+        hess = -(x * (wc * phi2)[:, None]).T @ x
+        return val, grad, hess
+
+    return loss
+
+
+def pscore_ipt(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, int]:
+    """Propensity score by inverse probability tilting (DRDID's ``pscore.cal``).
+
+    ``gamma`` minimises ``mean(w * (-d * x'gamma + (1 - d) * exp(x'gamma)))``, whose
+    first-order condition is the calibration condition ``sum_{d=0} w exp(x'gamma) x =
+    sum_{d=1} w x``: the odds-weighted comparison units reproduce the treated units' weighted
+    covariate totals exactly. Fitted by Newton's method with a line search from the logit
+    maximum-likelihood fit (DRDID uses ``trust``; the minimiser is the same). As DRDID, if
+    that fails it tries Graham, Pinto and Egel's extrapolated criterion and, failing that,
+    returns the logit fit.
+
+    Returns
+    -------
+    pscore, flag
+        ``plogis(x'gamma)`` and DRDID's ``ps.flag``: 0 calibrated, 1 extrapolated IPT,
+        2 logit maximum likelihood (IPT failed).
+    """
+    cache = _FITS.get()
+    key = _key(d, x, w) + b"ipt" if cache is not None else b""
+    if cache is not None and key in cache:
+        p, flag = cache[key]
+        return p.copy(), int(flag[0])
+    p_logit, _ = logit(d, x, w)
+    pc = np.clip(p_logit, 1e-10, 1 - 1e-10)
+    init = np.linalg.lstsq(x, np.log(pc / (1 - pc)), rcond=None)[0]
+    flag = 0
+    gamma = _newton(_ipt_loss(d, x, w), init)
+    if gamma is None:
+        flag = 1
+        gamma = _newton(_ipt_loss_extrapolated(d, x, w), init, tol=1e-9)
+    if gamma is None:
+        flag = 2
+        p = p_logit
+    else:
+        p = expit(x @ gamma)
+    if cache is not None:
+        cache[key] = (p.copy(), np.array([flag], dtype=float))
+    return p, flag
+
+
+def dr_imp_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndarray | None = None,
+                 i_weights: np.ndarray | None = None, *,
+                 info: dict | None = None) -> tuple[float, np.ndarray]:
+    """Improved locally efficient doubly robust DiD for panel data (``DRDID::drdid_imp_panel``).
+
+    Sant'Anna and Zhao (2020), Section 3.1: the propensity score is fitted by inverse
+    probability tilting (:func:`pscore_ipt`), the outcome regression of ``y1 - y0`` on the
+    covariates among comparison units by weighted least squares with weights
+    ``w * p / (1 - p)``. The first-order conditions of these two fits make the estimation
+    effects of both nuisance fits vanish, so the influence function has no correction terms.
+    Comparison units with a score of 0.995 or more get weight zero, as DRDID.
+
+    Parameters and returns as :func:`dr_panel`; ``info``, if given, receives ``ps_flag``
+    (DRDID's: 0 calibrated, 1 extrapolated IPT, 2 logit fallback) and ``ps_method``.
+    """
+    d = np.asarray(d, dtype=float)
+    n = len(d)
+    dy = np.asarray(y1, dtype=float) - np.asarray(y0, dtype=float)
+    x = _design(covariates, n)
+    w = _weights(i_weights, n)
+    p, flag = pscore_ipt(d, x, w)
+    if info is not None:
+        info["ps_flag"] = flag
+        info["ps_method"] = _PS_FLAG[flag]
+    p = np.minimum(p, 1 - 1e-6)
+    trim = np.where(d == 1, p < 1.01, p < _TRIM_LEVEL).astype(float)
+    odds = p / (1 - p)
+    ctrl = d == 0
+    coef = _wls(dy[ctrl], x[ctrl], (w * odds)[ctrl])
+    fit = x @ coef
+    w_t = trim * w * d
+    w_c = trim * w * odds * (1 - d)
+    att_t = w_t * (dy - fit)
+    att_c = w_c * (dy - fit)
+    eta_t = att_t.mean() / w_t.mean()
+    eta_c = att_c.mean() / w_c.mean()
+    inf = (att_t - w_t * eta_t) / w_t.mean() - (att_c - w_c * eta_c) / w_c.mean()
+    return float(eta_t - eta_c), inf
 
 
 def ipw_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndarray | None = None,
