@@ -153,7 +153,7 @@ def estimate(
     covariates: Annotated[str, typer.Option(help="Comma-separated covariate columns.")] = "",
     method: Annotated[str, typer.Option(help="cs | twfe | event-study | sun-abraham | imputation.")] = "cs",
     control: Annotated[str, typer.Option(help="never | not-yet (cs, event-study).")] = "never",
-    estimator: Annotated[str, typer.Option(help="dr | ipw | reg (cs).")] = "dr",
+    estimator: Annotated[str, typer.Option(help="dr | ipw | reg (cs); also dr_imp (DRDID's improved DR).")] = "dr",
     base_period: Annotated[str, typer.Option("--base-period", help="varying | universal (cs).")] = "varying",
     anticipation: Annotated[int, typer.Option(help="Periods of anticipation (cs).")] = 0,
     weights: Annotated[str | None, typer.Option(help="Sampling-weight column.")] = None,
@@ -171,8 +171,8 @@ def estimate(
         raise InputError(f"unknown method '{method}'; choose one of {', '.join(METHODS)}", column="--method")
     if control not in ("never", "not-yet"):
         raise InputError(f"unknown control group '{control}'; choose never or not-yet", column="--control")
-    if estimator not in ("dr", "ipw", "reg"):
-        raise InputError(f"unknown estimator '{estimator}'; choose dr, ipw or reg", column="--estimator")
+    if estimator not in ("dr", "ipw", "reg", "dr_imp"):
+        raise InputError(f"unknown estimator '{estimator}'; choose dr, ipw, reg or dr_imp", column="--estimator")
     if base_period not in ("varying", "universal"):
         raise InputError(f"unknown base period '{base_period}'; choose varying or universal", column="--base-period")
     if bootstrap < 0:
