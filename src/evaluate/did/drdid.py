@@ -79,6 +79,15 @@ def _weights(i_weights: np.ndarray | None, n: int) -> np.ndarray:
     return w / w.mean()
 
 
+def _panel_inputs(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndarray | None,
+                  i_weights: np.ndarray | None) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
+    """The common inputs of the panel estimators: treatment, size, outcome change, design, weights."""
+    d = np.asarray(d, dtype=float)
+    n = len(d)
+    dy = np.asarray(y1, dtype=float) - np.asarray(y0, dtype=float)
+    return d, n, dy, _design(covariates, n), _weights(i_weights, n)
+
+
 def logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
           max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Weighted logit (statsmodels GLM, binomial family, prior weights as R's ``glm``).
@@ -175,11 +184,7 @@ def dr_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndarr
     -------
     att, influence
     """
-    d = np.asarray(d, dtype=float)
-    n = len(d)
-    dy = np.asarray(y1, dtype=float) - np.asarray(y0, dtype=float)
-    x = _design(covariates, n)
-    w = _weights(i_weights, n)
+    d, n, dy, x, w = _panel_inputs(y1, y0, d, covariates, i_weights)
     p, trim, rep_ps = _ps(d, x, w)
     fit, rep_ols = _ols_rep(dy, d, x, w)
     w_t = trim * w * d
@@ -342,11 +347,7 @@ def dr_imp_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.n
     Parameters and returns as :func:`dr_panel`; ``info``, if given, receives ``ps_flag``
     (DRDID's: 0 calibrated, 1 extrapolated IPT, 2 logit fallback) and ``ps_method``.
     """
-    d = np.asarray(d, dtype=float)
-    n = len(d)
-    dy = np.asarray(y1, dtype=float) - np.asarray(y0, dtype=float)
-    x = _design(covariates, n)
-    w = _weights(i_weights, n)
+    d, n, dy, x, w = _panel_inputs(y1, y0, d, covariates, i_weights)
     p, flag = pscore_ipt(d, x, w)
     if info is not None:
         info["ps_flag"] = flag
@@ -373,11 +374,7 @@ def ipw_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndar
 
     Parameters and returns as :func:`dr_panel`.
     """
-    d = np.asarray(d, dtype=float)
-    n = len(d)
-    dy = np.asarray(y1, dtype=float) - np.asarray(y0, dtype=float)
-    x = _design(covariates, n)
-    w = _weights(i_weights, n)
+    d, n, dy, x, w = _panel_inputs(y1, y0, d, covariates, i_weights)
     p, trim, rep_ps = _ps(d, x, w)
     w_t = trim * w * d
     w_c = trim * w * p * (1 - d) / (1 - p)
@@ -398,11 +395,7 @@ def reg_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndar
 
     Parameters and returns as :func:`dr_panel`.
     """
-    d = np.asarray(d, dtype=float)
-    n = len(d)
-    dy = np.asarray(y1, dtype=float) - np.asarray(y0, dtype=float)
-    x = _design(covariates, n)
-    w = _weights(i_weights, n)
+    d, n, dy, x, w = _panel_inputs(y1, y0, d, covariates, i_weights)
     fit, rep_ols = _ols_rep(dy, d, x, w)
     w_t = w * d
     att_t = w_t * dy
