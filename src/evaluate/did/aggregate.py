@@ -129,6 +129,16 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
     comp_inf: list[np.ndarray] = []
     comp_n: list[int] = []
 
+    def add_weighted(value: float, cells: np.ndarray) -> None:
+        """One component of a dynamic or calendar aggregation: the cells weighted by group
+        probability, with the influence of the estimated weights (``_wif``)."""
+        pw = pg[cells] / pg[cells].sum()
+        comp_val.append(value)
+        comp_att.append(float(att[cells] @ pw))
+        comp_inf.append(inf[:, cells] @ pw + _wif(cells, pg, w, g_unit, group) @ att[cells])
+        comp_coef.append(_cell_coef(cells, pw, nb) + _wif_coef(cells, pg, group, cohorts, nb) @ att[cells])
+        comp_n.append(int(sum(sizes[int(g)] for g in np.unique(group[cells]))))
+
     if type == "simple":
         keep = np.flatnonzero((group <= tt) & (tt <= group + max_e))
         wk = pg[keep] / pg[keep].sum()
@@ -169,13 +179,7 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
             eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - tmax + tmin)]
         eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
         for e in eseq:
-            we = np.flatnonzero((e_all == e) & include)
-            pge = pg[we] / pg[we].sum()
-            comp_val.append(float(e))
-            comp_att.append(float(att[we] @ pge))
-            comp_inf.append(inf[:, we] @ pge + _wif(we, pg, w, g_unit, group) @ att[we])
-            comp_coef.append(_cell_coef(we, pge, nb) + _wif_coef(we, pg, group, cohorts, nb) @ att[we])
-            comp_n.append(int(sum(sizes[int(g)] for g in np.unique(group[we]))))
+            add_weighted(float(e), np.flatnonzero((e_all == e) & include))
         epos = np.flatnonzero(eseq >= 0)
         if len(epos) == 0:
             raise InputError("no post-treatment event time in the window (min_e, max_e)")
@@ -189,12 +193,7 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
             wt = np.flatnonzero((tt == t1) & (group <= tt))
             if len(wt) == 0:
                 continue
-            pgt = pg[wt] / pg[wt].sum()
-            comp_val.append(float(t1))
-            comp_att.append(float(att[wt] @ pgt))
-            comp_inf.append(inf[:, wt] @ pgt + _wif(wt, pg, w, g_unit, group) @ att[wt])
-            comp_coef.append(_cell_coef(wt, pgt, nb) + _wif_coef(wt, pg, group, cohorts, nb) @ att[wt])
-            comp_n.append(int(sum(sizes[int(g)] for g in np.unique(group[wt]))))
+            add_weighted(float(t1), wt)
         overall = float(np.mean(comp_att))
         overall_inf = np.column_stack(comp_inf).mean(axis=1)
         overall_coef = np.column_stack(comp_coef).mean(axis=1)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluate.did.results import DiDResult
+from evaluate.did.results import DiDResult, finish_plot
 from evaluate.did.twfe import _codes, prepare_panel
 from evaluate.did.within import demean
 from evaluate.errors import InputError
@@ -77,13 +77,7 @@ class BaconResult(DiDResult):
                 ax.scatter(part["weight"], part["estimate"], color=colour, label=kind.replace("_", " "))
         ax.axhline(self.twfe_estimate, color="#3D3D3D", linewidth=0.8, linestyle="--",
                    label=f"TWFE = {self.twfe_estimate:.3g}")
-        ax.legend(loc="best")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_title(title or "Goodman-Bacon decomposition")
-        fig.tight_layout()
-        plt.close(fig)
-        return fig
+        return finish_plot(fig, ax, title=title or "Goodman-Bacon decomposition", xlabel=xlabel, ylabel=ylabel, legend=True)
 
 
 def bacon_decomposition(data: pd.DataFrame, *, outcome: str, unit: str, time: str,

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluate.did.results import RegressionResult, tidy_table
+from evaluate.did.results import RegressionResult, finish_plot, tidy_table
 from evaluate.did.twfe import _check_vcov, _codes, fit_within, prepare_panel
 from evaluate.errors import InputError
 
@@ -115,13 +115,7 @@ class EventStudyResult(RegressionResult):
                 label=f"reference (e={ref})")
         ticks = sorted({*t["event_time"].astype(int).tolist(), ref})
         ax.set_xticks(ticks)
-        ax.legend(loc="best")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_title(title or "Event study")
-        fig.tight_layout()
-        plt.close(fig)
-        return fig
+        return finish_plot(fig, ax, title=title or "Event study", xlabel=xlabel, ylabel=ylabel, legend=True)
 
 
 def _whole(value: int | None, name: str) -> int | None:

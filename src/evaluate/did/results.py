@@ -61,6 +61,20 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def finish_plot(fig, ax, *, title: str, xlabel: str, ylabel: str, legend: bool = False):
+    """Label, lay out and detach a result's figure (returned, never shown)."""
+    import matplotlib.pyplot as plt
+
+    if legend:
+        ax.legend(loc="best")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
 @dataclass(frozen=True)
 class DiDResult:
     """An estimator's result.
@@ -154,12 +168,7 @@ class DiDResult:
                     fmt="o", color=colour, capsize=3)
         ax.axhline(0, color="#3D3D3D", linewidth=0.8)
         ax.set_xticks(x, t["term"], rotation=0 if len(t) < 10 else 90)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_title(title or self.method)
-        fig.tight_layout()
-        plt.close(fig)
-        return fig
+        return finish_plot(fig, ax, title=title or self.method, xlabel=xlabel, ylabel=ylabel)
 
 
 @dataclass(frozen=True)
