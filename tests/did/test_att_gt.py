@@ -164,7 +164,9 @@ def test_result_is_immutable_and_serialisable():
 @pytest.mark.parametrize("opts", [dict(), dict(cluster="cl", weights="w", control="not_yet")])
 def test_aggregations_reuse_the_fit_draws_exactly(kind, opts):
     """Each aggregation's bootstrap from the fit's stored draws equals a fresh bootstrap of its
-    influence functions with the same weights (same seed): the draws are shared, not redrawn."""
+    influence functions with the same weights (same seed): the draws are shared, not redrawn.
+    (Equal up to the single-precision products of the bootstrap, about 1e-7 relative; a
+    different seed moves the standard errors by percent.)"""
     d = _panel(seed=13)
     res = callaway_santanna(d, **KW, **opts, bootstrap=199, bootstrap_weights=kind, seed=5)
     assert res.extra["_bootstrap_draws"] is not None
@@ -173,8 +175,8 @@ def test_aggregations_reuse_the_fit_draws_exactly(kind, opts):
     for typ in ("simple", "group", "dynamic", "calendar"):
         a = res.aggregate(typ).to_frame()
         b = fresh.aggregate(typ).to_frame()
-        np.testing.assert_allclose(a["se"], b["se"], rtol=1e-9, atol=1e-14)
-        np.testing.assert_allclose(a["ci_low"], b["ci_low"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(a["se"], b["se"], rtol=2e-6, atol=1e-14)
+        np.testing.assert_allclose(a["ci_low"], b["ci_low"], rtol=2e-6, atol=1e-12)
         np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=0, atol=0)
     # an explicit, different seed draws anew
     other = res.aggregate("dynamic", seed=6).to_frame()
@@ -200,7 +202,30 @@ def test_shared_fits_reuse_is_exact_and_scoped():
         p1[:] = -1.0  # a caller changing its copy must not touch the cache
         p2, v2 = drdid.logit(d, x, w)
         cache = drdid._FITS.get()
-        assert cache is not None and len(cache) == 1
+        assert cache is not None and sum(not k.startswith(b"start") for k in cache) == 1
     assert drdid._FITS.get() is None
     np.testing.assert_array_equal(p2, fresh_p)
     np.testing.assert_array_equal(v2, fresh_v)
+
+
+def test_logit_equal_weights_path_equals_the_weighted_glm():
+    """With equal weights the propensity score is fitted by statsmodels ``Logit`` (Newton);
+    it must be the same maximum-likelihood fit as the binomial GLM used for unequal weights,
+    and a weighted fit must differ from it (the weights are used)."""
+    import statsmodels.api as sm
+
+    from evaluate.did import drdid
+
+    rng = np.random.default_rng(11)
+    n = 5000
+    x = np.column_stack([np.ones(n), rng.normal(size=n), rng.normal(size=n)])
+    d = (rng.random(n) < 1 / (1 + np.exp(-(-0.8 + 0.6 * x[:, 1] - 0.3 * x[:, 2])))).astype(float)
+    p, inv = drdid.logit(d, x, np.ones(n))
+    glm = sm.GLM(d, x, family=sm.families.Binomial()).fit(method="irls", tol=1e-14)
+    np.testing.assert_allclose(p, glm.fittedvalues, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(inv, glm.cov_params(), rtol=1e-8)
+    w = rng.uniform(0.5, 1.5, size=n)
+    pw, _ = drdid.logit(d, x, w / w.mean())
+    glm_w = sm.GLM(d, x, family=sm.families.Binomial(), var_weights=w / w.mean()).fit(method="irls", tol=1e-14)
+    np.testing.assert_allclose(pw, glm_w.fittedvalues, rtol=0, atol=1e-10)
+    assert np.max(np.abs(pw - p)) > 1e-4

@@ -25,25 +25,27 @@ _CHUNK = 64  # draws per matrix product (bounded memory: chunk x units multiplie
 _SQ5 = np.sqrt(5.0)
 
 
-def multiplier_weights(kind: str, size: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+def multiplier_weights(kind: str, size: tuple[int, ...], rng: np.random.Generator,
+                       dtype: type = float) -> np.ndarray:
     """Draw multiplier weights: ``"rademacher"``, ``"mammen"`` or ``"webb"`` (six-point).
 
     Vectorised: Rademacher signs come from random bits (one bit per weight), Mammen from one
-    uniform per weight, Webb from one random byte-sized integer per weight.
+    uniform per weight, Webb from one random byte-sized integer per weight. ``dtype`` is the
+    floating type of the result; the same ``rng`` state gives the same weights in any dtype.
     """
     if kind == "rademacher":
         total = int(np.prod(size))
         bits = np.unpackbits(np.frombuffer(rng.bytes((total + 7) // 8), dtype=np.uint8), count=total)
-        out = bits.reshape(size).astype(float)
+        out = bits.reshape(size).astype(dtype)
         out *= -2.0
         out += 1.0
         return out
     if kind == "mammen":
         lo, hi = (1 - _SQ5) / 2, (1 + _SQ5) / 2
         p_lo = (_SQ5 + 1) / (2 * _SQ5)
-        return np.where(rng.random(size) < p_lo, lo, hi)
+        return np.where(rng.random(size) < p_lo, lo, hi).astype(dtype, copy=False)
     if kind == "webb":
-        pts = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+        pts = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)], dtype=dtype)
         return pts[rng.integers(0, 6, size=size, dtype=np.int8)]
     raise ValueError(f"unknown bootstrap weights {kind!r} (use 'rademacher', 'mammen' or 'webb')")
 
@@ -103,11 +105,18 @@ def bootstrap_draws(inf: np.ndarray, *, cluster: np.ndarray | None = None, draws
     n, k = inf.shape
     base = cluster_sums(inf, cluster)
     n_cl = base.shape[0]
-    out = np.empty((draws, k))
+    # The products run in single precision: the weights (+-1 for Rademacher) are exact in
+    # float32 and each draw is a sum of mean-zero terms, so the relative rounding error of a
+    # draw is about 1e-6 (tests/did/test_inference.py), four orders of magnitude below the
+    # Monte Carlo error of a 999-draw bootstrap standard error (about 2%), at a third of the
+    # time and half the memory of float64. Draws are returned in float64.
+    base32 = base.astype(np.float32)
+    out32 = np.empty((draws, k), dtype=np.float32)
     for start in range(0, draws, _CHUNK):
         stop = min(draws, start + _CHUNK)
-        v = multiplier_weights(weights, (stop - start, n_cl), rng)
-        np.matmul(v, base, out=out[start:stop])
+        v = multiplier_weights(weights, (stop - start, n_cl), rng, dtype=np.float32)
+        np.matmul(v, base32, out=out32[start:stop])
+    out = out32.astype(float)
     out /= np.sqrt(n)
     return out
 
