@@ -51,7 +51,7 @@ def _numeric(df: pd.DataFrame, col: str, source: str | None) -> pd.Series:
 
 def prepare(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str,
             covariates: Sequence[str] = (), weights: str | None = None, cluster: str | None = None,
-            source: str | None = None) -> Prepared:
+            source: str | None = None, extra_columns: Sequence[str] | None = None) -> Prepared:
     """Validate ``data`` and return the columns the estimators use.
 
     - Every named column exists; outcome, time, cohort, covariates and weights are numeric.
@@ -59,6 +59,7 @@ def prepare(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: s
     - One row per unit and period.
     - Rows with a missing outcome, covariate or weight are dropped and counted
       (``dropped_missing``); weights must be positive; cluster must be constant within unit.
+    - ``extra_columns`` are carried through unchanged.
     """
     if not isinstance(data, pd.DataFrame):
         raise InputError("data must be a pandas DataFrame", file=source)
@@ -75,6 +76,7 @@ def prepare(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: s
         keep.append(weights)
     if cluster and cluster not in keep:
         keep.append(cluster)
+    keep.extend(c for c in (extra_columns or ()) if c not in keep)
     df = data.loc[:, list(dict.fromkeys(keep))].reset_index(drop=True).copy()
     for col in [outcome, time, *covariates] + ([weights] if weights else []):
         df[col] = _numeric(df, col, source)

@@ -142,7 +142,8 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                       anticipation: int = 0, base_period: str = "varying", weights: str | None = None,
                       cluster: str | None = None, panel: bool = True, bootstrap: int = 0,
                       bootstrap_weights: str = "rademacher", seed: int | None = None,
-                      level: float = 0.95, uniform: bool = True, fix_weights: str = "none") -> ATTgtResult:
+                      level: float = 0.95, uniform: bool = True, fix_weights: str = "none",
+                      subexperiment: str | None = None) -> ATTgtResult:
     """Callaway and Sant'Anna (2021) group-time average treatment effects.
 
     Parameters
@@ -193,6 +194,14 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         keeps its own weight: the repeated cross-section regression estimator on the two
         periods, influence function summed within unit; ``estimator="reg"`` only). Irrelevant
         for unit-level weights.
+    subexperiment
+        For a stacked (for example matched) design: a column naming, for every unit, the
+        cohort whose sub-experiment the unit belongs to. Cohort ``g``'s treated units are
+        then the units of cohort ``g`` in sub-experiment ``g`` and its comparison units only
+        those of sub-experiment ``g`` (never treated, or with ``control="not_yet"`` also
+        units of later cohorts not yet treated). Unit ids must be unique across
+        sub-experiments (a school matched to two cohorts appears twice, under two ids);
+        cluster on the original school (``cluster=``) to account for the reuse.
 
     Returns
     -------
@@ -231,13 +240,22 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                                     weights=weights, cluster=cluster, panel=bool(panel),
                                     bootstrap=int(bootstrap), bootstrap_weights=bootstrap_weights,
                                     seed=seed, level=level, uniform=bool(uniform),
-                                    fix_weights=fix_weights)
+                                    fix_weights=fix_weights, subexperiment=subexperiment)
     if isinstance(data, pd.DataFrame):
         data, cov_cols = _encode_categoricals(data, covariates)
     else:
         cov_cols = list(covariates)
+    if subexperiment is not None:
+        if subexperiment not in data.columns:
+            raise InputError(f"subexperiment column '{subexperiment}' not found", column=subexperiment)
+        stack_raw = pd.to_numeric(data[subexperiment], errors="coerce")
+        if stack_raw.isna().any():
+            row = int(np.flatnonzero(stack_raw.isna().to_numpy())[0])
+            raise InputError("the sub-experiment must be a cohort (a whole number) for every row",
+                             column=subexperiment, row=row)
     prep = prepare(data, outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=cov_cols,
-                   weights=weights, cluster=cluster)
+                   weights=weights, cluster=cluster,
+                   extra_columns=[subexperiment] if subexperiment is not None else None)
     df = prep.data
     tlist = np.sort(df[time].unique())
     # cohorts first treated after the last period are never treated within the data
@@ -286,6 +304,10 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
             wmat[ucode, tcode] = df[weights].to_numpy(dtype=float)
         g_unit = np.zeros(n, dtype=np.int64)
         g_unit[ucode] = df[cohort].to_numpy()
+        stack_unit = None
+        if subexperiment is not None:
+            stack_unit = np.zeros(n, dtype=np.int64)
+            stack_unit[ucode] = df[subexperiment].to_numpy().astype(np.int64)
         cl_unit = None
         if cluster:
             cl_unit = np.empty(n, dtype=object)
@@ -298,9 +320,15 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         x_obs = df[list(cov_cols)].to_numpy(dtype=float) if cov_cols else None
         w_obs = df[weights].to_numpy(dtype=float) if weights else np.ones(n)
         g_unit = df[cohort].to_numpy().astype(np.int64)
+        stack_unit = df[subexperiment].to_numpy().astype(np.int64) if subexperiment is not None else None
         cl_unit = df[cluster].to_numpy() if cluster else None
         w_agg = w_obs.copy()
 
+    # g_own: the cohort a unit is treated in within its own sub-experiment (0 for comparison
+    # units); without sub-experiments, the cohort itself
+    g_own = g_unit if stack_unit is None else np.where(stack_unit == g_unit, g_unit, 0)
+    if stack_unit is not None:
+        glist = np.sort(np.unique(g_own[g_own > 0]))
     cells: list[dict[str, Any]] = []
     infs: list[np.ndarray] = []
     tfac = 0 if base_period == "universal" else 1
@@ -323,11 +351,13 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                     infs.append(np.zeros(n))
                     continue
                 last = max(tcur, tbase)
-                treated = g_unit == g
+                treated = g_own == g
                 if control == "never":
                     ctrl = g_unit == 0
                 else:
                     ctrl = (g_unit == 0) | ((g_unit > last + anticipation) & (g_unit != g))
+                if stack_unit is not None:
+                    ctrl = ctrl & (stack_unit == g)
                 if panel:
                     sel = treated | ctrl
                     if not ctrl.any():
@@ -402,7 +432,7 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         # the weights are drawn once, for a basis that spans every aggregation's influence
         # function: the cells' influence functions, each cohort's weighted indicator and the
         # constant (the terms of the estimated aggregation weights); aggregations reuse them
-        basis = np.column_stack([inf] + [w_agg * (g_unit == g) for g in np.unique(group)] + [np.ones(n)])
+        basis = np.column_stack([inf] + [w_agg * (g_own == g) for g in np.unique(group)] + [np.ones(n)])
         draws_ = bootstrap_draws(basis, cluster=cl_unit, draws=int(bootstrap), weights=bootstrap_weights,
                                  rng=np.random.default_rng(seed))
         draws_.setflags(write=False)
@@ -418,14 +448,15 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     table["event_time"] = tt - group
     table["post"] = np.array([c["post"] for c in cells], dtype=bool)
 
-    sizes = {int(g): int(np.sum(g_unit == g)) for g in glist}
-    probs = {int(g): float(np.mean(w_agg * (g_unit == g))) for g in glist}
+    sizes = {int(g): int(np.sum(g_own == g)) for g in glist}
+    probs = {int(g): float(np.mean(w_agg * (g_own == g))) for g in glist}
+    g_own = np.array(g_own, copy=True)
     inf.setflags(write=False)
-    for arr in (g_unit, w_agg):
+    for arr in (g_own, w_agg):
         arr.setflags(write=False)
     extra = {
         "influence": inf,
-        "unit_cohort": g_unit,
+        "unit_cohort": g_own,
         "unit_weights": w_agg,
         "unit_cluster": cl_unit,
         "group_sizes": sizes,
