@@ -103,7 +103,7 @@ def _bad(tmp_path, df: pd.DataFrame, name: str) -> Path:
     ("edit", "args", "needle"),
     [
         (None, ["--outcome", "nope"], "column 'nope': outcome column not found"),
-        (lambda d: d.assign(y=d["y"].astype(object).where(d.index != 5, "n/a")), [], "column 'y', row 5: 'n/a' is not a number"),
+        (lambda d: d.assign(y=d["y"].astype(object).where(d.index != 5, "n/a")), [], "column 'y', row 6: 'n/a' is not a number"),
         (lambda d: d.assign(g=np.where(d["id"] == 0, -4, d["g"])), [], "negative cohort"),
         (lambda d: d.assign(t=d["t"] + 10, g=np.where(d["g"] > 0, 2, 0)), [], "before the first period"),
         (lambda d: d.assign(g=np.where(d["g"] == 0, 3, d["g"])), [], "no never-treated units"),

@@ -32,6 +32,7 @@ class Prepared:
 
 
 def _first_bad(mask: pd.Series | np.ndarray) -> int:
+    """The 0-based position of the first True in ``mask`` (report it as ``row=i + 1``: rows are 1-based)."""
     return int(np.flatnonzero(np.asarray(mask))[0])
 
 
@@ -45,7 +46,7 @@ def _numeric(df: pd.DataFrame, col: str, source: str | None) -> pd.Series:
     bad = conv.isna() & s.notna() & (s.astype("string").str.strip() != "")
     if bad.any():
         i = _first_bad(bad)
-        raise InputError(f"'{s.iloc[i]}' is not a number", file=source, column=col, row=i)
+        raise InputError(f"'{s.iloc[i]}' is not a number", file=source, column=col, row=i + 1)
     return conv.astype(float)
 
 
@@ -85,40 +86,40 @@ def prepare(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: s
         frac = (df[col] != np.round(df[col])) & df[col].notna()
         if frac.any():
             i = _first_bad(frac)
-            raise InputError(f"'{df[col].iloc[i]}' is not a whole period", file=source, column=col, row=i)
+            raise InputError(f"'{df[col].iloc[i]}' is not a whole period", file=source, column=col, row=i + 1)
     if df[time].isna().any():
-        raise InputError("missing period", file=source, column=time, row=_first_bad(df[time].isna()))
+        raise InputError("missing period", file=source, column=time, row=_first_bad(df[time].isna()) + 1)
     if df[unit].isna().any():
-        raise InputError("missing unit id", file=source, column=unit, row=_first_bad(df[unit].isna()))
+        raise InputError("missing unit id", file=source, column=unit, row=_first_bad(df[unit].isna()) + 1)
     dup = df.duplicated([unit, time], keep="first")
     if dup.any():
         i = _first_bad(dup)
         raise InputError(f"duplicate row for unit '{df[unit].iloc[i]}' and period {df[time].iloc[i]:g}",
-                         file=source, column=time, row=i)
+                         file=source, column=time, row=i + 1)
     g = df.groupby(unit, sort=False)[cohort]
     varies = g.transform("nunique") > 1
     if varies.any():
         i = _first_bad(varies)
-        raise InputError(f"cohort changes within unit '{df[unit].iloc[i]}'", file=source, column=cohort, row=i)
+        raise InputError(f"cohort changes within unit '{df[unit].iloc[i]}'", file=source, column=cohort, row=i + 1)
     if cluster:
         cv = df.groupby(unit, sort=False)[cluster].transform("nunique") > 1
         if cv.any():
             i = _first_bad(cv)
-            raise InputError(f"cluster changes within unit '{df[unit].iloc[i]}'", file=source, column=cluster, row=i)
+            raise InputError(f"cluster changes within unit '{df[unit].iloc[i]}'", file=source, column=cluster, row=i + 1)
     first = df[time].min()
     early = (df[cohort] > 0) & (df[cohort] < first)
     if early.any():
         i = _first_bad(early)
         raise InputError(f"unit '{df[unit].iloc[i]}' is treated in period {df[cohort].iloc[i]:g}, before the "
-                         f"first period of the data ({first:g})", file=source, column=cohort, row=i)
+                         f"first period of the data ({first:g})", file=source, column=cohort, row=i + 1)
     if (df[cohort] < 0).any():
         i = _first_bad(df[cohort] < 0)
-        raise InputError("negative cohort (use 0 for never treated)", file=source, column=cohort, row=i)
+        raise InputError("negative cohort (use 0 for never treated)", file=source, column=cohort, row=i + 1)
     if weights:
         badw = df[weights].notna() & (df[weights] <= 0)
         if badw.any():
             i = _first_bad(badw)
-            raise InputError("weights must be positive", file=source, column=weights, row=i)
+            raise InputError("weights must be positive", file=source, column=weights, row=i + 1)
     need = [outcome, *covariates] + ([weights] if weights else [])
     missing = df[need].isna().any(axis=1)
     dropped = int(missing.sum())

@@ -252,7 +252,7 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         if stack_raw.isna().any():
             row = int(np.flatnonzero(stack_raw.isna().to_numpy())[0])
             raise InputError("the sub-experiment must be a cohort (a whole number) for every row",
-                             column=subexperiment, row=row)
+                             column=subexperiment, row=row + 1)
     prep = prepare(data, outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=cov_cols,
                    weights=weights, cluster=cluster,
                    extra_columns=[subexperiment] if subexperiment is not None else None)

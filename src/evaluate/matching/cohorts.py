@@ -1,0 +1,245 @@
+"""Cohort-specific matching for staggered adoption.
+
+Each adoption cohort (wave) is matched on its own pre-period: the comparison candidates
+are the units never treated by the end of the panel (``control="never"``) or also those
+not yet treated when the cohort started (``control="not_yet"``), described by their
+absence *level* (the latest observed value before the cohort's first year) and *trend*
+(the least-squares slope per year over the last ``pre_years`` observed years before it),
+together with characteristics such as Ofsted rating, priority-area status, phase,
+free-school-meals share, size and region, read in the latest year before the cohort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+from evaluate.errors import InputError
+from evaluate.matching.balance import BalanceResult, balance_table
+from evaluate.matching.nearest import MatchResult, nearest_neighbour
+
+__all__ = ["CohortMatching", "match_cohorts", "pre_period_features", "DEFAULT_OUTCOMES", "DEFAULT_COVARIATES"]
+
+#: Absence measures matched on (level and trend before the cohort joined).
+DEFAULT_OUTCOMES: tuple[str, ...] = ("overall_absence_rate", "pa_rate")
+#: Characteristics matched on (read in the latest year before the cohort joined).
+DEFAULT_COVARIATES: tuple[str, ...] = ("ofsted", "priority_area", "phase", "fsm_pct", "size", "region")
+
+MISSING_PRE = "no pre-period data for a matching variable"
+
+
+def pre_period_features(panel: pd.DataFrame, *, unit: str, time: str, first_year: int,
+                        outcomes: Sequence[str], covariates: Sequence[str], pre_years: int = 3) -> pd.DataFrame:
+    """One row per unit observed before ``first_year``: outcome levels and trends, covariates.
+
+    Columns: ``unit``, ``<outcome>_level`` (the latest non-missing value before
+    ``first_year``), ``<outcome>_trend`` (slope per year over the non-missing values of the
+    last ``pre_years`` observed years before it; missing with fewer than two), and the
+    covariates as in the latest year before ``first_year``.
+    """
+    pre = panel.loc[panel[time] < first_year]
+    if pre.empty:
+        raise InputError(f"no year before {first_year} to match on", column=time)
+    pre = pre.sort_values([unit, time])
+    rank = pre.groupby(unit, sort=False)[time].rank(method="first", ascending=False)
+    window = pre.loc[rank <= pre_years]
+    last = pre.groupby(unit, sort=False).tail(1).set_index(unit)
+    out = pd.DataFrame(index=pd.Index(last.index, name=unit))
+    for y in outcomes:
+        w = window[[unit, time, y]].dropna()
+        level = w.groupby(unit, sort=False).tail(1).set_index(unit)[y]
+        t = w[time].astype(float)
+        g = w.groupby(unit, sort=False)
+        tc = t - g[time].transform("mean")
+        yc = w[y] - g[y].transform("mean")
+        num = (tc * yc).groupby(w[unit], sort=False).sum()
+        den = (tc * tc).groupby(w[unit], sort=False).sum()
+        slope = (num / den).where(den > 0)
+        out[f"{y}_level"] = level.reindex(out.index)
+        out[f"{y}_trend"] = slope.reindex(out.index)
+    for c in covariates:
+        out[c] = last[c].reindex(out.index)
+    return out.reset_index()
+
+
+@dataclass(frozen=True, eq=False)
+class CohortMatching:
+    """Cohort-by-cohort matching: one :class:`MatchResult` and one balance table per cohort.
+
+    Attributes
+    ----------
+    matches
+        Cohort -> :class:`MatchResult` (units are the cohort's treated units and candidates).
+    balance
+        Cohort -> :class:`BalanceResult` on the matching variables, before and after.
+    features
+        Cohort -> the pre-period features matched on (one row per unit).
+    settings
+        Every choice that produced the matching.
+    dropped
+        Cohort -> {reason: units} for units left out before matching (no pre-period data).
+    """
+
+    matches: Mapping[int, MatchResult]
+    balance: Mapping[int, BalanceResult]
+    features: Mapping[int, pd.DataFrame]
+    settings: Mapping[str, Any]
+    dropped: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("matches", "balance", "features", "settings", "dropped"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    @property
+    def cohorts(self) -> list[int]:
+        return sorted(self.matches)
+
+    def stacked(self) -> pd.DataFrame:
+        """The matched sample as sub-experiments: ``stack`` (cohort), ``unit``, ``treated``, ``weight``."""
+        unit = self.settings["unit"]
+        parts = []
+        for g, m in sorted(self.matches.items()):
+            u = m.matched[["unit", "treated", "weight"]].assign(stack=g)
+            parts.append(u)
+        out = pd.concat(parts, ignore_index=True)[["stack", "unit", "treated", "weight"]]
+        return out.rename(columns={"unit": unit})
+
+    def counts(self) -> pd.DataFrame:
+        """Per cohort: treated and candidate units, matched, and every unit left out with its reason."""
+        rows = []
+        for g, m in sorted(self.matches.items()):
+            c = {"cohort": g, **m.counts()}
+            for reason, n in self.dropped.get(g, {}).items():
+                c[reason] = n
+            rows.append(c)
+        return pd.DataFrame(rows).fillna(0).astype({"cohort": int})
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every cohort's balance table, with a ``cohort`` column."""
+        return pd.concat([b.table.assign(cohort=g) for g, b in sorted(self.balance.items())], ignore_index=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        from evaluate.did.results import _jsonable
+
+        return _jsonable({"settings": dict(self.settings), "counts": self.counts(),
+                          "balance": self.to_frame(),
+                          "caliper_width": {g: m.extra.get("caliper_width") for g, m in self.matches.items()}})
+
+    def summary(self) -> str:
+        lines = [f"cohort matching ({self.settings['control']} treated comparison pool, "
+                 f"distance {self.settings['distance']}, caliper {self.settings['caliper']})"]
+        lines.append(self.counts().to_string(index=False))
+        for g, b in sorted(self.balance.items()):
+            bad = b.imbalanced("after")
+            lines.append(f"cohort {g}: {len(bad)} term(s) with |SMD| > 0.1 after matching"
+                         + (f" ({', '.join(bad)})" if bad else ""))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def plot(self, cohort: int | None = None, *, caption: str | None = None):
+        """Love plot of one cohort (the first by default)."""
+        g = self.cohorts[0] if cohort is None else cohort
+        return self.balance[g].plot(title=f"Covariate balance, cohort {g}", caption=caption)
+
+
+def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
+                  outcomes: Sequence[str] = DEFAULT_OUTCOMES, covariates: Sequence[str] = DEFAULT_COVARIATES,
+                  exact: Sequence[str] = ("phase",), control: str = "never", pre_years: int = 3,
+                  distance: str = "logit", ratio: int = 1, replace: bool = False,
+                  caliper: float | None = 0.2, discard: str = "none", order: str = "largest",
+                  sd: str = "pooled", seed: int | None = None, source: str | None = None) -> CohortMatching:
+    """Match each adoption cohort to comparison units on its own pre-period.
+
+    Parameters
+    ----------
+    panel
+        Long panel, one row per unit and year.
+    unit, time, cohort
+        Columns; ``cohort`` is the first treated year (0 = never treated).
+    outcomes
+        Absence measures whose pre-period level and trend are matched on.
+    covariates
+        Characteristics matched on (latest pre-period value); text columns become levels.
+    exact
+        Columns matched exactly (phase by default; add ``"region"`` for region blocks).
+    control
+        ``"never"``: candidates never treated by the end of the panel; ``"not_yet"``: also
+        units first treated after the cohort's first year.
+    pre_years
+        Years before the cohort used for the outcome trends.
+    distance, ratio, replace, caliper, discard, order, seed
+        As :func:`evaluate.matching.nearest_neighbour` (caliper in SDs of the logit score).
+    sd
+        SMD denominator for the balance tables (``"pooled"`` or ``"treated"``).
+
+    Raises
+    ------
+    InputError
+        Unknown column, no cohort, no candidates in a cohort, or no match (with counts).
+    """
+    if control not in ("never", "not_yet"):
+        raise InputError(f"control must be 'never' or 'not_yet', not {control!r}")
+    for role, cols in (("unit", [unit]), ("time", [time]), ("cohort", [cohort]), ("outcome", outcomes),
+                       ("covariate", covariates), ("exact-matching column", exact)):
+        for c in cols:
+            if c not in panel.columns:
+                raise InputError(f"{role} column not found (columns: {', '.join(map(str, panel.columns))})",
+                                 file=source, column=c)
+    coh = pd.to_numeric(panel[cohort], errors="coerce").fillna(0).astype("int64")
+    panel = panel.assign(**{cohort: coh})
+    unit_cohort = panel.groupby(unit, sort=False)[cohort].first()
+    cohorts = sorted(int(g) for g in unit_cohort.unique() if g > 0 and g > panel[time].min())
+    if not cohorts:
+        raise InputError("no treated cohort with a year before it to match on", file=source, column=cohort)
+    features_cols = [f"{y}_{k}" for y in outcomes for k in ("level", "trend")] + list(covariates)
+    matches, balances, feats, dropped = {}, {}, {}, {}
+    for g in cohorts:
+        f = pre_period_features(panel, unit=unit, time=time, first_year=g, outcomes=outcomes,
+                                covariates=list(dict.fromkeys(list(covariates) + list(exact))),
+                                pre_years=pre_years)
+        gu = unit_cohort.reindex(f[unit]).to_numpy()
+        pool = (gu == 0) if control == "never" else ((gu == 0) | (gu > g))
+        f = f.loc[(gu == g) | pool].reset_index(drop=True)
+        f["treated"] = (unit_cohort.reindex(f[unit]).to_numpy() == g).astype(int)
+        miss = f[features_cols + list(exact)].isna().any(axis=1)
+        drop = {}
+        if miss.any():
+            drop[f"treated_dropped_{'missing_pre'}"] = int((miss & (f["treated"] == 1)).sum())
+            drop[f"comparison_dropped_{'missing_pre'}"] = int((miss & (f["treated"] == 0)).sum())
+        f = f.loc[~miss].reset_index(drop=True)
+        if f["treated"].sum() == 0:
+            raise InputError(f"cohort {g}: no treated unit has pre-period data for every matching variable "
+                             f"({drop.get('treated_dropped_missing_pre', 0):,} left out)", column=cohort)
+        if (f["treated"] == 0).sum() == 0:
+            raise InputError(f"cohort {g}: no comparison units ({control} treated) with pre-period data",
+                             column=cohort)
+        blocks_t = set(f.loc[f["treated"] == 1, list(exact)].astype(str).agg(" / ".join, axis=1)) if exact else set()
+        blocks_c = set(f.loc[f["treated"] == 0, list(exact)].astype(str).agg(" / ".join, axis=1)) if exact else set()
+        empty = sorted(blocks_t - blocks_c)
+        if empty:
+            n_empty = int(f.loc[f["treated"] == 1, list(exact)].astype(str).agg(" / ".join, axis=1).isin(empty).sum())
+            raise InputError(f"cohort {g}: no comparison units in exact block(s) {', '.join(empty)} "
+                             f"({n_empty:,} treated units there); match without exact matching on "
+                             f"{', '.join(exact)} or widen the comparison pool", column="exact")
+        try:
+            m = nearest_neighbour(f, treatment="treated", unit=unit, covariates=features_cols, distance=distance,
+                                  exact=exact, ratio=ratio, replace=replace, caliper=caliper, order=order,
+                                  discard=discard, seed=seed, source=source)
+        except InputError as exc:
+            raise InputError(f"cohort {g}: {exc.message}", file=exc.file, column=exc.column, row=exc.row) from None
+        matches[g] = m
+        wcol = m.units["weight"].to_numpy()
+        balances[g] = balance_table(f, treatment="treated", covariates=features_cols, weights=wcol, sd=sd)
+        feats[g] = f
+        dropped[g] = drop
+    settings = dict(unit=unit, time=time, cohort=cohort, outcomes=list(outcomes), covariates=list(covariates),
+                    exact=list(exact), control=control, pre_years=int(pre_years), distance=distance,
+                    ratio=int(ratio), replace=bool(replace), caliper=caliper, discard=discard, order=order,
+                    sd=sd, seed=seed)
+    return CohortMatching(matches, balances, feats, settings, dropped)

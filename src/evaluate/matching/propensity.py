@@ -1,0 +1,117 @@
+"""The propensity score: a logit of treatment on covariates, fitted with statsmodels."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+from evaluate.errors import InputError
+
+__all__ = ["PropensityScore", "design_matrix", "propensity_score", "treatment_indicator"]
+
+
+def treatment_indicator(data: pd.DataFrame, treatment: str, *, source: str | None = None) -> np.ndarray:
+    """The 0/1 treatment column as a boolean array (checked: present, no gaps, only 0/1)."""
+    if treatment not in data.columns:
+        raise InputError("treatment column not found", file=source, column=treatment)
+    t = pd.to_numeric(data[treatment], errors="coerce")
+    bad = t.isna() | ~t.isin([0, 1])
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"treatment must be 0 or 1, not {data[treatment].iloc[row]!r}", file=source,
+                         column=treatment, row=row + 1)
+    return t.to_numpy().astype(bool)
+
+
+def design_matrix(data: pd.DataFrame, covariates: Sequence[str], *, source: str | None = None,
+                  drop_first: bool = True) -> pd.DataFrame:
+    """Covariates as numeric columns: numbers kept, booleans as 0/1, text as level indicators.
+
+    Text (and categorical) columns are expanded to one indicator per level in sorted order,
+    the first level left out when ``drop_first`` (as R's treatment contrasts). Every missing
+    value is an error naming the column and the first row.
+    """
+    cols: dict[str, np.ndarray] = {}
+    for c in covariates:
+        if c not in data.columns:
+            raise InputError(f"covariate not found (columns: {', '.join(map(str, data.columns))})",
+                             file=source, column=c)
+        s = data[c]
+        if s.isna().any():
+            row = int(np.flatnonzero(s.isna().to_numpy())[0])
+            raise InputError("missing value in a matching covariate", file=source, column=c, row=row + 1)
+        if pd.api.types.is_bool_dtype(s):
+            cols[c] = s.to_numpy().astype(float)
+        elif pd.api.types.is_numeric_dtype(s):
+            cols[c] = s.to_numpy(dtype=float)
+        else:
+            levels = sorted(s.astype(str).unique())
+            for lev in levels[1:] if drop_first else levels:
+                cols[f"{c}[{lev}]"] = (s.astype(str).to_numpy() == lev).astype(float)
+    return pd.DataFrame(cols, index=data.index)
+
+
+@dataclass(frozen=True, eq=False)
+class PropensityScore:
+    """A fitted propensity score.
+
+    Attributes
+    ----------
+    score
+        Fitted probability of treatment per row.
+    linear
+        The linear predictor (logit of the score).
+    params
+        Coefficients by design column (``const`` first).
+    converged
+        Whether the maximum-likelihood fit converged.
+    """
+
+    score: np.ndarray
+    linear: np.ndarray
+    params: pd.Series
+    converged: bool
+    settings: dict = field(default_factory=dict)
+
+
+def propensity_score(data: pd.DataFrame, *, treatment: str, covariates: Sequence[str],
+                     source: str | None = None) -> PropensityScore:
+    """Logit of ``treatment`` on ``covariates`` by maximum likelihood (statsmodels, as R's ``glm``).
+
+    Parameters
+    ----------
+    data
+        One row per unit.
+    treatment
+        0/1 column.
+    covariates
+        Columns; text columns become level indicators (see :func:`design_matrix`).
+
+    Raises
+    ------
+    InputError
+        Unknown or incomplete column, or a treatment that is not 0/1, or only one group.
+    """
+    d = treatment_indicator(data, treatment, source=source)
+    if d.all() or not d.any():
+        raise InputError(f"both treated and comparison units are needed to fit a propensity score "
+                         f"({int(d.sum()):,} treated, {int((~d).sum()):,} comparison)", file=source, column=treatment)
+    x = design_matrix(data, covariates, source=source)
+    # columns constant in the data (for example a level absent here) carry no information
+    keep = [c for c in x.columns if x[c].nunique() > 1]
+    x = sm.add_constant(x[keep], has_constant="add")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (PerfectSeparationWarning, ConvergenceWarning, RuntimeWarning))
+        res = sm.GLM(d.astype(float), x.to_numpy(), family=sm.families.Binomial()).fit(
+            method="irls", tol=1e-12, maxiter=100)
+    linear = x.to_numpy() @ np.asarray(res.params, dtype=float)
+    score = np.asarray(res.fittedvalues, dtype=float)
+    return PropensityScore(score=score, linear=linear, params=pd.Series(np.asarray(res.params), index=x.columns),
+                           converged=bool(res.converged),
+                           settings={"treatment": treatment, "covariates": list(covariates)})
