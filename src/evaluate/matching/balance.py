@@ -11,7 +11,9 @@ Definitions (as R's ``MatchIt`` ``summary()`` and ``cobalt``; see
 - the variance ratio is treated over comparison (weighted variances), for continuous
   covariates only;
 - ``ecdf_mean`` and ``ecdf_max`` are the mean and the largest absolute difference between
-  the two groups' weighted empirical distribution functions over the covariate's values.
+  the two groups' weighted empirical distribution functions, evaluated at every distinct
+  value of the covariate among all units (unmatched units included, with weight 0); for a
+  binary covariate both are the absolute difference in proportions.
 
 A row whose absolute SMD exceeds 0.1 is flagged (``imbalanced``).
 """
@@ -167,7 +169,11 @@ def balance_table(data: pd.DataFrame, *, treatment: str, covariates: Sequence[st
             mt, mc = _wmean(xt0, wt), _wmean(xc0, wc)
             smd = (mt - mc) / denom if denom > 0 else (0.0 if mt == mc else np.inf)
             vr = np.nan if binary else _wvar(xt0[wt > 0], wt[wt > 0]) / _wvar(xc0[wc > 0], wc[wc > 0])
-            e_mean, e_max = _ecdf_stats(xt0[wt > 0], wt[wt > 0], xc0[wc > 0], wc[wc > 0])
+            if binary:
+                e_mean = e_max = abs(mt - mc)
+            else:
+                # over every value in the data, the unmatched units' included (with weight 0)
+                e_mean, e_max = _ecdf_stats(xt0, wt, xc0, wc)
             rows.append((term, origin[term], binary, name, mt, mc, smd, vr, e_mean, e_max,
                          int((wt > 0).sum()), int((wc > 0).sum()), bool(abs(smd) > SMD_THRESHOLD)))
     table = pd.DataFrame(rows, columns=list(BALANCE_COLUMNS))
