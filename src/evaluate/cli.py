@@ -75,7 +75,7 @@ def _root(
 @app.command()
 def run(
     config: ConfigOpt = None,
-    until: Annotated[str | None, typer.Option(help="Stop after this stage (data, panel).")] = None,
+    until: Annotated[str | None, typer.Option(help="Stop after this stage (data, panel, match).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Rerun every stage, ignoring the cache.")] = False,
 ) -> None:
     """Run every stage from evaluation.yml: data, panel, estimates; results to OUTPUT."""
@@ -89,6 +89,35 @@ def run(
     for st in summary.stages:
         _echo(f"{st.stage:<8} {st.status}")
     _echo(f"outputs in {cfg.output_dir}")
+
+
+@app.command()
+def match(
+    config: ConfigOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Rerun the matching even when nothing changed.")] = False,
+) -> None:
+    """Match each programme's cohorts on their pre-period; write the matched sample, weights and balance.
+
+    Runs the data and panel stages first if needed (cached), then the match stage, which
+    writes OUTPUT/matching/<programme>_matched.csv (sample and weights),
+    OUTPUT/matching/<programme>_units.csv (every candidate, with the reason it was left out)
+    and OUTPUT/results/matching_<programme>.json (counts, balance tables, matched DiD).
+    """
+    from evaluate import pipeline
+    from evaluate.config import load_config
+
+    path = _config_path(config)
+    cfg = load_config(path)
+    with _progress() as progress:
+        summary = pipeline.run(cfg, config_path=path, until="match", force=False, progress=progress)
+        if force:
+            summary = pipeline.RunSummary((pipeline.stage_match(cfg, force=True, progress=progress),))
+    for st in summary.stages:
+        _echo(f"{st.stage:<8} {st.status}")
+    for p in cfg.matching.programmes:
+        res = cfg.output_dir / "results" / f"matching_{p}.json"
+        if res.exists():
+            _echo(f"{p}: {res}")
 
 
 @app.command()

@@ -59,6 +59,36 @@ class PanelSettings(_Strict):
     cohort_rule: Literal["mostly_exposed", "first_full_year", "first_exposed_year"] = "mostly_exposed"
 
 
+class MatchingSettings(_Strict):
+    """Cohort-specific matching and the matched DiD (``evaluate.matching``).
+
+    Each programme's cohorts are matched on their own pre-period: the level and trend of
+    ``outcomes`` and the ``covariates``, exactly on ``exact``; then Callaway-Sant'Anna is
+    estimated on the matched sub-experiments for every outcome of the run.
+
+    Mentors are off by default: the programme covers whole local authorities (Middlesbrough
+    alone in 2022), so school-level matching on characteristics that define the area (region,
+    priority-area status) separates the groups and the caliper leaves no match; the mentor
+    evaluation uses area-level comparisons instead.
+    """
+
+    enabled: bool = True
+    programmes: tuple[Literal["hubs", "mentors"], ...] = ("hubs",)
+    outcomes: tuple[str, ...] = ("overall_absence_rate", "pa_rate")
+    covariates: tuple[str, ...] = ("ofsted", "priority_area", "phase", "fsm_pct", "size", "region")
+    exact: tuple[str, ...] = ("phase",)
+    control: Literal["never", "not_yet"] = "never"
+    pre_years: int = Field(default=3, ge=2)
+    distance: Literal["logit", "propensity", "mahalanobis"] = "logit"
+    ratio: int = Field(default=1, ge=1)
+    replace: bool = False
+    caliper: float | None = Field(default=0.2, gt=0)
+    discard: Literal["none", "treated", "control", "both"] = "none"
+    sd: Literal["pooled", "treated"] = "pooled"
+    estimator: Literal["dr", "ipw", "reg"] = "dr"
+    cluster: str | None = None
+
+
 Outcome = Literal["overall_absence_rate", "authorised_rate", "unauthorised_rate", "pa_rate", "severe_rate"]
 
 
@@ -70,6 +100,7 @@ class Config(_Strict):
     data: DataSettings = DataSettings()
     programmes: ProgrammeSettings = ProgrammeSettings()
     panel: PanelSettings = PanelSettings()
+    matching: MatchingSettings = MatchingSettings()
     outcomes: tuple[Outcome, ...] = ("overall_absence_rate", "pa_rate", "severe_rate")
     reports: tuple[str, ...] = ("data-quality",)
     reports_dir: Path = Path("reports")

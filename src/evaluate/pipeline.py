@@ -19,7 +19,10 @@ from evaluate.errors import InputError
 from evaluate.io import atomic_path, sha256_file, write_json
 
 Progress = Callable[[str, float], None]
-STAGES: tuple[str, ...] = ("data", "panel")
+STAGES: tuple[str, ...] = ("data", "panel", "match")
+
+#: The cohort column of each programme in the panel.
+PROGRAMME_COHORT = {"hubs": "hub_cohort", "mentors": "mentor_cohort"}
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,66 @@ def stage_panel(cfg: Config, *, force: bool = False, progress: Progress | None =
     return StageOutcome("panel", "ran", tuple(outputs))
 
 
+def stage_match(cfg: Config, *, force: bool = False, progress: Progress | None = None) -> StageOutcome:
+    """Match each programme's cohorts, estimate the matched DiD per outcome, write balance and counts.
+
+    Writes, per programme, ``OUTPUT/matching/<programme>_matched.csv`` (the stacked matched
+    sample: cohort, school, treated, weight), ``OUTPUT/matching/<programme>_units.csv`` (every
+    candidate of every cohort with its score, weight and the reason it was left out) and
+    ``OUTPUT/results/matching_<programme>.json`` (settings, counts, balance tables, matched
+    and unmatched Callaway-Sant'Anna estimates per outcome).
+    """
+    import pandas as pd
+
+    from evaluate.matching import match_cohorts, matched_did
+
+    out = cfg.output_dir
+    m = cfg.matching
+    panel_path = out / "panel" / "panel_year.parquet"
+    if not m.enabled:
+        return StageOutcome("match", "skipped")
+    if not panel_path.exists():
+        raise InputError("no panel yet: run the panel stage first", file=str(panel_path))
+    programmes = [p for p in m.programmes if getattr(cfg.programmes, p).enabled]
+    outputs = []
+    for p in programmes:
+        outputs += [out / "matching" / f"{p}_matched.csv", out / "matching" / f"{p}_units.csv",
+                    out / "results" / f"matching_{p}.json"]
+    settings = {"matching": m.model_dump(mode="json"), "outcomes": list(cfg.outcomes), "seed": cfg.seed,
+                "panel": sha256_file(panel_path), "version": _package_version()}
+    key = _key(settings)
+    record = out / ".stages" / "match.json"
+    if not force and _cached(record, key, outputs):
+        return StageOutcome("match", "cached", tuple(outputs))
+    panel = pd.read_parquet(panel_path)
+    source = str(panel_path)
+    for i, p in enumerate(programmes):
+        if progress:
+            progress("match", i / max(1, len(programmes)))
+        cohort = PROGRAMME_COHORT[p]
+        cm = match_cohorts(panel, unit="school_id", time="year", cohort=cohort, outcomes=m.outcomes,
+                           covariates=m.covariates, exact=m.exact, control=m.control, pre_years=m.pre_years,
+                           distance=m.distance, ratio=m.ratio, replace=m.replace, caliper=m.caliper,
+                           discard=m.discard, sd=m.sd, seed=cfg.seed, source=source)
+        estimates = {}
+        for y in cfg.outcomes:
+            res = matched_did(panel, outcome=y, unit="school_id", time="year", cohort=cohort, matching=cm,
+                              estimator=m.estimator, cluster=m.cluster)
+            estimates[y] = {k: v for k, v in res.to_dict().items() if k != "matching"}
+        (out / "matching").mkdir(parents=True, exist_ok=True)
+        with atomic_path(out / "matching" / f"{p}_matched.csv") as tmp:
+            cm.stacked().rename(columns={"stack": "cohort"}).to_csv(tmp, index=False)
+        units = pd.concat([mr.units.assign(cohort=g) for g, mr in sorted(cm.matches.items())], ignore_index=True)
+        with atomic_path(out / "matching" / f"{p}_units.csv") as tmp:
+            units.rename(columns={"unit": "school_id"}).to_csv(tmp, index=False)
+        write_json({"programme": p, "cohort_column": cohort, **cm.to_dict(), "estimates": estimates},
+                   out / "results" / f"matching_{p}.json")
+    write_json({"key": key, "settings": settings}, record)
+    if progress:
+        progress("match", 1.0)
+    return StageOutcome("match", "ran", tuple(outputs))
+
+
 def _package_version() -> str:
     """The package version and a hash of its source, so that a code change reruns stages."""
     from evaluate import __version__
@@ -201,7 +264,7 @@ def run(cfg: Config, *, config_path: Path | None = None, until: str | None = Non
     """Run the stages in order, up to and including ``until``."""
     if until is not None and until not in STAGES:
         raise InputError(f"unknown stage '{until}'; stages are {', '.join(STAGES)}", column="--until")
-    steps = {"data": stage_data, "panel": stage_panel}
+    steps = {"data": stage_data, "panel": stage_panel, "match": stage_match}
     outcomes = []
     for name in STAGES:
         outcomes.append(steps[name](cfg, force=force, progress=progress))

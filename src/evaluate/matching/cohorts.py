@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evaluate.errors import InputError
 from evaluate.matching.balance import BalanceResult, balance_table
-from evaluate.matching.nearest import MatchResult, nearest_neighbour
+from evaluate.matching.nearest import MatchResult, block_labels, nearest_neighbour
 
 __all__ = ["CohortMatching", "match_cohorts", "pre_period_features", "DEFAULT_OUTCOMES", "DEFAULT_COVARIATES"]
 
@@ -219,11 +220,11 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
         if (f["treated"] == 0).sum() == 0:
             raise InputError(f"cohort {g}: no comparison units ({control} treated) with pre-period data",
                              column=cohort)
-        blocks_t = set(f.loc[f["treated"] == 1, list(exact)].astype(str).agg(" / ".join, axis=1)) if exact else set()
-        blocks_c = set(f.loc[f["treated"] == 0, list(exact)].astype(str).agg(" / ".join, axis=1)) if exact else set()
-        empty = sorted(blocks_t - blocks_c)
+        labels = block_labels(f, exact) if exact else np.full(len(f), "all", dtype=object)
+        is_t = f["treated"].to_numpy() == 1
+        empty = sorted(set(labels[is_t]) - set(labels[~is_t]))
         if empty:
-            n_empty = int(f.loc[f["treated"] == 1, list(exact)].astype(str).agg(" / ".join, axis=1).isin(empty).sum())
+            n_empty = int(np.isin(labels[is_t], empty).sum())
             raise InputError(f"cohort {g}: no comparison units in exact block(s) {', '.join(empty)} "
                              f"({n_empty:,} treated units there); match without exact matching on "
                              f"{', '.join(exact)} or widen the comparison pool", column="exact")

@@ -23,7 +23,7 @@ import pandas as pd
 from evaluate.errors import InputError
 from evaluate.matching.propensity import design_matrix, propensity_score, treatment_indicator
 
-__all__ = ["MatchResult", "nearest_neighbour", "REASONS"]
+__all__ = ["MatchResult", "nearest_neighbour", "block_labels", "REASONS"]
 
 #: Why a unit is not in the matched sample (the values of ``MatchResult.units["reason"]``).
 REASONS = {
@@ -123,6 +123,14 @@ class MatchResult:
         from evaluate.matching.plots import overlap_plot
 
         return overlap_plot(self.units, title=title, caption=caption)
+
+
+def block_labels(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """The exact-matching block of every row: the columns' values joined by " / " (vectorised)."""
+    out = data[columns[0]].astype(str)
+    for c in columns[1:]:
+        out = out.str.cat(data[c].astype(str), sep=" / ")
+    return out.to_numpy(dtype=object)
 
 
 def _caliper_width(caliper: float | None, measure: np.ndarray, keep: np.ndarray) -> float | None:
@@ -363,7 +371,7 @@ def nearest_neighbour(data: pd.DataFrame, *, treatment: str, unit: str, covariat
     width = _caliper_width(caliper, ps_measure, keep) if ps_measure is not None else None
 
     if exact:
-        block = data[exact].astype(str).agg(" / ".join, axis=1).to_numpy()
+        block = block_labels(data, exact)
     else:
         block = np.full(n, "all", dtype=object)
 

@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+from statsmodels.tools.sm_exceptions import (
+    ConvergenceWarning,
+    PerfectSeparationWarning,
+    SingularMatrixWarning,
+)
 
 from evaluate.errors import InputError
 
@@ -108,10 +112,29 @@ def propensity_score(data: pd.DataFrame, *, treatment: str, covariates: Sequence
     x = sm.add_constant(x[keep], has_constant="add")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", (PerfectSeparationWarning, ConvergenceWarning, RuntimeWarning))
-        res = sm.GLM(d.astype(float), x.to_numpy(), family=sm.families.Binomial()).fit(
-            method="irls", tol=1e-12, maxiter=100)
-    linear = x.to_numpy() @ np.asarray(res.params, dtype=float)
-    score = np.asarray(res.fittedvalues, dtype=float)
-    return PropensityScore(score=score, linear=linear, params=pd.Series(np.asarray(res.params), index=x.columns),
-                           converged=bool(res.converged),
+        # collinear covariates (for example size and phase) leave the fitted scores unique
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        params, converged = None, False
+        xa = x.to_numpy()
+        if np.linalg.matrix_rank(xa) == xa.shape[1]:
+            # Newton with the analytic Hessian (statsmodels Logit): several times faster than
+            # IRLS by least squares on 20,000 schools; the same maximum
+            try:
+                res = sm.Logit(d.astype(float), xa, hasconst=True).fit(method="newton", tol=1e-10,
+                                                                        maxiter=35, disp=0)
+                if res.mle_retvals.get("converged", False) and np.all(np.isfinite(res.params)):
+                    params, converged = np.asarray(res.params, dtype=float), True
+            except (np.linalg.LinAlgError, ValueError):
+                params = None
+        if params is None:
+            # collinear columns (pseudo-inverse: the fitted scores are still unique) or
+            # (quasi-)separation: IRLS for at most 25 iterations, as R's glm (maxit = 25)
+            full_rank = np.linalg.matrix_rank(xa) == xa.shape[1]
+            res = sm.GLM(d.astype(float), xa, family=sm.families.Binomial()).fit(
+                method="irls", tol=1e-12, maxiter=25, wls_method="qr" if full_rank else "pinv")
+            params, converged = np.asarray(res.params, dtype=float), bool(res.converged)
+    linear = x.to_numpy() @ params
+    score = 1.0 / (1.0 + np.exp(-linear))
+    return PropensityScore(score=score, linear=linear, params=pd.Series(params, index=x.columns),
+                           converged=converged,
                            settings={"treatment": treatment, "covariates": list(covariates)})
