@@ -40,17 +40,18 @@ def runs(tmp_path_factory):
 
 def test_every_stage_ran_then_was_cached(runs):
     _, s1, s2, again = runs
-    assert [s.status for s in s1.stages] == ["ran", "ran"]
+    assert [s.status for s in s1.stages] == ["ran", "ran", "ran"]
     # second output folder: the data folder is shared and reused, the panel is new
-    assert [s.status for s in s2.stages] == ["cached", "ran"]
-    assert [s.status for s in again.stages] == ["cached", "cached"]
+    assert [s.status for s in s2.stages] == ["cached", "ran", "ran"]
+    assert [s.status for s in again.stages] == ["cached", "cached", "cached"]
 
 
 def test_outputs_exist_and_config_is_copied(runs):
     tmp = runs[0]
     out = tmp / "out1"
     for rel in ["panel/panel_year.parquet", "panel/panel_term.parquet", "panel/attrition.csv",
-                "results/data_quality.json", "provenance.json", "evaluation.yml"]:
+                "results/data_quality.json", "provenance.json", "evaluation.yml",
+                "matching/hubs_matched.csv", "matching/hubs_units.csv", "results/matching_hubs.json"]:
         assert (out / rel).exists(), rel
     assert (out / "evaluation.yml").read_text() == (tmp / "out1.yml").read_text()
     prov = json.loads((out / "provenance.json").read_text())
@@ -60,8 +61,29 @@ def test_outputs_exist_and_config_is_copied(runs):
 def test_same_seed_gives_byte_identical_outputs(runs):
     tmp = runs[0]
     for rel in ["panel/panel_year.parquet", "panel/panel_term.parquet", "panel/attrition.csv",
-                "results/data_quality.json"]:
+                "results/data_quality.json", "matching/hubs_matched.csv", "matching/hubs_units.csv",
+                "results/matching_hubs.json"]:
         assert (tmp / "out1" / rel).read_bytes() == (tmp / "out2" / rel).read_bytes(), rel
+
+
+def test_matching_accounts_for_every_treated_school(runs):
+    """Every hub school with a pre-period is matched or counted with its reason, and the
+    matched sample's weights are those of the per-unit table."""
+    out = runs[0] / "out1"
+    res = json.loads((out / "results" / "matching_hubs.json").read_text())
+    units = pd.read_csv(out / "matching" / "hubs_units.csv")
+    panel = pd.read_parquet(out / "panel" / "panel_year.parquet")
+    for c in res["counts"]:
+        g = c["cohort"]
+        left_out = sum(v for k, v in c.items() if k.startswith("treated_dropped_"))
+        n_cohort = panel.loc[panel["hub_cohort"] == g, "school_id"].nunique()
+        assert c["treated_matched"] + left_out == n_cohort
+        u = units[units["cohort"] == g]
+        assert int((u["treated"] & (u["weight"] > 0)).sum()) == c["treated_matched"]
+        assert ((u["weight"] > 0) | (u["reason"].fillna("") != "")).all()
+    est = res["estimates"]["overall_absence_rate"]
+    assert est["did"]["settings"]["subexperiment"] == "stack"
+    assert "unmatched" in est
 
 
 def test_attrition_adds_up_and_matches_the_panel(runs):

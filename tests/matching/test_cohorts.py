@@ -98,3 +98,20 @@ def test_matched_did_runs_and_reports_both():
     assert {"matching", "did", "aggregations", "unmatched"} <= set(out)
     assert r.did.settings["subexperiment"] == "stack"
     assert r.did.settings["weights"] == "match_weight"
+
+
+def test_a_cohort_that_cannot_be_matched_is_skipped_and_counted_or_raises():
+    d = _panel(n=1500, seed=3)
+    # one treated school of a new cohort, far from every comparison school
+    lone = d["school_id"] == d.loc[d["cohort"] == 0, "school_id"].iloc[0]
+    d.loc[lone, "cohort"] = 2021
+    d.loc[lone, "overall_absence_rate"] += 40
+    with pytest.warns(RuntimeWarning, match="cohort 2021 left out"):
+        cm = match_cohorts(d, unit="school_id", time="year", cohort="cohort", caliper=0.01)
+    assert 2021 not in cm.matches and 2021 in cm.skipped
+    row = cm.counts().set_index("cohort").loc[2021]
+    assert row["treated_dropped_cohort_unmatched"] == 1 and row["treated_matched"] == 0
+    with pytest.raises(InputError, match="cohort 2021: no treated unit was matched"):
+        match_cohorts(d, unit="school_id", time="year", cohort="cohort", caliper=0.01, on_unmatched="error")
+    with pytest.raises(InputError, match="no cohort could be matched"):
+        match_cohorts(d, unit="school_id", time="year", cohort="cohort", caliper=1e-12)

@@ -11,6 +11,7 @@ free-school-meals share, size and region, read in the latest year before the coh
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -83,6 +84,9 @@ class CohortMatching:
         Every choice that produced the matching.
     dropped
         Cohort -> {reason: units} for units left out before matching (no pre-period data).
+    skipped
+        Cohort -> why no unit of it could be matched (with ``on_unmatched="skip"``); such a
+        cohort is absent from ``matches`` and counted in :meth:`counts`.
     """
 
     matches: Mapping[int, MatchResult]
@@ -90,9 +94,10 @@ class CohortMatching:
     features: Mapping[int, pd.DataFrame]
     settings: Mapping[str, Any]
     dropped: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
+    skipped: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("matches", "balance", "features", "settings", "dropped"):
+        for name in ("matches", "balance", "features", "settings", "dropped", "skipped"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     @property
@@ -117,7 +122,12 @@ class CohortMatching:
             for reason, n in self.dropped.get(g, {}).items():
                 c[reason] = n
             rows.append(c)
-        return pd.DataFrame(rows).fillna(0).astype({"cohort": int})
+        for g, info in sorted(self.skipped.items()):
+            rows.append({"cohort": g, "treated": info["treated"], "comparison": info["comparison"],
+                         "treated_matched": 0, "comparison_matched": 0,
+                         "treated_dropped_cohort_unmatched": info["treated"]})
+        out = pd.DataFrame(rows).fillna(0).sort_values("cohort").reset_index(drop=True)
+        return out.astype({c: int for c in out.columns})
 
     def to_frame(self) -> pd.DataFrame:
         """Every cohort's balance table, with a ``cohort`` column."""
@@ -128,12 +138,15 @@ class CohortMatching:
 
         return _jsonable({"settings": dict(self.settings), "counts": self.counts(),
                           "balance": self.to_frame(),
-                          "caliper_width": {g: m.extra.get("caliper_width") for g, m in self.matches.items()}})
+                          "caliper_width": {g: m.extra.get("caliper_width") for g, m in self.matches.items()},
+                          "skipped": {g: v["reason"] for g, v in self.skipped.items()}})
 
     def summary(self) -> str:
         lines = [f"cohort matching ({self.settings['control']} treated comparison pool, "
                  f"distance {self.settings['distance']}, caliper {self.settings['caliper']})"]
         lines.append(self.counts().to_string(index=False))
+        for g, info in sorted(self.skipped.items()):
+            lines.append(f"cohort {g}: not matched ({info['reason']})")
         for g, b in sorted(self.balance.items()):
             bad = b.imbalanced("after")
             lines.append(f"cohort {g}: {len(bad)} term(s) with |SMD| > 0.1 after matching"
@@ -154,7 +167,8 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
                   exact: Sequence[str] = ("phase",), control: str = "never", pre_years: int = 3,
                   distance: str = "logit", ratio: int = 1, replace: bool = False,
                   caliper: float | None = 0.2, discard: str = "none", order: str = "largest",
-                  sd: str = "pooled", seed: int | None = None, source: str | None = None) -> CohortMatching:
+                  sd: str = "pooled", seed: int | None = None, on_unmatched: str = "skip",
+                  source: str | None = None) -> CohortMatching:
     """Match each adoption cohort to comparison units on its own pre-period.
 
     Parameters
@@ -178,6 +192,10 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
         As :func:`evaluate.matching.nearest_neighbour` (caliper in SDs of the logit score).
     sd
         SMD denominator for the balance tables (``"pooled"`` or ``"treated"``).
+    on_unmatched
+        When not one treated unit of a cohort can be matched (for example a pilot cohort of
+        a few schools that the propensity score separates from every comparison school):
+        ``"skip"`` leaves the cohort out, counts it and warns; ``"error"`` raises.
 
     Raises
     ------
@@ -199,7 +217,9 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
     if not cohorts:
         raise InputError("no treated cohort with a year before it to match on", file=source, column=cohort)
     features_cols = [f"{y}_{k}" for y in outcomes for k in ("level", "trend")] + list(covariates)
-    matches, balances, feats, dropped = {}, {}, {}, {}
+    if on_unmatched not in ("skip", "error"):
+        raise InputError(f"on_unmatched must be 'skip' or 'error', not {on_unmatched!r}")
+    matches, balances, feats, dropped, skipped = {}, {}, {}, {}, {}
     for g in cohorts:
         f = pre_period_features(panel, unit=unit, time=time, first_year=g, outcomes=outcomes,
                                 covariates=list(dict.fromkeys(list(covariates) + list(exact))),
@@ -233,6 +253,12 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
                                   exact=exact, ratio=ratio, replace=replace, caliper=caliper, order=order,
                                   discard=discard, seed=seed, source=source)
         except InputError as exc:
+            if on_unmatched == "skip" and exc.message.startswith("no treated unit was matched"):
+                skipped[g] = {"reason": exc.message, "treated": int(f["treated"].sum()),
+                              "comparison": int((f["treated"] == 0).sum())}
+                warnings.warn(f"cohort {g} left out of the matched sample: {exc.message}", RuntimeWarning,
+                              stacklevel=2)
+                continue
             raise InputError(f"cohort {g}: {exc.message}", file=exc.file, column=exc.column, row=exc.row) from None
         matches[g] = m
         wcol = m.units["weight"].to_numpy()
@@ -242,5 +268,9 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
     settings = dict(unit=unit, time=time, cohort=cohort, outcomes=list(outcomes), covariates=list(covariates),
                     exact=list(exact), control=control, pre_years=int(pre_years), distance=distance,
                     ratio=int(ratio), replace=bool(replace), caliper=caliper, discard=discard, order=order,
-                    sd=sd, seed=seed)
-    return CohortMatching(matches, balances, feats, settings, dropped)
+                    sd=sd, seed=seed, on_unmatched=on_unmatched)
+    if not matches:
+        raise InputError("no cohort could be matched: " + "; ".join(f"cohort {g}: {v['reason']}"
+                                                                   for g, v in sorted(skipped.items())),
+                         column="caliper" if caliper is not None else cohort)
+    return CohortMatching(matches, balances, feats, settings, dropped, skipped)
