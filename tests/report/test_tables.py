@@ -56,3 +56,20 @@ def test_attrition_counts_add_up_in_fixture(dq):
     steps = dq["attrition"]
     assert all(s["rows_before"] - s["rows_after"] == s["dropped"] for s in steps)
     assert steps[0]["rows_before"] - sum(s["dropped"] for s in steps) == steps[-1]["rows_after"]
+
+
+def test_matching_counts_table_lists_every_reason_and_labels_synthetic():
+    from evaluate.report.sentences import SYNTHETIC_LABEL
+    from evaluate.report.tables import matching_counts_table
+
+    counts = [{"cohort": 2023, "treated": 740, "treated_matched": 537, "treated_dropped_caliper": 203,
+               "comparison": 19194, "comparison_matched": 537},
+              {"cohort": 2022, "treated": 2, "treated_matched": 0, "treated_dropped_cohort_unmatched": 2,
+               "comparison": 519, "comparison_matched": 0}]
+    md = matching_counts_table(counts, programme="hub", synthetic=True)
+    lines = md.splitlines()
+    assert lines[0] == ("| Cohort | Treated schools | Matched | Left out: no comparison school within the caliper "
+                        "| Left out: cohort could not be matched | Comparison candidates | Comparison schools used |")
+    assert lines[2] == "| 2023/24 | 740 | 537 | 203 | 0 | 19,194 | 537 |"
+    assert lines[3] == "| 2022/23 | 2 | 0 | 0 | 2 | 519 | 0 |"
+    assert SYNTHETIC_LABEL in md and "{#tbl-matching}" in md

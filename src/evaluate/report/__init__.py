@@ -17,7 +17,7 @@ from typing import Any
 
 from evaluate.errors import InputError
 
-__all__ = ["OUTPUT_ENV", "ReportError", "output_dir", "load_json"]
+__all__ = ["OUTPUT_ENV", "ReportError", "output_dir", "load_json", "optional_json"]
 
 #: The environment variable naming the run's output folder.
 OUTPUT_ENV = "EVALUATE_OUTPUT"
@@ -37,6 +37,11 @@ def output_dir() -> Path:
     if not path.is_dir():
         raise ReportError(f"{OUTPUT_ENV} names a folder that does not exist", file=str(path))
     return path
+
+
+def optional_json(relative: str) -> Any | None:
+    """``$EVALUATE_OUTPUT/<relative>`` as JSON, or ``None`` when the run did not write it (a stage turned off)."""
+    return load_json(relative) if (output_dir() / relative).is_file() else None
 
 
 def load_json(relative: str) -> Any:

@@ -247,3 +247,28 @@ def programmes_table(programmes: Mapping[str, Any], *, synthetic: bool,
     pairs += [(k.replace("_", " "), v) for k, v in programmes.items() if k not in known]
     return _key_value(pairs, caption="Programme membership in the panel.", label=label,
                       synthetic=synthetic, value_header="Schools or areas")
+
+
+_MATCH_REASONS = {
+    "treated_dropped_missing_pre": "no pre-period data",
+    "treated_dropped_support": "outside common support",
+    "treated_dropped_caliper": "no comparison school within the caliper",
+    "treated_dropped_block": "no comparison school in its phase block",
+    "treated_dropped_cohort_unmatched": "cohort could not be matched",
+}
+
+
+def matching_counts_table(counts: Iterable[Mapping], *, programme: str, synthetic: bool,
+                          label: str = "tbl-matching") -> str:
+    """Per cohort: treated schools, matched, every treated school left out by reason, comparison schools used."""
+    df = _frame(counts).fillna(0)
+    cols = ["cohort", "treated", "treated_matched"] + [c for c in _MATCH_REASONS if c in df.columns]
+    cols += ["comparison", "comparison_matched"]
+    df = df.reindex(columns=cols, fill_value=0).astype({c: "int64" for c in cols})
+    headers = {"cohort": "Cohort", "treated": "Treated schools", "treated_matched": "Matched",
+               "comparison": "Comparison candidates", "comparison_matched": "Comparison schools used",
+               **{k: f"Left out: {v}" for k, v in _MATCH_REASONS.items()}}
+    return markdown_table(df, formats={"cohort": "year", **{c: "count" for c in cols if c != "cohort"}},
+                          headers=headers,
+                          caption=f"Matching of the {programme} cohorts: schools matched and left out, by reason.",
+                          label=label, synthetic=synthetic)
