@@ -12,7 +12,7 @@ from evaluate.cli import app
 
 runner = CliRunner()
 
-COMMANDS = [[], ["run"], ["report"], ["data"], ["data", "synth"], ["data", "build"], ["data", "check"]]
+COMMANDS = [[], ["run"], ["match"], ["report"], ["data"], ["data", "synth"], ["data", "build"], ["data", "check"]]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "evaluate")
@@ -97,3 +97,23 @@ def test_data_check_clean_synthetic_file(tmp_path):
                str(tmp_path / "d" / "gias" / "links_edubasealldata.csv"))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "kind: ees" in out.stdout and "kind: gias_links" in out.stdout
+
+
+def test_match_command_and_a_bad_matching_specification(tmp_path):
+    """`evaluate match` writes the matched sample and results; an unknown covariate in the
+    configuration is one line naming it, exit 2, no traceback."""
+    good = tmp_path / "good.yml"
+    good.write_text("seed: 11\noutput: out\ndata:\n  dir: synth\n  synthetic: {schools: 400}\n", encoding="utf-8")
+    out = _cli("match", "--config", str(good))
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out" / "matching" / "hubs_matched.csv").exists()
+    assert (tmp_path / "out" / "results" / "matching_hubs.json").exists()
+    assert "match" in out.stderr
+    bad = tmp_path / "bad.yml"
+    bad.write_text("seed: 11\noutput: out2\ndata:\n  dir: synth\n  synthetic: {schools: 400}\n"
+                   "matching:\n  covariates: [ofsted, headteacher_shoe_size]\n", encoding="utf-8")
+    out = _cli("match", "--config", str(bad))
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert "Traceback" not in out.stderr
+    assert "headteacher_shoe_size" in lines[-1] and "covariate column not found" in lines[-1]

@@ -109,10 +109,9 @@ def match(
     path = _config_path(config)
     cfg = load_config(path)
     with _progress() as progress:
-        summary = pipeline.run(cfg, config_path=path, until="match", force=False, progress=progress)
-        if force:
-            summary = pipeline.RunSummary((pipeline.stage_match(cfg, force=True, progress=progress),))
-    for st in summary.stages:
+        before = pipeline.run(cfg, config_path=path, until="panel", force=False, progress=progress)
+        stages = (*before.stages, pipeline.stage_match(cfg, force=force, progress=progress))
+    for st in stages:
         _echo(f"{st.stage:<8} {st.status}")
     for p in cfg.matching.programmes:
         res = cfg.output_dir / "results" / f"matching_{p}.json"
@@ -308,8 +307,16 @@ def _format_summary(summary: dict, *, max_problems: int = 10) -> str:
     return "\n".join(lines)
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Show a warning as one line on standard error (``warning: ...``), without source lines."""
+    _echo(f"warning: {message}")
+
+
 def main() -> None:
-    """Console entry point: run the app, turning input errors into one line."""
+    """Console entry point: run the app, turning input errors into one line and warnings into one line each."""
+    import warnings
+
+    warnings.showwarning = _one_line_warning
     try:
         app()
     except InputError as exc:
