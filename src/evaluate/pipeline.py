@@ -171,7 +171,7 @@ def stage_match(cfg: Config, *, force: bool = False, progress: Progress | None =
             progress("match", i / max(1, len(programmes)))
         cohort = PROGRAMME_COHORT[p]
         cm = match_cohorts(panel, unit="school_id", time="year", cohort=cohort, outcomes=m.outcomes,
-                           covariates=m.covariates, exact=m.exact, control=m.control, pre_years=m.pre_years,
+                           covariates=m.covariates, exact=m.exact, control=m.control, pre_years=m.pre_years, level=m.level,
                            distance=m.distance, ratio=m.ratio, replace=m.replace, caliper=m.caliper,
                            discard=m.discard, sd=m.sd, seed=cfg.seed, source=source)
         estimates = {}

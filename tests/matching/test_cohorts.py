@@ -115,3 +115,12 @@ def test_a_cohort_that_cannot_be_matched_is_skipped_and_counted_or_raises():
         match_cohorts(d, unit="school_id", time="year", cohort="cohort", caliper=0.01, on_unmatched="error")
     with pytest.raises(InputError, match="no cohort could be matched"):
         match_cohorts(d, unit="school_id", time="year", cohort="cohort", caliper=1e-12)
+
+
+def test_mean_level_option():
+    d = pd.DataFrame({"u": [1, 1, 1], "t": [2016, 2017, 2018], "y": [1.0, 2.0, 6.0]})
+    f = pre_period_features(d, unit="u", time="t", first_year=2021, outcomes=["y"], covariates=[],
+                            pre_years=3, level="mean").set_index("u")
+    assert f.loc[1, "y_level"] == pytest.approx(3.0)
+    with pytest.raises(InputError, match="level must be"):
+        match_cohorts(_panel(n=300), unit="school_id", time="year", cohort="cohort", level="median")

@@ -35,11 +35,13 @@ MISSING_PRE = "no pre-period data for a matching variable"
 
 
 def pre_period_features(panel: pd.DataFrame, *, unit: str, time: str, first_year: int,
-                        outcomes: Sequence[str], covariates: Sequence[str], pre_years: int = 3) -> pd.DataFrame:
+                        outcomes: Sequence[str], covariates: Sequence[str], pre_years: int = 3,
+                        level: str = "last") -> pd.DataFrame:
     """One row per unit observed before ``first_year``: outcome levels and trends, covariates.
 
-    Columns: ``unit``, ``<outcome>_level`` (the latest non-missing value before
-    ``first_year``), ``<outcome>_trend`` (slope per year over the non-missing values of the
+    Columns: ``unit``, ``<outcome>_level`` (``level="last"``: the latest non-missing value
+    before ``first_year``; ``level="mean"``: the mean of the non-missing values of the last
+    ``pre_years`` observed years, less noisy), ``<outcome>_trend`` (slope per year over the non-missing values of the
     last ``pre_years`` observed years before it; missing with fewer than two), and the
     covariates as in the latest year before ``first_year``.
     """
@@ -53,7 +55,10 @@ def pre_period_features(panel: pd.DataFrame, *, unit: str, time: str, first_year
     out = pd.DataFrame(index=pd.Index(last.index, name=unit))
     for y in outcomes:
         w = window[[unit, time, y]].dropna()
-        level = w.groupby(unit, sort=False).tail(1).set_index(unit)[y]
+        if level == "mean":
+            lev = w.groupby(unit, sort=False)[y].mean()
+        else:
+            lev = w.groupby(unit, sort=False).tail(1).set_index(unit)[y]
         t = w[time].astype(float)
         g = w.groupby(unit, sort=False)
         tc = t - g[time].transform("mean")
@@ -61,7 +66,7 @@ def pre_period_features(panel: pd.DataFrame, *, unit: str, time: str, first_year
         num = (tc * yc).groupby(w[unit], sort=False).sum()
         den = (tc * tc).groupby(w[unit], sort=False).sum()
         slope = (num / den).where(den > 0)
-        out[f"{y}_level"] = level.reindex(out.index)
+        out[f"{y}_level"] = lev.reindex(out.index)
         out[f"{y}_trend"] = slope.reindex(out.index)
     for c in covariates:
         out[c] = last[c].reindex(out.index)
@@ -167,7 +172,7 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
                   exact: Sequence[str] = ("phase",), control: str = "never", pre_years: int = 3,
                   distance: str = "logit", ratio: int = 1, replace: bool = False,
                   caliper: float | None = 0.2, discard: str = "none", order: str = "largest",
-                  sd: str = "pooled", seed: int | None = None, on_unmatched: str = "skip",
+                  level: str = "last", sd: str = "pooled", seed: int | None = None, on_unmatched: str = "skip",
                   source: str | None = None) -> CohortMatching:
     """Match each adoption cohort to comparison units on its own pre-period.
 
@@ -187,7 +192,11 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
         ``"never"``: candidates never treated by the end of the panel; ``"not_yet"``: also
         units first treated after the cohort's first year.
     pre_years
-        Years before the cohort used for the outcome trends.
+        Years before the cohort used for the outcome trends (and the mean level).
+    level
+        ``"last"`` (the latest pre-period value, the default) or ``"mean"`` (the mean over the
+        ``pre_years`` years: less transitory noise, so less regression to the mean in the
+        matched comparison group; see ``analysis/MATCHING_SIMULATION.md``).
     distance, ratio, replace, caliper, discard, order, seed
         As :func:`evaluate.matching.nearest_neighbour` (caliper in SDs of the logit score).
     sd
@@ -217,13 +226,15 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
     if not cohorts:
         raise InputError("no treated cohort with a year before it to match on", file=source, column=cohort)
     features_cols = [f"{y}_{k}" for y in outcomes for k in ("level", "trend")] + list(covariates)
+    if level not in ("last", "mean"):
+        raise InputError(f"level must be 'last' or 'mean', not {level!r}")
     if on_unmatched not in ("skip", "error"):
         raise InputError(f"on_unmatched must be 'skip' or 'error', not {on_unmatched!r}")
     matches, balances, feats, dropped, skipped = {}, {}, {}, {}, {}
     for g in cohorts:
         f = pre_period_features(panel, unit=unit, time=time, first_year=g, outcomes=outcomes,
                                 covariates=list(dict.fromkeys(list(covariates) + list(exact))),
-                                pre_years=pre_years)
+                                pre_years=pre_years, level=level)
         gu = unit_cohort.reindex(f[unit]).to_numpy()
         pool = (gu == 0) if control == "never" else ((gu == 0) | (gu > g))
         f = f.loc[(gu == g) | pool].reset_index(drop=True)
@@ -266,7 +277,7 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
         feats[g] = f
         dropped[g] = drop
     settings = dict(unit=unit, time=time, cohort=cohort, outcomes=list(outcomes), covariates=list(covariates),
-                    exact=list(exact), control=control, pre_years=int(pre_years), distance=distance,
+                    exact=list(exact), control=control, pre_years=int(pre_years), level=level, distance=distance,
                     ratio=int(ratio), replace=bool(replace), caliper=caliper, discard=discard, order=order,
                     sd=sd, seed=seed, on_unmatched=on_unmatched)
     if not matches:
