@@ -146,3 +146,28 @@ def test_balance_improves_and_flags():
     assert fig.axes
     fig2 = res.plot()
     assert len(fig2.axes) >= 2
+
+
+def test_fast_distance_searches_equal_brute_force():
+    """The vectorised searches (norm expansion, partial sorts) pick what a brute-force
+    search over explicit distances picks, with and without replacement."""
+    from evaluate.matching.nearest import _greedy_md, _with_replacement
+
+    rng = np.random.default_rng(12)
+    t_x, c_x = rng.normal(size=(60, 4)), rng.normal(size=(300, 4))
+    got, _ = _greedy_md(t_x, c_x, 2, None, None, None)
+    used, want = set(), [[] for _ in range(60)]
+    for _round in range(2):
+        for i in range(60):
+            d = [((c_x[j] - t_x[i]) ** 2).sum() if j not in used else np.inf for j in range(300)]
+            j = int(np.argmin(d))
+            want[i].append(j)
+            used.add(j)
+    assert got == want
+    got_r, _ = _with_replacement(t_x, c_x, 3, None, None, None)
+    want_r = [list(np.argsort(((c_x - t_x[i]) ** 2).sum(axis=1), kind="stable")[:3]) for i in range(60)]
+    assert got_r == [[int(j) for j in w] for w in want_r]
+    # one dimension with ties: the earliest control wins
+    t1, c1 = np.array([[0.5]]), np.array([[0.0], [1.0], [0.0], [1.0], [2.0]])
+    got1, _ = _with_replacement(t1, c1, 3, None, None, None)
+    assert got1 == [[0, 1, 2]]

@@ -260,7 +260,10 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
                              f"({n_empty:,} treated units there); match without exact matching on "
                              f"{', '.join(exact)} or widen the comparison pool", column="exact")
         try:
-            m = nearest_neighbour(f, treatment="treated", unit=unit, covariates=features_cols, distance=distance,
+            # the exact-matching columns are constant within a block: left out of the score
+            # (otherwise a cohort all in one phase separates perfectly on them)
+            ps_cols = [c for c in features_cols if c not in exact]
+            m = nearest_neighbour(f, treatment="treated", unit=unit, covariates=ps_cols, distance=distance,
                                   exact=exact, ratio=ratio, replace=replace, caliper=caliper, order=order,
                                   discard=discard, seed=seed, source=source)
         except InputError as exc:

@@ -231,11 +231,13 @@ def _greedy_md(t_x: np.ndarray, c_x: np.ndarray, ratio: int, t_ps: np.ndarray | 
     used = np.zeros(len(c_x), dtype=bool)
     matches: list[list[int]] = [[] for _ in range(len(t_x))]
     by_caliper = np.zeros(len(t_x), dtype=bool)
+    c_norm = np.einsum("ij,ij->i", c_x, c_x)
     for _round in range(ratio):
         for i in range(len(t_x)):
             if _round > 0 and len(matches[i]) < _round:
                 continue
-            d2 = np.einsum("ij,ij->i", c_x - t_x[i], c_x - t_x[i])
+            # |c - t|^2 = |c|^2 - 2 c.t + |t|^2: one matrix-vector product per treated unit
+            d2 = c_norm - 2.0 * (c_x @ t_x[i]) + float(t_x[i] @ t_x[i])
             d2[used] = np.inf
             if width is not None and t_ps is not None and c_ps is not None:
                 outside = np.abs(c_ps - t_ps[i]) > width
@@ -256,18 +258,29 @@ def _with_replacement(t_x: np.ndarray, c_x: np.ndarray, ratio: int, t_ps: np.nda
     n_t = len(t_x)
     matches: list[list[int]] = [[] for _ in range(n_t)]
     by_caliper = np.zeros(n_t, dtype=bool)
-    chunk = max(1, int(2_000_000 // max(1, len(c_x))))
-    idx_c = np.arange(len(c_x))
+    n_c = len(c_x)
+    chunk = max(1, int(2_000_000 // max(1, n_c)))
+    k = min(ratio, n_c)
+    kk = min(n_c, k + 16)  # candidates kept per row: k plus slack for ties at the k-th distance
+    one_d = c_x.shape[1] == 1
+    c_norm = np.einsum("ij,ij->i", c_x, c_x)
     for s in range(0, n_t, chunk):
         tx = t_x[s:s + chunk]
-        d = ((tx[:, None, :] - c_x[None, :, :]) ** 2).sum(axis=2)
+        if one_d:
+            d = np.abs(tx[:, :1] - c_x[:, 0][None, :])  # exact differences on a score
+        else:
+            d = np.einsum("ij,ij->i", tx, tx)[:, None] + c_norm[None, :] - 2.0 * (tx @ c_x.T)
+            np.maximum(d, 0.0, out=d)
         if width is not None and t_ps is not None and c_ps is not None:
-            d = np.where(np.abs(t_ps[s:s + chunk, None] - c_ps[None, :]) > width, np.inf, d)
-        k = min(ratio, len(c_x))
+            d[np.abs(t_ps[s:s + chunk, None] - c_ps[None, :]) > width] = np.inf
+        part = np.argpartition(d, kk - 1, axis=1)[:, :kk] if kk < n_c else np.broadcast_to(np.arange(n_c), d.shape)
+        sub = np.take_along_axis(d, part, axis=1)
         # stable order by (distance, control position): ties go to the earliest control
-        order = np.lexsort((np.broadcast_to(idx_c, d.shape), d), axis=1)[:, :k]
-        for r, row in enumerate(order):
-            ok = [int(j) for j in row if np.isfinite(d[r, j])]
+        order = np.lexsort((part, sub), axis=1)[:, :k]
+        chosen = np.take_along_axis(part, order, axis=1)
+        ok_mask = np.isfinite(np.take_along_axis(sub, order, axis=1))
+        for r in range(len(tx)):
+            ok = [int(j) for j, good in zip(chosen[r], ok_mask[r], strict=True) if good]
             matches[s + r] = ok
             by_caliper[s + r] = not ok
     return matches, by_caliper
@@ -430,6 +443,7 @@ def nearest_neighbour(data: pd.DataFrame, *, treatment: str, unit: str, covariat
     weights = np.zeros(n)
     subclass = np.full(n, np.nan)
     rows = []
+    ids = data[unit].to_numpy()
     for s_id, tp in enumerate(sorted(ctrl_of), start=1):
         cs = ctrl_of[tp]
         weights[tp] = 1.0
@@ -438,7 +452,7 @@ def nearest_neighbour(data: pd.DataFrame, *, treatment: str, unit: str, covariat
             weights[c] += 1.0 / len(cs)
             if not replace:
                 subclass[c] = s_id
-            rows.append((s_id, data[unit].iloc[tp], data[unit].iloc[c], g))
+            rows.append((s_id, ids[tp], ids[c], g))
     used_c = ~d & (weights > 0)
     if used_c.any():
         # MatchIt: comparison weights scaled to sum to the number of comparison units used

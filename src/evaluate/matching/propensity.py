@@ -55,9 +55,10 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str], *, source: str 
         elif pd.api.types.is_numeric_dtype(s):
             cols[c] = s.to_numpy(dtype=float)
         else:
-            levels = sorted(s.astype(str).unique())
+            text = s.astype(str).to_numpy()
+            levels = sorted(set(text))
             for lev in levels[1:] if drop_first else levels:
-                cols[f"{c}[{lev}]"] = (s.astype(str).to_numpy() == lev).astype(float)
+                cols[f"{c}[{lev}]"] = (text == lev).astype(float)
     return pd.DataFrame(cols, index=data.index)
 
 
@@ -116,7 +117,8 @@ def propensity_score(data: pd.DataFrame, *, treatment: str, covariates: Sequence
         warnings.simplefilter("ignore", SingularMatrixWarning)
         params, converged = None, False
         xa = x.to_numpy()
-        if np.linalg.matrix_rank(xa) == xa.shape[1]:
+        full_rank = np.linalg.matrix_rank(xa) == xa.shape[1]
+        if full_rank:
             # Newton with the analytic Hessian (statsmodels Logit): several times faster than
             # IRLS by least squares on 20,000 schools; the same maximum
             try:
@@ -129,7 +131,6 @@ def propensity_score(data: pd.DataFrame, *, treatment: str, covariates: Sequence
         if params is None:
             # collinear columns (pseudo-inverse: the fitted scores are still unique) or
             # (quasi-)separation: IRLS for at most 25 iterations, as R's glm (maxit = 25)
-            full_rank = np.linalg.matrix_rank(xa) == xa.shape[1]
             res = sm.GLM(d.astype(float), xa, family=sm.families.Binomial()).fit(
                 method="irls", tol=1e-12, maxiter=25, wls_method="qr" if full_rank else "pinv")
             params, converged = np.asarray(res.params, dtype=float), bool(res.converged)
