@@ -40,10 +40,10 @@ def runs(tmp_path_factory):
 
 def test_every_stage_ran_then_was_cached(runs):
     _, s1, s2, again = runs
-    assert [s.status for s in s1.stages] == ["ran", "ran", "ran"]
+    assert [s.status for s in s1.stages] == ["ran", "ran", "ran", "ran"]
     # second output folder: the data folder is shared and reused, the panel is new
-    assert [s.status for s in s2.stages] == ["cached", "ran", "ran"]
-    assert [s.status for s in again.stages] == ["cached", "cached", "cached"]
+    assert [s.status for s in s2.stages] == ["cached", "ran", "ran", "ran"]
+    assert [s.status for s in again.stages] == ["cached", "cached", "cached", "cached"]
 
 
 def test_outputs_exist_and_config_is_copied(runs):
@@ -51,7 +51,8 @@ def test_outputs_exist_and_config_is_copied(runs):
     out = tmp / "out1"
     for rel in ["panel/panel_year.parquet", "panel/panel_term.parquet", "panel/attrition.csv",
                 "results/data_quality.json", "provenance.json", "evaluation.yml",
-                "matching/hubs_matched.csv", "matching/hubs_units.csv", "results/matching_hubs.json"]:
+                "matching/hubs_matched.csv", "matching/hubs_units.csv", "results/matching_hubs.json",
+                "results/hubs.json", "results/mentors.json"]:
         assert (out / rel).exists(), rel
     assert (out / "evaluation.yml").read_text() == (tmp / "out1.yml").read_text()
     prov = json.loads((out / "provenance.json").read_text())
@@ -62,7 +63,7 @@ def test_same_seed_gives_byte_identical_outputs(runs):
     tmp = runs[0]
     for rel in ["panel/panel_year.parquet", "panel/panel_term.parquet", "panel/attrition.csv",
                 "results/data_quality.json", "matching/hubs_matched.csv", "matching/hubs_units.csv",
-                "results/matching_hubs.json"]:
+                "results/matching_hubs.json", "results/hubs.json", "results/mentors.json"]:
         assert (tmp / "out1" / rel).read_bytes() == (tmp / "out2" / rel).read_bytes(), rel
 
 

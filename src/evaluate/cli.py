@@ -75,7 +75,7 @@ def _root(
 @app.command()
 def run(
     config: ConfigOpt = None,
-    until: Annotated[str | None, typer.Option(help="Stop after this stage (data, panel, match).")] = None,
+    until: Annotated[str | None, typer.Option(help="Stop after this stage (data, panel, match, estimates).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Rerun every stage, ignoring the cache.")] = False,
 ) -> None:
     """Run every stage from evaluation.yml: data, panel, estimates; results to OUTPUT."""

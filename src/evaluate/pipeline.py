@@ -19,7 +19,7 @@ from evaluate.errors import InputError
 from evaluate.io import atomic_path, sha256_file, write_json
 
 Progress = Callable[[str, float], None]
-STAGES: tuple[str, ...] = ("data", "panel", "match")
+STAGES: tuple[str, ...] = ("data", "panel", "match", "estimates")
 
 #: The cohort column of each programme in the panel.
 PROGRAMME_COHORT = {"hubs": "hub_cohort", "mentors": "mentor_cohort"}
@@ -144,7 +144,7 @@ def stage_match(cfg: Config, *, force: bool = False, progress: Progress | None =
     """
     import pandas as pd
 
-    from evaluate.matching import match_cohorts, matched_did
+    from evaluate.matching import matched_did
 
     out = cfg.output_dir
     m = cfg.matching
@@ -170,10 +170,7 @@ def stage_match(cfg: Config, *, force: bool = False, progress: Progress | None =
         if progress:
             progress("match", i / max(1, len(programmes)))
         cohort = PROGRAMME_COHORT[p]
-        cm = match_cohorts(panel, unit="school_id", time="year", cohort=cohort, outcomes=m.outcomes,
-                           covariates=m.covariates, exact=m.exact, control=m.control, pre_years=m.pre_years, level=m.level,
-                           distance=m.distance, ratio=m.ratio, replace=m.replace, caliper=m.caliper,
-                           discard=m.discard, sd=m.sd, seed=cfg.seed, source=source)
+        cm = _cohort_matching(cfg, panel, p, source=source)
         estimates = {}
         for y in cfg.outcomes:
             res = matched_did(panel, outcome=y, unit="school_id", time="year", cohort=cohort, matching=cm,
@@ -191,6 +188,58 @@ def stage_match(cfg: Config, *, force: bool = False, progress: Progress | None =
     if progress:
         progress("match", 1.0)
     return StageOutcome("match", "ran", tuple(outputs))
+
+
+def _cohort_matching(cfg: Config, panel, programme: str, *, source: str | None = None):
+    """The configured cohort matching of one programme (deterministic: the same in every stage)."""
+    from evaluate.matching import match_cohorts
+
+    m = cfg.matching
+    return match_cohorts(panel, unit="school_id", time="year", cohort=PROGRAMME_COHORT[programme],
+                         outcomes=m.outcomes, covariates=m.covariates, exact=m.exact, control=m.control,
+                         pre_years=m.pre_years, level=m.level, distance=m.distance, ratio=m.ratio,
+                         replace=m.replace, caliper=m.caliper, discard=m.discard, sd=m.sd, seed=cfg.seed,
+                         source=source)
+
+
+def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | None = None) -> StageOutcome:
+    """Every estimate the programme reports show: ``OUTPUT/results/<programme>.json``.
+
+    Hubs are estimated against their matched comparison schools when matching is on for
+    them, otherwise (and for mentors by default) against all never-treated schools, with
+    standard errors clustered by local authority for mentors (areas were treated whole).
+    """
+    import pandas as pd
+
+    from evaluate.findings import programme_findings
+
+    out = cfg.output_dir
+    panel_path = out / "panel" / "panel_year.parquet"
+    if not panel_path.exists():
+        raise InputError("no panel yet: run the panel stage first", file=str(panel_path))
+    programmes = [p for p in ("hubs", "mentors") if getattr(cfg.programmes, p).enabled]
+    outputs = [out / "results" / f"{p}.json" for p in programmes]
+    settings = {"matching": cfg.matching.model_dump(mode="json"), "outcomes": list(cfg.outcomes),
+                "seed": cfg.seed, "panel": sha256_file(panel_path), "version": _package_version(),
+                "synthetic": cfg.data.source == "synthetic"}
+    key = _key(settings)
+    record = out / ".stages" / "estimates.json"
+    if not force and _cached(record, key, outputs):
+        return StageOutcome("estimates", "cached", tuple(outputs))
+    panel = pd.read_parquet(panel_path)
+    for i, p in enumerate(programmes):
+        if progress:
+            progress("estimates", i / max(1, len(programmes)))
+        matched = cfg.matching.enabled and p in cfg.matching.programmes
+        cm = _cohort_matching(cfg, panel, p, source=str(panel_path)) if matched else None
+        cluster = cfg.matching.cluster if matched else ("la_code" if p == "mentors" else None)
+        res = programme_findings(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcomes=cfg.outcomes,
+                                 matching=cm, cluster=cluster, synthetic=cfg.data.source == "synthetic")
+        write_json(res, out / "results" / f"{p}.json")
+    write_json({"key": key, "settings": settings}, record)
+    if progress:
+        progress("estimates", 1.0)
+    return StageOutcome("estimates", "ran", tuple(outputs))
 
 
 def _package_version() -> str:
@@ -264,7 +313,7 @@ def run(cfg: Config, *, config_path: Path | None = None, until: str | None = Non
     """Run the stages in order, up to and including ``until``."""
     if until is not None and until not in STAGES:
         raise InputError(f"unknown stage '{until}'; stages are {', '.join(STAGES)}", column="--until")
-    steps = {"data": stage_data, "panel": stage_panel, "match": stage_match}
+    steps = {"data": stage_data, "panel": stage_panel, "match": stage_match, "estimates": stage_estimates}
     outcomes = []
     for name in STAGES:
         outcomes.append(steps[name](cfg, force=force, progress=progress))

@@ -1,0 +1,257 @@
+"""The findings of one programme, per outcome, as plain JSON-ready dictionaries."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluate.did import bacon_decomposition, callaway_santanna, imputation, sun_abraham, twfe
+from evaluate.did.results import _jsonable
+from evaluate.errors import InputError
+from evaluate.findings.judgement import confidence, sms_level
+from evaluate.matching import CohortMatching, matched_did
+from evaluate.matching.matched_did import stacked_panel
+
+__all__ = ["OUTCOME_LABELS", "programme_findings", "days_per_pupil"]
+
+#: Display name and unit of each outcome.
+OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    "overall_absence_rate": ("Overall absence rate", "percentage points"),
+    "authorised_rate": ("Authorised absence rate", "percentage points"),
+    "unauthorised_rate": ("Unauthorised absence rate", "percentage points"),
+    "pa_rate": ("Persistent absence", "percentage points of pupils"),
+    "severe_rate": ("Severe absence", "percentage points of pupils"),
+}
+#: Outcomes measured in sessions (an effect converts to days of school per pupil).
+SESSION_OUTCOMES = ("overall_absence_rate", "authorised_rate", "unauthorised_rate")
+#: Subgroups with fewer treated schools than this are not estimated.
+MIN_SUBGROUP = 20
+
+
+def days_per_pupil(effect_pp: float, sessions_per_pupil: float) -> float:
+    """An effect on an absence rate (percentage points) as days of school per pupil per year.
+
+    ``effect_pp / 100`` of the sessions a pupil could attend in a year, two sessions a day.
+    """
+    return effect_pp / 100.0 * sessions_per_pupil / 2.0
+
+
+def _f(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _rows(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
+    out = []
+    for r in frame.itertuples(index=False):
+        out.append({key: (r.term if key == "term" else _f(getattr(r, "component", None))),
+                    "estimate": _f(r.estimate), "se": _f(r.se), "ci_low": _f(r.ci_low),
+                    "ci_high": _f(r.ci_high), "p_value": _f(r.p_value), "n": _f(r.n)})
+    return out
+
+
+def _overall(agg) -> dict[str, Any]:
+    t = agg.to_frame()
+    r = t[t["term"] == "overall"].iloc[0]
+    return {"estimate": _f(r["estimate"]), "se": _f(r["se"]), "ci_low": _f(r["ci_low"]),
+            "ci_high": _f(r["ci_high"]), "p_value": _f(r["p_value"])}
+
+
+def _schools(res, unit_col_is_stack: bool) -> tuple[int, int]:
+    """Treated and comparison schools behind a Callaway-Sant'Anna result."""
+    coh = np.asarray(res.extra["unit_cohort"])
+    n_treated = int((coh > 0).sum())
+    n_comp = int((coh == 0).sum())
+    return n_treated, n_comp
+
+
+def _trends(frame: pd.DataFrame, *, outcome: str, time: str, treated: np.ndarray,
+            weights: np.ndarray | None = None) -> list[dict[str, Any]]:
+    d = pd.DataFrame({"year": frame[time].to_numpy(), "y": frame[outcome].to_numpy(dtype=float),
+                      "group": np.where(treated, "treated", "comparison"),
+                      "w": np.ones(len(frame)) if weights is None else weights})
+    d = d[np.isfinite(d["y"])]
+    g = d.assign(wy=d["w"] * d["y"]).groupby(["group", "year"], sort=True)
+    out = (g["wy"].sum() / g["w"].sum()).rename("mean").reset_index()
+    return [{"group": r.group, "year": int(r.year), "mean": _f(r.mean)} for r in out.itertuples(index=False)]
+
+
+def _try(fn, *args, **kwargs):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return fn(*args, **kwargs), None
+    except InputError as exc:
+        return None, exc.message
+
+
+def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outcomes: Sequence[str],
+                       matching: CohortMatching | None = None, unit: str = "school_id", time: str = "year",
+                       cluster: str | None = None, synthetic: bool = False) -> dict[str, Any]:
+    """Every estimate a programme report shows, per outcome.
+
+    Parameters
+    ----------
+    panel
+        The school-year panel (``output/panel/panel_year.parquet``).
+    programme
+        ``"hubs"`` or ``"mentors"`` (a label).
+    cohort
+        The programme's cohort column (first treated year, 0 = never).
+    outcomes
+        Outcome columns.
+    matching
+        The cohort matching of the programme; ``None`` estimates against all never-treated
+        schools (the design is then unmatched).
+    cluster
+        Cluster column for standard errors (default: the school).
+    synthetic
+        Whether the data are synthetic (recorded, shown on every page of the reports).
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``programme``, ``design`` (SMS level), ``sessions_per_pupil``, ``matching``
+        (counts and balance, if matched) and ``outcomes`` -> per outcome ``headline``,
+        ``event_study``, ``pretest``, ``by_wave``, ``by_phase``, ``by_fsm``, ``estimators``,
+        ``bacon``, ``trends``, ``confidence`` and ``dropped`` (units left out, by reason).
+    """
+    for c in (unit, time, cohort, *outcomes):
+        if c not in panel.columns:
+            raise InputError("column not found in the panel", column=c)
+    panel = panel.copy()
+    panel[cohort] = pd.to_numeric(panel[cohort], errors="coerce").fillna(0).astype("int64")
+    cl = cluster or unit
+    matched = matching is not None
+    last = int(panel[time].max())
+    treated_units = panel.loc[panel[cohort] > 0, unit].unique()
+    latest = panel[(panel[time] == last) & panel[unit].isin(treated_units)]
+    spp = float(latest["sess_possible"].sum() / latest["enrolments"].sum()) if "sess_possible" in panel else math.nan
+    # disadvantage: thirds of the schools' free-school-meals share (national cut points)
+    fsm_by_school = panel.groupby(unit)["fsm_pct"].first() if "fsm_pct" in panel else None
+    cuts = fsm_by_school.quantile([1 / 3, 2 / 3]).to_numpy() if fsm_by_school is not None else None
+    third = None
+    if cuts is not None:
+        third = pd.Series(np.select([fsm_by_school <= cuts[0], fsm_by_school <= cuts[1]],
+                                    ["lowest third", "middle third"], "highest third"), index=fsm_by_school.index)
+    stack = stacked_panel(panel, matching) if matched else None
+
+    def _fit(frame: pd.DataFrame, outcome: str):
+        if matched:
+            return callaway_santanna(frame, outcome=outcome, unit="stack_unit", time=time, cohort=cohort,
+                                     control=matching.settings["control"], weights="match_weight", cluster=cl,
+                                     subexperiment="stack")
+        return callaway_santanna(frame, outcome=outcome, unit=unit, time=time, cohort=cohort, cluster=cl)
+
+    results: dict[str, Any] = {}
+    for y in outcomes:
+        label, scale = OUTCOME_LABELS.get(y, (y, ""))
+        if matched:
+            md = matched_did(panel, outcome=y, unit=unit, time=time, cohort=cohort, matching=matching,
+                             cluster=cluster, compare_unmatched=True)
+            main, unmatched = md.did, md.unmatched
+        else:
+            main = callaway_santanna(panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
+            unmatched = None
+        simple = main.aggregate("simple")
+        head = _overall(simple)
+        n_t, n_c = _schools(main, matched)
+        if matched:
+            n_t = int(stack.loc[stack["stack"] == stack[cohort], unit].nunique())
+            n_c = int(stack.loc[stack[cohort] != stack["stack"], unit].nunique())
+        head.update({"n_treated": n_t, "n_comparison": n_c})
+        if y in SESSION_OUTCOMES and math.isfinite(spp) and head["estimate"] is not None:
+            head["days_per_pupil"] = {k: days_per_pupil(head[k], spp) for k in ("estimate", "ci_low", "ci_high")}
+        dyn = main.aggregate("dynamic").to_frame()
+        grp = main.aggregate("group").to_frame()
+        entry: dict[str, Any] = {
+            "label": label, "scale": scale, "headline": head,
+            "event_study": _rows(dyn[dyn["term"] != "overall"], "component"),
+            "pretest": {k: _f(v) for k, v in main.pretest().items()},
+            "by_wave": _rows(grp[grp["term"] != "overall"], "component"),
+            "dropped": main.dropped(),
+        }
+        # subgroups: phase and disadvantage
+        for key, labels_of in (("by_phase", panel.groupby(unit)["phase"].first() if "phase" in panel else None),
+                               ("by_fsm", third)):
+            rows = []
+            if labels_of is not None:
+                for lab in sorted(pd.unique(labels_of)):
+                    members = labels_of.index[labels_of == lab]
+                    frame = (stack if matched else panel)
+                    sub = frame[frame[unit].isin(members)]
+                    n_sub = int(sub.loc[sub[cohort] > 0, unit].nunique())
+                    if n_sub < MIN_SUBGROUP:
+                        rows.append({"group": str(lab), "n_treated": n_sub, "note": f"fewer than {MIN_SUBGROUP} treated schools"})
+                        continue
+                    res, err = _try(_fit, sub, y)
+                    if res is None:
+                        rows.append({"group": str(lab), "n_treated": n_sub, "note": err})
+                        continue
+                    rows.append({"group": str(lab), "n_treated": n_sub, **_overall(res.aggregate("simple"))})
+            entry[key] = rows
+        # estimators side by side (the robustness of the headline to the estimator)
+        est: list[dict[str, Any]] = [{"estimator": "Callaway-Sant'Anna" + (" (matched)" if matched else ""), **head}]
+        if unmatched is not None:
+            est.append({"estimator": "Callaway-Sant'Anna (all comparison schools)", **_overall(unmatched.aggregate("simple"))})
+        sa, err_sa = _try(sun_abraham, panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
+        if sa is not None:
+            r = sa.to_frame().set_index("term").loc["ATT"]
+            est.append({"estimator": "Sun-Abraham", "estimate": _f(r["estimate"]), "se": _f(r["se"]),
+                        "ci_low": _f(r["ci_low"]), "ci_high": _f(r["ci_high"]), "p_value": _f(r["p_value"])})
+        im, err_im = _try(imputation, panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
+        if im is not None:
+            r = im.to_frame().set_index("term").loc["ATT"]
+            est.append({"estimator": "Imputation (Borusyak-Jaravel-Spiess)", "estimate": _f(r["estimate"]),
+                        "se": _f(r["se"]), "ci_low": _f(r["ci_low"]), "ci_high": _f(r["ci_high"]),
+                        "p_value": _f(r["p_value"])})
+        tw, err_tw = _try(twfe, panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
+        if tw is not None:
+            r = tw.to_frame().iloc[0]
+            est.append({"estimator": "Two-way fixed effects", "estimate": _f(r["estimate"]), "se": _f(r["se"]),
+                        "ci_low": _f(r["ci_low"]), "ci_high": _f(r["ci_high"]), "p_value": _f(r["p_value"])})
+        entry["estimators"] = est
+        entry["estimator_errors"] = {k: v for k, v in (("sun_abraham", err_sa), ("imputation", err_im),
+                                                       ("twfe", err_tw)) if v}
+        # Bacon decomposition of TWFE, on the schools observed in every year
+        years = panel[time].nunique()
+        complete = panel.groupby(unit)[y].transform(lambda s: s.notna().sum()) == years
+        bal = panel[complete]
+        bd, err_bd = _try(bacon_decomposition, bal, outcome=y, unit=unit, time=time, cohort=cohort)
+        entry["bacon"] = None if bd is None else {
+            "twfe": _f(bd.twfe_estimate), "n_schools": int(bal[unit].nunique()),
+            "by_type": [{"type": r.type, "estimate": _f(r.estimate), "weight": _f(r.weight)}
+                        for r in bd.by_type.itertuples(index=False)]}
+        if err_bd:
+            entry["estimator_errors"]["bacon"] = err_bd
+        # absence over time
+        if matched:
+            own = (stack["stack"] == stack[cohort]).to_numpy()
+            entry["trends"] = _trends(stack, outcome=y, time=time, treated=own,
+                                      weights=stack["match_weight"].to_numpy(dtype=float))
+        else:
+            entry["trends"] = _trends(panel, outcome=y, time=time, treated=(panel[cohort] > 0).to_numpy())
+        imbalanced = sorted({t for b in matching.balance.values() for t in b.imbalanced("after")}) if matched else []
+        others = {e["estimator"]: e["estimate"] for e in est[1:]}
+        entry["confidence"] = confidence(pretest_p=entry["pretest"].get("p_value"), imbalanced=imbalanced,
+                                         estimates=others, headline=head["estimate"],
+                                         ci=(head["ci_low"], head["ci_high"]))
+        results[y] = entry
+    out: dict[str, Any] = {
+        "programme": programme, "cohort_column": cohort, "synthetic": bool(synthetic),
+        "design": sms_level(matched=matched), "cluster": cl, "sessions_per_pupil": _f(spp),
+        "years": sorted(int(t) for t in panel[time].unique()),
+        "cohorts": sorted(int(g) for g in panel.loc[panel[cohort] > 0, cohort].unique()),
+        "outcomes": results,
+    }
+    if matched:
+        out["matching"] = matching.to_dict()
+    return _jsonable(out)
