@@ -10,16 +10,16 @@ schools of the same prior absence and lands within a standard error or so of -0.
 
 What these tests catch
     * ``test_matched_did_removes_the_bias_of_selection_on_prior_absence`` fails if the
-      matched DiD stops removing the bias (checked by hand on this panel, where the correct
-      code is 1.5 SEs off): if the cohort matching no longer uses the pre-period absence
-      (matching on the characteristics alone: 12.7 SEs off), if it reads the levels and
-      trends one year late, so that they include the first treated year (3.1 SEs off), if
+      matched DiD stops removing the bias (checked by hand on this panel at commit 986d9a4,
+      where the correct code is 1.9 SEs off): if the cohort matching no longer uses the pre-period absence
+      (matching on the characteristics alone: 14.5 SEs off), if it reads the levels and
+      trends one year late, so that they include the first treated year (4.4 SEs off), if
       the stacked estimation ignores its sub-experiments and compares every cohort with the
-      matched comparison schools of all cohorts (3.5 SEs off), or if the stacked ATT is
+      matched comparison schools of all cohorts (3.2 SEs off), or if the stacked ATT is
       mis-aggregated (a sign or weight error moves it by far more than 3 SEs); and it fails
       if the generator stops producing the bias it is meant to show (the unmatched check,
-      17 SEs off). The one-year-late and sub-experiment margins are narrow: a milder error of
-      those kinds could pass.
+      17 SEs off). The sub-experiment margin is narrow: a milder error of that kind could
+      pass.
     * ``test_matching_on_characteristics_only_leaves_the_bias`` checks that the first test
       can tell the two apart: matching on the characteristics alone (no pre-period
       absence) leaves the unmatched bias nearly intact, so a matching that silently
