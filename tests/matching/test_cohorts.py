@@ -124,3 +124,14 @@ def test_mean_level_option():
     assert f.loc[1, "y_level"] == pytest.approx(3.0)
     with pytest.raises(InputError, match="level must be"):
         match_cohorts(_panel(n=300), unit="school_id", time="year", cohort="cohort", level="median")
+
+
+def test_cohorts_after_the_panel_are_never_treated_within_it():
+    """Units first treated after the last year are comparison candidates (as in callaway_santanna)."""
+    d = _panel(n=1500, seed=9)
+    late = d.loc[d["cohort"] == 0, "school_id"].unique()[:200]
+    d.loc[d["school_id"].isin(late), "cohort"] = 2025
+    cm = match_cohorts(d, unit="school_id", time="year", cohort="cohort", caliper=None)
+    assert 2025 not in cm.cohorts
+    pool = set(cm.matches[2023].units.loc[~cm.matches[2023].units["treated"], "unit"])
+    assert set(late) <= pool

@@ -220,6 +220,8 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
                 raise InputError(f"{role} column not found (columns: {', '.join(map(str, panel.columns))})",
                                  file=source, column=c)
     coh = pd.to_numeric(panel[cohort], errors="coerce").fillna(0).astype("int64")
+    # first treated after the last year of the panel = never treated within it (as callaway_santanna)
+    coh = coh.where(coh <= panel[time].max(), 0)
     panel = panel.assign(**{cohort: coh})
     unit_cohort = panel.groupby(unit, sort=False)[cohort].first()
     cohorts = sorted(int(g) for g in unit_cohort.unique() if g > 0 and g > panel[time].min())
