@@ -103,7 +103,7 @@ class Config(_Strict):
     panel: PanelSettings = PanelSettings()
     matching: MatchingSettings = MatchingSettings()
     outcomes: tuple[Outcome, ...] = ("overall_absence_rate", "pa_rate", "severe_rate")
-    reports: tuple[str, ...] = ("data-quality",)
+    reports: tuple[str, ...] = ("data-quality", "hubs", "mentors", "technical-annex")
     reports_dir: Path = Path("reports")
 
     # Paths in the file are relative to the file's folder; this is that folder.
