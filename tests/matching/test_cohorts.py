@@ -135,3 +135,22 @@ def test_cohorts_after_the_panel_are_never_treated_within_it():
     assert 2025 not in cm.cohorts
     pool = set(cm.matches[2023].units.loc[~cm.matches[2023].units["treated"], "unit"])
     assert set(late) <= pool
+
+
+def test_unit_weights_carry_into_the_other_estimators():
+    from evaluate.did import event_study, twfe
+
+    d = _panel(n=1500, seed=4)
+    cm = match_cohorts(d, unit="school_id", time="year", cohort="cohort", caliper=None)
+    w = cm.unit_weights()
+    st = cm.stacked()
+    assert w["match_weight"].sum() == pytest.approx(st["weight"].sum())
+    treated = set(d.loc[d["cohort"] > 0, "school_id"])
+    assert (w.loc[w["school_id"].isin(treated), "match_weight"] == 1).all()
+    m = d.merge(w, on="school_id", how="inner")
+    tw = twfe(m, outcome="overall_absence_rate", unit="school_id", time="year", cohort="cohort",
+              weights="match_weight", cluster="school_id")
+    assert tw.settings["weights"] == "match_weight" and np.isfinite(tw.to_frame()["estimate"].iloc[0])
+    es = event_study(m, outcome="overall_absence_rate", unit="school_id", time="year", cohort="cohort",
+                     weights="match_weight")
+    assert len(es.to_frame()) > 3

@@ -119,6 +119,20 @@ class CohortMatching:
         out = pd.concat(parts, ignore_index=True)[["stack", "unit", "treated", "weight"]]
         return out.rename(columns={"unit": unit})
 
+    def unit_weights(self) -> pd.DataFrame:
+        """One matching weight per unit, for estimators without sub-experiments (``weights=``).
+
+        Treated units weigh 1; a comparison unit weighs the sum of its weights over the
+        cohorts it was matched to. Merge it onto the panel (units absent are not in the
+        matched sample) and pass ``weights="match_weight"`` to ``twfe``, ``event_study``,
+        ``sun_abraham`` or ``imputation``. Unlike :func:`evaluate.matching.matched_did`,
+        each cohort is then compared with every matched comparison unit, not only its own.
+        """
+        unit = self.settings["unit"]
+        st = self.stacked()
+        w = st.groupby(unit, sort=True)["weight"].sum().rename("match_weight").reset_index()
+        return w
+
     def counts(self) -> pd.DataFrame:
         """Per cohort: treated and candidate units, matched, and every unit left out with its reason."""
         rows = []
