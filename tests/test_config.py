@@ -15,7 +15,8 @@ def test_repository_evaluation_yml_is_valid_and_relative_to_its_folder():
     assert cfg.data.source == "synthetic"
     assert cfg.data_dir == ROOT / "data" / "synthetic"
     assert cfg.output_dir == ROOT / "output"
-    assert cfg.documents == [ROOT / "reports" / "data-quality.qmd"]
+    assert cfg.documents == [ROOT / "reports" / f"{n}.qmd" for n in ("data-quality", "hubs", "mentors", "technical-annex")]
+    assert all(p.exists() for p in cfg.documents)
 
 
 def test_empty_file_gives_defaults(tmp_path):
