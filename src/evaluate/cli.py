@@ -123,6 +123,7 @@ def match(
 def report(
     config: ConfigOpt = None,
     fmt: Annotated[list[str] | None, typer.Option("--format", "-f", help="html and/or pdf (default both).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Comma-separated formats, e.g. html,pdf (as --format).")] = None,
     engine: Annotated[str, typer.Option(help="auto (quarto if on PATH, else the Jupyter+pandoc bridge), quarto or bridge.")] = "auto",
     force: Annotated[bool, typer.Option("--force", help="Render even when nothing changed.")] = False,
 ) -> None:
@@ -131,7 +132,11 @@ def report(
     from evaluate.config import load_config
 
     cfg = load_config(_config_path(config))
-    formats = tuple(fmt) if fmt else ("html", "pdf")
+    chosen = list(fmt or []) + [f.strip() for f in (to or "").split(",") if f.strip()]
+    bad = [f for f in chosen if f not in ("html", "pdf")]
+    if bad:
+        raise InputError(f"unknown format '{bad[0]}'; choose html and/or pdf", column="--to")
+    formats = tuple(dict.fromkeys(chosen)) if chosen else ("html", "pdf")
     for st in pipeline.render_reports(cfg, formats=formats, engine=engine, force=force):
         _echo(f"{st.stage:<24} {st.status}: {', '.join(p.name for p in st.outputs)}")
 
