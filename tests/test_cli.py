@@ -117,3 +117,11 @@ def test_match_command_and_a_bad_matching_specification(tmp_path):
     lines = out.stderr.strip().splitlines()
     assert "Traceback" not in out.stderr
     assert "headteacher_shoe_size" in lines[-1] and "covariate column not found" in lines[-1]
+
+
+def test_report_unknown_format_is_one_line(tmp_path):
+    cfg = tmp_path / "e.yml"
+    cfg.write_text("output: out\n", encoding="utf-8")
+    out = _cli("report", "--config", str(cfg), "--to", "html,docx")
+    assert out.returncode == 2
+    assert "unknown format 'docx'" in out.stderr and "Traceback" not in out.stderr
