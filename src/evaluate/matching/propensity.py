@@ -56,6 +56,7 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str], *, source: str 
             cols[c] = s.to_numpy(dtype=float)
         else:
             text = s.astype(str).to_numpy()
+            text = np.where(text == "", "(blank)", text)  # a visible name for an empty category
             levels = sorted(set(text))
             for lev in levels[1:] if drop_first else levels:
                 cols[f"{c}[{lev}]"] = (text == lev).astype(float)

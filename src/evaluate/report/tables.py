@@ -272,3 +272,12 @@ def matching_counts_table(counts: Iterable[Mapping], *, programme: str, syntheti
                           headers=headers,
                           caption=f"Matching of the {programme} cohorts: schools matched and left out, by reason.",
                           label=label, synthetic=synthetic)
+
+
+def symbols_key_table(*, label: str = "tbl-symbols") -> str:
+    """The key to the DfE symbols that stand in for numbers in the source files."""
+    from evaluate.data.symbols import SYMBOLS
+
+    df = pd.DataFrame([{"Symbol": f"`{k}`" if k else "(empty)", "Meaning": v} for k, v in SYMBOLS.items()])
+    return markdown_table(df, formats={"Symbol": "text", "Meaning": "text"},
+                          caption="Key to the symbols the DfE files use in place of numbers.", label=label)
