@@ -73,3 +73,34 @@ def test_matching_counts_table_lists_every_reason_and_labels_synthetic():
     assert lines[2] == "| 2023/24 | 740 | 537 | 203 | 0 | 19,194 | 537 |"
     assert lines[3] == "| 2022/23 | 2 | 0 | 0 | 2 | 519 | 0 |"
     assert SYNTHETIC_LABEL in md and "{#tbl-matching}" in md
+
+
+def _programme_results() -> dict:
+    def outcome(label, est, lo, hi, days=None, rating="moderate"):
+        h = {"estimate": est, "ci_low": lo, "ci_high": hi, "n_treated": 1771, "n_comparison": 1553}
+        if days:
+            h["days_per_pupil"] = days
+        return {"label": label, "headline": h, "confidence": {"rating": rating},
+                "estimators": [{"estimator": "Callaway-Sant'Anna (matched)", "estimate": est, "ci_low": lo,
+                                "ci_high": hi},
+                               {"estimator": "Two-way fixed effects", "estimate": 0.0905, "ci_low": -0.0085,
+                                "ci_high": 0.1895}],
+                "by_phase": [{"group": "State-funded primary", "n_treated": 1258, "estimate": -0.40224,
+                              "ci_low": -0.51665, "ci_high": -0.28783},
+                             {"group": "Special", "n_treated": 12, "note": "fewer than 20 treated schools"}]}
+    return {"programme": "hubs", "design": {"design": "difference-in-differences against matched comparison "
+                                            "schools", "level": 3, "reason": "r"},
+            "outcomes": {"overall_absence_rate": outcome("Overall absence rate", -0.6483, -0.8040, -0.4925,
+                                                         {"estimate": -1.1994, "ci_low": -1.4877, "ci_high": -0.9112},
+                                                         "low"),
+                         "pa_rate": outcome("Persistent absence", -1.65, -2.25, -1.05)}}
+
+
+def test_programme_tables_golden():
+    from evaluate.report import findings
+
+    res = _programme_results()
+    check_golden("headline_table.md", findings.headline_table(res, synthetic=True))
+    o = res["outcomes"]["overall_absence_rate"]
+    check_golden("estimators_table.md", findings.estimators_table(o, synthetic=True))
+    check_golden("phase_table.md", findings.subgroup_table(o, "by_phase", synthetic=True, label="tbl-phase"))

@@ -32,14 +32,14 @@ def _pp(x: float | None) -> str:
     return fmt_number(abs(x), 1) if x is not None else "n/a"
 
 
-def interval_text(lo: float | None, hi: float | None, *, absolute: bool = False) -> str:
-    """``"0.5 to 0.8"``: a 95% interval, rounded half up to one decimal (signed unless ``absolute``)."""
+def interval_text(lo: float | None, hi: float | None, *, absolute: bool = False, ndigits: int = 1) -> str:
+    """``"0.5 to 0.8"``: a 95% interval, rounded half up to ``ndigits`` decimals (signed unless ``absolute``)."""
     if lo is None or hi is None:
         return "not available"
     if absolute:
         a, b = sorted((abs(lo), abs(hi)))
-        return f"{fmt_number(a, 1)} to {fmt_number(b, 1)}"
-    return f"{fmt_number(lo, 1)} to {fmt_number(hi, 1)}"
+        return f"{fmt_number(a, ndigits)} to {fmt_number(b, ndigits)}"
+    return f"{fmt_number(lo, ndigits)} to {fmt_number(hi, ndigits)}"
 
 
 def effect_sentence(programme: str, outcome: Mapping[str, Any]) -> str:
@@ -135,15 +135,19 @@ def headline_table(results: Mapping[str, Any], *, synthetic: bool, label: str = 
         days = h.get("days_per_pupil") or {}
         rows.append({
             "Outcome": o["label"],
-            "Effect (percentage points)": fmt_number(h["estimate"], 1),
+            "Effect (percentage points)": h["estimate"],
             "95% interval": interval_text(h["ci_low"], h["ci_high"]),
-            "Days per pupil per year": fmt_number(days.get("estimate"), 1) if days else "",
-            "Treated schools": fmt_count(h["n_treated"]),
-            "Comparison schools": fmt_count(h["n_comparison"]),
+            "Days per pupil per year": days.get("estimate") if days else float("nan"),
+            "Treated schools": h["n_treated"],
+            "Comparison schools": h["n_comparison"],
             "Confidence": o["confidence"]["rating"],
         })
     d = results["design"]
-    return markdown_table(pd.DataFrame(rows), formats={c: "text" for c in rows[0]},
+    one = lambda x: fmt_number(x, 1)  # noqa: E731
+    return markdown_table(pd.DataFrame(rows),
+                          formats={"Outcome": "text", "95% interval": "text", "Confidence": "text",
+                                   "Effect (percentage points)": one, "Days per pupil per year": one,
+                                   "Treated schools": "count", "Comparison schools": "count"},
                           caption=(f"Headline estimates: {d['design']}, Scientific Methods Scale level {d['level']}. "
                                    "Negative effects are falls in absence."),
                           label=label, synthetic=synthetic)
@@ -154,7 +158,8 @@ def _est_rows(rows: Sequence[Mapping[str, Any]], key: str, name: str, fmt=str) -
     for r in rows:
         out.append({name: fmt(r[key]),
                     "Effect (percentage points)": fmt_number(r.get("estimate"), 2) if r.get("estimate") is not None else "",
-                    "95% interval": interval_text(r.get("ci_low"), r.get("ci_high")) if r.get("estimate") is not None else "",
+                    "95% interval": (interval_text(r.get("ci_low"), r.get("ci_high"), ndigits=2)
+                                     if r.get("estimate") is not None else ""),
                     "Note": r.get("note", "")})
     df = pd.DataFrame(out)
     if not (df["Note"] != "").any():
