@@ -62,3 +62,14 @@ def test_key_findings_at_most_six_and_start_with_the_headline():
     assert kf[0].startswith("Attendance hub membership reduced overall absence rate by 0.6")
     assert "2023/24" in kf[4] and "2024/25" in kf[4]
     assert kf[5].startswith("Confidence in the overall absence rate estimate is high")
+
+
+def test_caveats_from_the_results():
+    o = _outcome(-0.6, -0.8, -0.4)
+    o["confidence"]["checks"]["pretrends"]["ok"] = False
+    res = {"programme": "hubs", "synthetic": True, "outcomes": {"overall_absence_rate": o},
+           "matching": {"counts": [{"treated": 740, "treated_matched": 561}, {"treated": 60, "treated_matched": 50}]}}
+    cav = findings.caveats(res)
+    assert cav[0].startswith("These figures come from synthetic data")
+    assert "already on different paths" in cav[1]
+    assert cav[2].startswith("189 of 800 programme schools could not be matched")

@@ -14,7 +14,7 @@ import pandas as pd
 from evaluate.report.rounding import fmt_count, fmt_number, year_label
 from evaluate.report.tables import markdown_table
 
-__all__ = ["PROGRAMME_NAMES", "key_findings", "headline_table", "estimators_table", "subgroup_table",
+__all__ = ["PROGRAMME_NAMES", "caveats", "key_findings", "headline_table", "estimators_table", "subgroup_table",
            "bacon_table", "confidence_sentence", "effect_sentence", "design_sentence", "interval_text",
            "balance_table_md", "pretest_sentence"]
 
@@ -215,3 +215,30 @@ def balance_table_md(matching: Mapping[str, Any], cohort: int, *, synthetic: boo
                                    "differences (pooled standard deviation) before and after matching; "
                                    "above 0.1 in absolute value is flagged as imbalanced."),
                           label=label, synthetic=synthetic)
+
+
+def caveats(results: Mapping[str, Any], *, max_caveats: int = 4) -> list[str]:
+    """The top caveats of a programme's headline estimate, each one sentence, from the results."""
+    out: list[str] = []
+    if results.get("synthetic"):
+        out.append("These figures come from synthetic data made to test the pipeline; they are not findings "
+                   "about real schools.")
+    first = next(iter(results["outcomes"].values()))
+    pt = first["confidence"]["checks"]["pretrends"]
+    if not pt["ok"]:
+        out.append("Programme and comparison schools were already on different paths before joining, so part "
+                   "of the estimated effect may not be caused by the programme.")
+    m = results.get("matching")
+    if m:
+        counts = pd.DataFrame(m["counts"])
+        left = int(counts["treated"].sum() - counts["treated_matched"].sum())
+        if left:
+            out.append(f"{fmt_count(left)} of {fmt_count(int(counts['treated'].sum()))} programme schools could not "
+                       "be matched and are not in the estimate, which describes the matched schools only.")
+    elif results.get("programme") == "mentors":
+        out.append("Whole local authorities were treated and there are few of them, so the intervals, clustered "
+                   "by local authority, may understate the uncertainty.")
+    if not first["confidence"]["checks"]["agreement"]["ok"]:
+        out.append("Estimators that weigh the comparisons differently give different answers (see the "
+                   "estimators section).")
+    return out[:max_caveats]
