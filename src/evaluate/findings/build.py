@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from evaluate.did import bacon_decomposition, callaway_santanna, imputation, sun_abraham, twfe
+from evaluate.did.export import _f  # a finite float or None (one definition)
 from evaluate.did.results import _jsonable
 from evaluate.errors import InputError
 from evaluate.findings.judgement import confidence, sms_level
@@ -39,14 +40,6 @@ def days_per_pupil(effect_pp: float, sessions_per_pupil: float) -> float:
     ``effect_pp / 100`` of the sessions a pupil could attend in a year, two sessions a day.
     """
     return effect_pp / 100.0 * sessions_per_pupil / 2.0
-
-
-def _f(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _rows(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
