@@ -23,14 +23,14 @@ def test_effect_sentence_rounds_half_up_and_reports_days():
     o = _outcome(-0.25, -0.35, -0.15, days={"estimate": -0.45, "ci_low": -0.65, "ci_high": -0.25})
     s = findings.effect_sentence("hubs", o)
     # half up: 0.25 -> 0.3 (Python's round gives 0.2), 0.35 -> 0.4, 0.15 -> 0.2
-    assert s == ("Attendance hub membership reduced overall absence rate by 0.3 percentage points "
+    assert s == ("Attendance hub membership reduced the overall absence rate by 0.3 percentage points "
                  "(95% interval 0.2 to 0.4), about 0.5 days of school per pupil per year "
                  "(95% interval 0.3 to 0.7).")
 
 
 def test_effect_sentence_when_the_interval_includes_zero():
     s = findings.effect_sentence("mentors", _outcome(-0.1, -0.3, 0.1))
-    assert s.startswith("We cannot tell whether the attendance mentor programme changed overall absence rate")
+    assert s.startswith("We cannot tell whether the attendance mentor programme changed the overall absence rate")
     assert "includes no change" in s
 
 
@@ -59,7 +59,7 @@ def test_key_findings_at_most_six_and_start_with_the_headline():
            "matching": {}, "design": {"design": "d", "level": 3, "reason": "r"}}
     kf = findings.key_findings(res)
     assert len(kf) == 6
-    assert kf[0].startswith("Attendance hub membership reduced overall absence rate by 0.6")
+    assert kf[0].startswith("Attendance hub membership reduced the overall absence rate by 0.6")
     assert "2023/24" in kf[4] and "2024/25" in kf[4]
     assert kf[5].startswith("Confidence in the overall absence rate estimate is high")
 

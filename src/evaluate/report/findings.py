@@ -32,6 +32,12 @@ def _pp(x: float | None) -> str:
     return fmt_number(abs(x), 1) if x is not None else "n/a"
 
 
+def _noun(label: str) -> str:
+    """An outcome label inside a sentence: ``"Overall absence rate"`` -> ``"the overall absence rate"``."""
+    low = label[0].lower() + label[1:]
+    return f"the {low}" if low.endswith("rate") else low
+
+
 def interval_text(lo: float | None, hi: float | None, *, absolute: bool = False, ndigits: int = 1) -> str:
     """``"0.5 to 0.8"``: a 95% interval, rounded half up to ``ndigits`` decimals (signed unless ``absolute``)."""
     if lo is None or hi is None:
@@ -47,7 +53,7 @@ def effect_sentence(programme: str, outcome: Mapping[str, Any]) -> str:
     name = PROGRAMME_NAMES.get(programme, {"subject": programme})["subject"]
     h = outcome["headline"]
     est, lo, hi = h["estimate"], h["ci_low"], h["ci_high"]
-    label = outcome["label"].lower()
+    label = _noun(outcome["label"])
     if est is None:
         return f"No estimate of the effect on {label} could be computed."
     spans_zero = lo is not None and hi is not None and lo <= 0 <= hi
@@ -81,6 +87,7 @@ def confidence_sentence(outcome: Mapping[str, Any]) -> str:
     if not checks["agreement"]["ok"]:
         reasons.append("other estimators disagree (" + ", ".join(checks["agreement"]["disagree"]) + ")")
     head = f"Confidence in the {outcome['label'].lower()} estimate is {_CONF_WORDS[c['rating']]}"
+    head = head.replace("the the ", "the ")
     if not reasons:
         return head + ": pre-trends, balance and the other estimators all support it."
     return head + ": " + "; ".join(reasons) + "."
@@ -120,7 +127,7 @@ def key_findings(results: Mapping[str, Any], *, max_findings: int = 6) -> list[s
     if len(waves) > 1:
         big = min(waves, key=lambda w: w["estimate"])
         small = max(waves, key=lambda w: w["estimate"])
-        findings.append(f"Effects on {first['label'].lower()} differed by cohort: from {fmt_number(big['estimate'], 1)} "
+        findings.append(f"Effects on {_noun(first['label'])} differed by cohort: from {fmt_number(big['estimate'], 1)} "
                         f"percentage points for schools joining in {year_label(int(big['component']))} to "
                         f"{fmt_number(small['estimate'], 1)} for those joining in {year_label(int(small['component']))}.")
     findings.append(confidence_sentence(first))
