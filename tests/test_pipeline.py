@@ -52,7 +52,8 @@ def test_outputs_exist_and_config_is_copied(runs):
     for rel in ["panel/panel_year.parquet", "panel/panel_term.parquet", "panel/attrition.csv",
                 "results/data_quality.json", "provenance.json", "evaluation.yml",
                 "matching/hubs_matched.csv", "matching/hubs_units.csv", "results/matching_hubs.json",
-                "results/hubs.json", "results/mentors.json"]:
+                "results/hubs.json", "results/mentors.json", "results/hubs_robustness.json",
+                "results/mentors_robustness.json"]:
         assert (out / rel).exists(), rel
     assert (out / "evaluation.yml").read_text() == (tmp / "out1.yml").read_text()
     prov = json.loads((out / "provenance.json").read_text())

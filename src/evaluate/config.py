@@ -87,7 +87,7 @@ class MatchingSettings(_Strict):
     discard: Literal["none", "treated", "control", "both"] = "none"
     sd: Literal["pooled", "treated"] = "pooled"
     estimator: Literal["dr", "ipw", "reg"] = "dr"
-    cluster: str | None = None
+    cluster: str | None = None  # default: hub schools by hub, other schools alone
 
 
 Outcome = Literal["overall_absence_rate", "authorised_rate", "unauthorised_rate", "pa_rate", "severe_rate"]

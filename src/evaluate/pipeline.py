@@ -202,6 +202,16 @@ def _cohort_matching(cfg: Config, panel, programme: str, *, source: str | None =
                          source=source)
 
 
+def programme_cluster(cfg: Config, programme: str) -> str:
+    """The cluster of a programme's standard errors: hubs by hub (``hub_cluster``), mentors by LA.
+
+    ``matching.cluster`` in ``evaluation.yml`` overrides it for the matched programmes.
+    """
+    if cfg.matching.cluster and programme in cfg.matching.programmes:
+        return cfg.matching.cluster
+    return "hub_cluster" if programme == "hubs" else "la_code"
+
+
 def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | None = None) -> StageOutcome:
     """Every estimate the programme reports show: ``OUTPUT/results/<programme>.json``.
 
@@ -212,13 +222,14 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
     import pandas as pd
 
     from evaluate.findings import programme_findings
+    from evaluate.findings.robustness import programme_robustness
 
     out = cfg.output_dir
     panel_path = out / "panel" / "panel_year.parquet"
     if not panel_path.exists():
         raise InputError("no panel yet: run the panel stage first", file=str(panel_path))
     programmes = [p for p in ("hubs", "mentors") if getattr(cfg.programmes, p).enabled]
-    outputs = [out / "results" / f"{p}.json" for p in programmes]
+    outputs = [out / "results" / f"{p}{suffix}.json" for p in programmes for suffix in ("", "_robustness")]
     settings = {"matching": cfg.matching.model_dump(mode="json"), "outcomes": list(cfg.outcomes),
                 "seed": cfg.seed, "panel": sha256_file(panel_path), "version": _package_version(),
                 "synthetic": cfg.data.source == "synthetic"}
@@ -227,15 +238,22 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
     if not force and _cached(record, key, outputs):
         return StageOutcome("estimates", "cached", tuple(outputs))
     panel = pd.read_parquet(panel_path)
+    # hub schools are clustered by hub (effects vary by hub: analysis/ROBUSTNESS_SIMULATION.md),
+    # every other school is its own cluster
+    panel["hub_cluster"] = panel["hub_id"].where(panel["hub_id"].notna() & (panel["hub_id"] != ""),
+                                                 "school " + panel["school_id"].astype(str))
     for i, p in enumerate(programmes):
         if progress:
             progress("estimates", i / max(1, len(programmes)))
         matched = cfg.matching.enabled and p in cfg.matching.programmes
         cm = _cohort_matching(cfg, panel, p, source=str(panel_path)) if matched else None
-        cluster = cfg.matching.cluster if matched else ("la_code" if p == "mentors" else None)
+        cluster = programme_cluster(cfg, p)
         res = programme_findings(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcomes=cfg.outcomes,
                                  matching=cm, cluster=cluster, synthetic=cfg.data.source == "synthetic")
         write_json(res, out / "results" / f"{p}.json")
+        rob = programme_robustness(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcome=cfg.outcomes[0],
+                                   cluster=cluster, synthetic=cfg.data.source == "synthetic")
+        write_json(rob, out / "results" / f"{p}_robustness.json")
     write_json({"key": key, "settings": settings}, record)
     if progress:
         progress("estimates", 1.0)

@@ -125,13 +125,17 @@ def propensity_score(data: pd.DataFrame, *, treatment: str, covariates: Sequence
             try:
                 res = sm.Logit(d.astype(float), xa, hasconst=True).fit(method="newton", tol=1e-10,
                                                                         maxiter=35, disp=0)
-                if res.mle_retvals.get("converged", False) and np.all(np.isfinite(res.params)):
-                    params, converged = np.asarray(res.params, dtype=float), True
+                if np.all(np.isfinite(res.params)):
+                    # not converged after 35 steps = (quasi-)separation: coefficients drifting
+                    # off to infinity, as R's glm after its 25; the scores are as usable (near
+                    # 0 or 1) and a second fit by IRLS would only repeat the drift, slowly
+                    params = np.asarray(res.params, dtype=float)
+                    converged = bool(res.mle_retvals.get("converged", False))
             except (np.linalg.LinAlgError, ValueError):
                 params = None
         if params is None:
-            # collinear columns (pseudo-inverse: the fitted scores are still unique) or
-            # (quasi-)separation: IRLS for at most 25 iterations, as R's glm (maxit = 25)
+            # collinear columns (pseudo-inverse: the fitted scores are still unique) or a
+            # singular Hessian: IRLS for at most 25 iterations, as R's glm (maxit = 25)
             res = sm.GLM(d.astype(float), xa, family=sm.families.Binomial()).fit(
                 method="irls", tol=1e-12, maxiter=25, wls_method="qr" if full_rank else "pinv")
             params, converged = np.asarray(res.params, dtype=float), bool(res.converged)

@@ -1,0 +1,110 @@
+"""The robustness section of a programme's results: ``results/<programme>_robustness.json``.
+
+For the headline outcome: placebo adoption dates, leave-one-out (each hub, or each local
+authority for mentors), effects by phase, disadvantage, region and cohort with tests of
+equality, the effect against alternative comparison groups, the power of the pre-trend
+test (Roth 2022) and, when available, the HonestDiD sensitivity of the headline to
+violations of parallel trends (Rambachan and Roth 2023). Each analysis that cannot be run
+on the data is recorded with its reason, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from evaluate.did.results import _jsonable
+from evaluate.errors import InputError
+
+__all__ = ["programme_robustness"]
+
+
+def _table(res) -> list[dict[str, Any]]:
+    return _jsonable(res.to_frame())
+
+
+def _run(name: str, fn: Callable[[], Any], errors: dict[str, str]):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return fn()
+    except (InputError, ValueError, ZeroDivisionError, KeyError) as exc:  # recorded, not hidden
+        errors[name] = getattr(exc, "message", None) or str(exc)
+        return None
+
+
+def programme_robustness(panel: pd.DataFrame, *, programme: str, cohort: str,
+                         outcome: str = "overall_absence_rate", unit: str = "school_id", time: str = "year",
+                         cluster: str | None = None, synthetic: bool = False) -> dict[str, Any]:
+    """Every robustness analysis of one programme's headline outcome, JSON-ready.
+
+    Parameters
+    ----------
+    panel
+        The school-year panel.
+    programme
+        ``"hubs"`` (leave one hub out) or ``"mentors"`` (leave one local authority out).
+    cohort
+        The programme's cohort column.
+    outcome
+        The headline outcome.
+    cluster
+        Cluster column for the re-estimates (default: none, as the unmatched headline of
+        the estimators table).
+    """
+    from evaluate.did import callaway_santanna
+    from evaluate.sensitivity.comparison_groups import alternative_comparisons
+    from evaluate.sensitivity.heterogeneity import heterogeneity
+    from evaluate.sensitivity.leave_one_out import leave_one_out
+    from evaluate.sensitivity.placebo import placebo_timing
+    from evaluate.sensitivity.power import pretrend_power_cs
+
+    cols = dict(outcome=outcome, unit=unit, time=time, cohort=cohort)
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {"programme": programme, "outcome": outcome, "synthetic": bool(synthetic)}
+
+    base = _run("callaway_santanna", lambda: callaway_santanna(panel, **cols, cluster=cluster), errors)
+    pl = _run("placebo_timing", lambda: placebo_timing(panel, shift=[1, 2], **cols, cluster=cluster), errors)
+    out["placebo_timing"] = _table(pl) if pl is not None else None
+
+    group = "hub_id" if programme == "hubs" else "la_code"
+    loo = _run("leave_one_out", lambda: leave_one_out(panel, group=group, **cols, cluster=cluster), errors)
+    out["leave_one_out"] = None if loo is None else {
+        "group": group, "table": _table(loo),
+        **{k: loo.extra[k] for k in ("full_estimate", "full_ci_low", "full_ci_high", "min", "max", "range",
+                                     "min_group", "max_group", "sign_changes", "significance_changes")
+           if k in loo.extra}}
+
+    het = {}
+    for name, kw in (("phase", dict(by="phase")), ("fsm", dict(by="fsm_pct", bins=3)),
+                     ("region", dict(by="region")), ("cohort", dict(by=cohort))):
+        h = _run(f"heterogeneity_{name}", lambda kw=kw: heterogeneity(panel, **kw, **cols, cluster=cluster), errors)
+        if h is not None:
+            het[name] = {"table": _table(h), "test": dict(h.extra["test"])}
+    out["heterogeneity"] = het
+
+    comp = _run("alternative_comparisons", lambda: alternative_comparisons(panel, **cols, cluster=cluster), errors)
+    out["comparisons"] = _table(comp) if comp is not None else None
+
+    pw = _run("pretrend_power", lambda: pretrend_power_cs(base), errors) if base is not None else None
+    out["pretrend_power"] = None if pw is None else {"table": _table(pw), "pretest": dict(pw.extra["pretest"])}
+
+    out["honest"] = _honest(base, errors) if base is not None else None
+    out["errors"] = errors
+    return _jsonable(out)
+
+
+def _honest(base, errors: dict[str, str]) -> dict[str, Any] | None:
+    """HonestDiD relative-magnitude sensitivity of the average post-period effect, if the module is there."""
+    try:
+        from evaluate.sensitivity import honest
+    except ImportError:
+        errors["honest"] = "the HonestDiD module is not available in this version"
+        return None
+    res = _run("honest", lambda: honest.honest_cs(base), errors)
+    if res is None:
+        return None
+    return {"table": _jsonable(res.to_frame()), "breakdown": _jsonable(res.breakdown)}
