@@ -65,9 +65,15 @@ def unit_values(data: pd.DataFrame, *, unit: str, column: str, what: str) -> pd.
     return g.first()
 
 
-def unit_cohorts(data: pd.DataFrame, *, unit: str, cohort: str) -> pd.Series:
-    """Each unit's cohort (0 = never treated), indexed by unit."""
+def unit_cohorts(data: pd.DataFrame, *, unit: str, cohort: str, time: str | None = None) -> pd.Series:
+    """Each unit's cohort (0 = never treated), indexed by unit.
+
+    With ``time``, a cohort first treated after the last period is never treated within the
+    data (0), as :func:`evaluate.did.callaway_santanna` counts it.
+    """
     c = pd.to_numeric(data[cohort], errors="coerce").fillna(0)
+    if time is not None:
+        c = c.where(c <= pd.to_numeric(data[time], errors="coerce").max(), 0)
     return c.groupby(data[unit], sort=True).first().astype(np.int64)
 
 

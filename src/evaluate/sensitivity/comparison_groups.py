@@ -121,7 +121,7 @@ def alternative_comparisons(data: pd.DataFrame, *, comparisons: Sequence[str] = 
     check_settings(data, base)
     if "priority_area" in comps:
         check_columns(data, {"priority": priority})
-    ucoh = unit_cohorts(data, unit=unit, cohort=cohort)
+    ucoh = unit_cohorts(data, unit=unit, cohort=cohort, time=time)
     periods = np.sort(pd.to_numeric(data[time], errors="coerce").dropna().unique())
     never = (ucoh == 0) | (ucoh > periods[-1])
     rows = []

@@ -167,7 +167,7 @@ def heterogeneity(data: pd.DataFrame, *, by: str, bins: int | None = None, compa
     if is_cohort and comparison == "same":
         raise InputError("comparison='same' is impossible by cohort (comparison units have cohort 0); use 'all'",
                          column=by)
-    ucoh = unit_cohorts(data, unit=unit, cohort=cohort)
+    ucoh = unit_cohorts(data, unit=unit, cohort=cohort, time=time)
     first_rows = data.sort_values([unit, time], kind="mergesort").groupby(unit, sort=True).head(1).set_index(unit)
     cut_points: list[float] | None = None
     if bins is not None:

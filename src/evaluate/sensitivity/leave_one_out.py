@@ -123,7 +123,7 @@ def leave_one_out(data: pd.DataFrame, *, group: str = "hub_id", groups: Sequence
     check_columns(data, {"group": group})
     if drop not in ("treated", "all"):
         raise InputError(f"drop must be 'treated' or 'all', not {drop!r}")
-    ucoh = unit_cohorts(data, unit=unit, cohort=cohort)
+    ucoh = unit_cohorts(data, unit=unit, cohort=cohort, time=time)
     ugrp = unit_values(data, unit=unit, column=group, what="group")
     is_treated = (ucoh > 0).to_numpy()
     treated_groups = pd.unique(ugrp[is_treated].dropna())

@@ -144,7 +144,7 @@ def placebo_timing(data: pd.DataFrame, *, shift: int | Sequence[int] = 1,
     if not shifts or any(not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s < 1 for s in shifts):
         raise InputError(f"shift must be a whole number of periods, 1 or more (or a list of them), not {shift!r}")
     periods = np.sort(pd.to_numeric(data[time], errors="coerce").dropna().unique())
-    ucoh = unit_cohorts(data, unit=unit, cohort=cohort)
+    ucoh = unit_cohorts(data, unit=unit, cohort=cohort, time=time)
     rows = []
     cells_used: dict[str, list[str]] = {}
     for s in shifts:
@@ -372,7 +372,7 @@ def placebo_groups(data: pd.DataFrame, *, reps: int = 200, seed: int | None = No
     if sizes not in ("count", "share"):
         raise InputError(f"sizes must be 'count' or 'share', not {sizes!r}")
     periods = np.sort(pd.to_numeric(data[time], errors="coerce").dropna().unique())
-    ucoh = unit_cohorts(data, unit=unit, cohort=cohort)
+    ucoh = unit_cohorts(data, unit=unit, cohort=cohort, time=time)
     treated = ucoh[(ucoh > periods[0]) & (ucoh <= periods[-1])]
     if treated.empty:
         raise InputError("no treated units (every unit is never treated or treated in the first period)",
