@@ -1,0 +1,147 @@
+"""The robustness section of the technical annex and the one-line verdict of each policy summary.
+
+Built from ``results/<programme>_robustness.json`` (``evaluate.findings.robustness``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from evaluate.report.findings import interval_text
+from evaluate.report.rounding import fmt_count, fmt_number, year_label
+from evaluate.report.tables import markdown_table
+
+__all__ = ["verdict", "placebo_table", "leave_one_out_sentence", "heterogeneity_table", "comparisons_table",
+           "power_sentence", "honest_table", "errors_sentence"]
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "n/a"
+    return "< 0.001" if p < 0.001 else fmt_number(p, 3)
+
+
+def verdict(rob: Mapping[str, Any]) -> str:
+    """One sentence: how wrong parallel trends could be before the conclusion changes."""
+    honest = rob.get("honest") or {}
+    b = honest.get("breakdown") if honest else None
+    if isinstance(b, Mapping) and b.get("value") is not None:
+        kind = b.get("restriction", "relative magnitudes")
+        if "relative" in str(kind):
+            return ("The result holds unless the difference in trends after joining was more than "
+                    f"{fmt_number(b['value'], 2)} times the largest difference between consecutive years "
+                    "before joining (HonestDiD breakdown value).")
+        return (f"The result holds unless trends bent by more than {fmt_number(b['value'], 2)} percentage points "
+                "a year after joining (HonestDiD breakdown value).")
+    pw = rob.get("pretrend_power")
+    if pw and pw.get("table"):
+        row = next((r for r in pw["table"] if abs((r.get("power") or 0) - 0.8) < 1e-9), pw["table"][-1])
+        return ("The pre-trend test would detect, with 80% power, a steady difference in trends of "
+                f"{fmt_number(abs(row['estimate']), 2)} percentage points a year; a difference that size would "
+                f"shift the estimate by {fmt_number(abs(row['bias_post']), 2)} points.")
+    return "No sensitivity analysis of parallel trends could be computed for this run."
+
+
+def placebo_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+    rows = rob.get("placebo_timing") or []
+    df = pd.DataFrame([{"Adoption moved earlier by": f"{int(r['shift'])} observed year{'s' if r['shift'] > 1 else ''}",
+                        "Cohorts (real to placebo)": r["cohorts"].replace("->", " to "),
+                        "Placebo effect": fmt_number(r["estimate"], 2),
+                        "95% interval": interval_text(r["ci_low"], r["ci_high"], ndigits=2)} for r in rows])
+    if df.empty:
+        return "The placebo-timing test could not be computed.\n"
+    return markdown_table(df, formats={c: "text" for c in df.columns},
+                          caption=("Placebo adoption dates, estimated only on years before the real adoption: "
+                                   "with parallel trends the placebo effect is zero."), label=label, synthetic=synthetic)
+
+
+def leave_one_out_sentence(rob: Mapping[str, Any]) -> str:
+    loo = rob.get("leave_one_out")
+    if not loo:
+        return "The leave-one-out analysis could not be computed."
+    what = {"hub_id": "hub", "la_code": "local authority"}.get(loo["group"], loo["group"])
+    n = len(loo["table"])
+    s = (f"Leaving out one {what} at a time ({fmt_count(n)} re-estimates), the effect ranges from "
+         f"{fmt_number(loo['min'], 2)} (without {loo['min_group']}) to {fmt_number(loo['max'], 2)} "
+         f"(without {loo['max_group']}), against {fmt_number(loo['full_estimate'], 2)} with all.")
+    changes = int(loo.get("sign_changes", 0))
+    sig = int(loo.get("significance_changes", 0))
+    s += (" No single one changes the sign of the effect" if changes == 0 else
+          f" Leaving out {changes} of them changes the sign of the effect")
+    s += ("." if sig == 0 else f", and {sig} change whether the interval excludes zero.")
+    return s
+
+
+def heterogeneity_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+    names = {"phase": "Phase", "fsm": "Free school meals (thirds)", "region": "Region", "cohort": "Cohort"}
+    rows = []
+    for key, h in (rob.get("heterogeneity") or {}).items():
+        t = h["test"]
+        terms = [r for r in h["table"] if r.get("estimate") is not None]
+        lo = min(terms, key=lambda r: r["estimate"])
+        hi = max(terms, key=lambda r: r["estimate"])
+        lab = (lambda v: year_label(int(float(v)))) if key == "cohort" else str
+        rows.append({"By": names.get(key, key), "Groups": fmt_count(len(terms)),
+                     "Smallest effect": f"{fmt_number(lo['estimate'], 2)} ({lab(lo['term'])})",
+                     "Largest effect": f"{fmt_number(hi['estimate'], 2)} ({lab(hi['term'])})",
+                     "Test of equal effects": f"chi-squared {fmt_number(t['statistic'], 1)}, {fmt_count(t['df'])} df, p {_p(t['p_value'])}"})
+    if not rows:
+        return "No heterogeneity analysis could be computed.\n"
+    df = pd.DataFrame(rows)
+    return markdown_table(df, formats={c: "text" for c in df.columns},
+                          caption="Do effects differ between groups of schools? Wald tests of equal effects.",
+                          label=label, synthetic=synthetic)
+
+
+def comparisons_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+    rows = rob.get("comparisons") or []
+    df = pd.DataFrame([{"Comparison schools": r.get("description", r["term"]),
+                        "Effect": fmt_number(r["estimate"], 2),
+                        "95% interval": interval_text(r["ci_low"], r["ci_high"], ndigits=2),
+                        "Comparison units": fmt_count(r.get("n_comparison"))} for r in rows])
+    if df.empty:
+        return "The alternative comparison groups could not be estimated.\n"
+    return markdown_table(df, formats={c: "text" for c in df.columns},
+                          caption="The effect against different comparison groups.", label=label, synthetic=synthetic)
+
+
+def power_sentence(rob: Mapping[str, Any]) -> str:
+    pw = rob.get("pretrend_power")
+    if not pw:
+        return "The power of the pre-trend test could not be computed."
+    rows = {round(r["power"], 2): r for r in pw["table"]}
+    r50, r80 = rows.get(0.5), rows.get(0.8)
+    pt = pw["pretest"]
+    s = (f"The pre-trend test (p {_p(pt.get('p_value'))}) has 50% power against a linear difference in trends of "
+         f"{fmt_number(abs(r50['estimate']), 3)} points a year and 80% power against "
+         f"{fmt_number(abs(r80['estimate']), 3)} (Roth 2022); a trend of the latter size would bias the average "
+         f"post-joining effect by {fmt_number(abs(r80['bias_post']), 2)} points.") if r50 and r80 else ""
+    return s or "The power of the pre-trend test could not be computed."
+
+
+def honest_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+    h = rob.get("honest")
+    if not h:
+        return "The HonestDiD sensitivity analysis is not available for this run.\n"
+    df = pd.DataFrame(h["table"])
+    cols = [c for c in ("restriction", "m", "method", "ci_low", "ci_high") if c in df.columns]
+    out = pd.DataFrame({
+        "Restriction": df.get("restriction", pd.Series([""] * len(df))).astype(str),
+        "Bound (M)": [fmt_number(v, 2) for v in df["m"]] if "m" in df else "",
+        "Method": df.get("method", pd.Series([""] * len(df))).astype(str),
+        "95% robust interval": [interval_text(a, b, ndigits=2) for a, b in zip(df["ci_low"], df["ci_high"], strict=True)],
+    })
+    del cols
+    return markdown_table(out, formats={c: "text" for c in out.columns},
+                          caption=("HonestDiD (Rambachan and Roth 2023): intervals for the average post-joining effect "
+                                   "allowing trends after joining to differ by up to M."), label=label, synthetic=synthetic)
+
+
+def errors_sentence(rob: Mapping[str, Any]) -> str:
+    errs = rob.get("errors") or {}
+    if not errs:
+        return ""
+    return "Not computed: " + "; ".join(f"{k.replace('_', ' ')} ({v})" for k, v in errs.items()) + "."
