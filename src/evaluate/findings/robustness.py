@@ -92,19 +92,30 @@ def programme_robustness(panel: pd.DataFrame, *, programme: str, cohort: str,
     pw = _run("pretrend_power", lambda: pretrend_power_cs(base), errors) if base is not None else None
     out["pretrend_power"] = None if pw is None else {"table": _table(pw), "pretest": dict(pw.extra["pretest"])}
 
-    out["honest"] = _honest(base, errors) if base is not None else None
+    out["honest"] = _honest(panel, cols, cluster, errors)
     out["errors"] = errors
     return _jsonable(out)
 
 
-def _honest(base, errors: dict[str, str]) -> dict[str, Any] | None:
-    """HonestDiD relative-magnitude sensitivity of the average post-period effect, if the module is there."""
-    try:
-        from evaluate.sensitivity import honest
-    except ImportError:
-        errors["honest"] = "the HonestDiD module is not available in this version"
+def _honest(panel: pd.DataFrame, cols: dict[str, str], cluster: str | None,
+            errors: dict[str, str]) -> dict[str, Any] | None:
+    """HonestDiD relative-magnitude sensitivity of the headline (simple) effect.
+
+    HonestDiD needs event-study coefficients against one reference period, so the
+    Callaway-Sant'Anna fit here uses the universal base period (as R's HonestDiD requires);
+    the target is the simple aggregate's event-time weights.
+    """
+    from evaluate.did import callaway_santanna
+    from evaluate.sensitivity.honest import honest_did_cs
+
+    uni = _run("honest", lambda: callaway_santanna(panel, **cols, cluster=cluster, base_period="universal"), errors)
+    if uni is None:
         return None
-    res = _run("honest", lambda: honest.honest_cs(base), errors)
+    res = _run("honest", lambda: honest_did_cs(uni, target="simple"), errors)
     if res is None:
         return None
-    return {"table": _jsonable(res.to_frame()), "breakdown": _jsonable(res.breakdown)}
+    b = float(res.breakdown)
+    return {"table": _jsonable(res.to_frame()), "original": _jsonable(res.original),
+            "breakdown": {"value": None if b != b else b, "censored": bool(res.breakdown_censored),
+                          "restriction": "relative magnitudes" if res.restriction == "relative_magnitude"
+                          else "smoothness"}}

@@ -28,6 +28,13 @@ def verdict(rob: Mapping[str, Any]) -> str:
     """One sentence: how wrong parallel trends could be before the conclusion changes."""
     honest = rob.get("honest") or {}
     b = honest.get("breakdown") if honest else None
+    if isinstance(b, Mapping) and b.get("value") is None and "original" in honest:
+        return ("The conclusion does not survive any violation of parallel trends: even with trends allowed "
+                "to differ only as much as before joining, the HonestDiD interval includes no effect.")
+    if isinstance(b, Mapping) and b.get("censored"):
+        return ("The result holds for every violation of parallel trends tried: up to "
+                f"{fmt_number(b['value'], 2)} times the largest difference between consecutive years before "
+                "joining (HonestDiD).")
     if isinstance(b, Mapping) and b.get("value") is not None:
         kind = b.get("restriction", "relative magnitudes")
         if "relative" in str(kind):
