@@ -252,7 +252,7 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
                                  matching=cm, cluster=cluster, synthetic=cfg.data.source == "synthetic")
         write_json(res, out / "results" / f"{p}.json")
         rob = programme_robustness(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcome=cfg.outcomes[0],
-                                   cluster=cluster, synthetic=cfg.data.source == "synthetic")
+                                   cluster=cluster, matching=cm, synthetic=cfg.data.source == "synthetic")
         write_json(rob, out / "results" / f"{p}_robustness.json")
     write_json({"key": key, "settings": settings}, record)
     if progress:

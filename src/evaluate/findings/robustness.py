@@ -38,7 +38,7 @@ def _run(name: str, fn: Callable[[], Any], errors: dict[str, str]):
 
 def programme_robustness(panel: pd.DataFrame, *, programme: str, cohort: str,
                          outcome: str = "overall_absence_rate", unit: str = "school_id", time: str = "year",
-                         cluster: str | None = None, synthetic: bool = False) -> dict[str, Any]:
+                         cluster: str | None = None, matching=None, synthetic: bool = False) -> dict[str, Any]:
     """Every robustness analysis of one programme's headline outcome, JSON-ready.
 
     Parameters
@@ -52,8 +52,11 @@ def programme_robustness(panel: pd.DataFrame, *, programme: str, cohort: str,
     outcome
         The headline outcome.
     cluster
-        Cluster column for the re-estimates (default: none, as the unmatched headline of
-        the estimators table).
+        Cluster column for the re-estimates (default: none).
+    matching
+        The headline's cohort matching, if the headline is matched: HonestDiD then uses the
+        matched design; the other analyses always compare with all never-treated schools
+        (recorded as ``design``).
     """
     from evaluate.did import callaway_santanna
     from evaluate.sensitivity.comparison_groups import alternative_comparisons
@@ -64,7 +67,8 @@ def programme_robustness(panel: pd.DataFrame, *, programme: str, cohort: str,
 
     cols = dict(outcome=outcome, unit=unit, time=time, cohort=cohort)
     errors: dict[str, str] = {}
-    out: dict[str, Any] = {"programme": programme, "outcome": outcome, "synthetic": bool(synthetic)}
+    out: dict[str, Any] = {"programme": programme, "outcome": outcome, "synthetic": bool(synthetic),
+                           "design": "all never-treated schools (HonestDiD: the headline design)"}
 
     base = _run("callaway_santanna", lambda: callaway_santanna(panel, **cols, cluster=cluster), errors)
     pl = _run("placebo_timing", lambda: placebo_timing(panel, shift=[1, 2], **cols, cluster=cluster), errors)
@@ -92,23 +96,55 @@ def programme_robustness(panel: pd.DataFrame, *, programme: str, cohort: str,
     pw = _run("pretrend_power", lambda: pretrend_power_cs(base), errors) if base is not None else None
     out["pretrend_power"] = None if pw is None else {"table": _table(pw), "pretest": dict(pw.extra["pretest"])}
 
-    out["honest"] = _honest(panel, cols, cluster, errors)
+    out["honest"] = _honest(panel, cols, cluster, errors, matching=matching)
     out["errors"] = errors
     return _jsonable(out)
 
 
-def _honest(panel: pd.DataFrame, cols: dict[str, str], cluster: str | None,
-            errors: dict[str, str]) -> dict[str, Any] | None:
+def _period_index(frame: pd.DataFrame, *, time: str, cohort: str) -> pd.DataFrame:
+    """``_period`` and ``_cohort_period``: years as consecutive observed-period numbers (1, 2, ...).
+
+    HonestDiD needs consecutive event times; the panel has no 2019/20 (nor a full 2020/21), so
+    event time is counted in observed years here. A cohort maps to the first observed period
+    at or after its first year; cohorts after the last period are never treated (0).
+    """
+    import numpy as np
+
+    years = np.sort(frame[time].unique())
+    out = frame.copy()
+    out["_period"] = np.searchsorted(years, out[time].to_numpy()) + 1
+    coh = pd.to_numeric(out[cohort], errors="coerce").fillna(0).to_numpy()
+    idx = np.searchsorted(years, coh) + 1
+    out["_cohort_period"] = np.where((coh > 0) & (coh <= years[-1]), idx, 0)
+    return out
+
+
+def _honest(panel: pd.DataFrame, cols: dict[str, str], cluster: str | None, errors: dict[str, str],
+            matching=None) -> dict[str, Any] | None:
     """HonestDiD relative-magnitude sensitivity of the headline (simple) effect.
 
     HonestDiD needs event-study coefficients against one reference period, so the
-    Callaway-Sant'Anna fit here uses the universal base period (as R's HonestDiD requires);
-    the target is the simple aggregate's event-time weights.
+    Callaway-Sant'Anna fit here uses the universal base period (as R's HonestDiD requires),
+    on consecutive observed periods; the target is the simple aggregate's event-time weights.
+    With ``matching`` the fit is the headline's matched design (stacked sub-experiments).
     """
     from evaluate.did import callaway_santanna
     from evaluate.sensitivity.honest import honest_did_cs
 
-    uni = _run("honest", lambda: callaway_santanna(panel, **cols, cluster=cluster, base_period="universal"), errors)
+    kw = dict(outcome=cols["outcome"], time="_period", cohort="_cohort_period", cluster=cluster,
+              base_period="universal")
+    if matching is not None:
+        from evaluate.matching.matched_did import stacked_panel
+
+        frame = _period_index(stacked_panel(panel, matching), time=cols["time"], cohort=cols["cohort"])
+        frame["stack"] = _period_index(frame.assign(**{cols["cohort"]: frame["stack"]}), time=cols["time"],
+                                       cohort=cols["cohort"])["_cohort_period"]
+        fit = lambda: callaway_santanna(frame, unit="stack_unit", weights="match_weight",  # noqa: E731
+                                        subexperiment="stack", control=matching.settings["control"], **kw)
+    else:
+        frame = _period_index(panel, time=cols["time"], cohort=cols["cohort"])
+        fit = lambda: callaway_santanna(frame, unit=cols["unit"], **kw)  # noqa: E731
+    uni = _run("honest", fit, errors)
     if uni is None:
         return None
     res = _run("honest", lambda: honest_did_cs(uni, target="simple"), errors)
@@ -116,6 +152,8 @@ def _honest(panel: pd.DataFrame, cols: dict[str, str], cluster: str | None,
         return None
     b = float(res.breakdown)
     return {"table": _jsonable(res.to_frame()), "original": _jsonable(res.original),
+            "design": "matched" if matching is not None else "all never-treated schools",
+            "event_time": "observed years",
             "breakdown": {"value": None if b != b else b, "censored": bool(res.breakdown_censored),
                           "restriction": "relative magnitudes" if res.restriction == "relative_magnitude"
                           else "smoothness"}}
