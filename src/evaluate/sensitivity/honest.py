@@ -372,7 +372,10 @@ def honest_inputs(res: ATTgtResult, *, target: str | Sequence[float] = "dynamic"
         ``w_e`` the share of the cohort weight at ``e``; ``"first"``: ``e = 0`` (R's
         default); ``"group"`` or ``"calendar"``: not a combination of event-time effects,
         so the dynamic average is used and a note says so; or explicit weights over the
-        post event times.
+        post event times. The weights are treated as known: for ``"simple"`` the interval
+        under exact parallel trends therefore differs slightly from the simple aggregate's
+        own (which also carries the estimation of the cohort shares; about 1e-4 of the SE
+        in ``analysis/HONEST_SIMULATION.md``); ``"dynamic"`` matches exactly.
     min_e, max_e
         Event-time window of the dynamic aggregation (and, for ``"simple"``, the last
         event time kept).
