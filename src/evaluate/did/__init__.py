@@ -8,6 +8,7 @@ The front is thin: each estimator lives in its own module; this file only re-exp
   ``.aggregate("simple" | "group" | "dynamic" | "calendar")``.
 - :func:`sun_abraham` (``sun_abraham.py``), :func:`imputation` (``imputation.py``).
 - :func:`bacon_decomposition` (``bacon.py``).
+- :func:`example_panel` (``examples.py``): a small simulated panel for examples.
 - Inference: ``inference.py`` (multiplier bootstrap of influence functions),
   ``wild_bootstrap.py`` (wild cluster bootstrap), ``randomization.py``.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 from evaluate.did.att_gt import ATTgtResult, callaway_santanna
 from evaluate.did.bacon import BaconResult, bacon_decomposition
 from evaluate.did.event_study import EventStudyResult, event_study
+from evaluate.did.examples import example_panel
 from evaluate.did.imputation import ImputationResult, imputation
 from evaluate.did.randomization import randomization_inference
 from evaluate.did.results import TIDY_COLUMNS, DiDResult
@@ -40,6 +42,7 @@ __all__ = [
     "bacon_decomposition",
     "callaway_santanna",
     "event_study",
+    "example_panel",
     "imputation",
     "randomization_inference",
     "sun_abraham",

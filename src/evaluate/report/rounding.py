@@ -36,15 +36,18 @@ def _missing(x: object) -> bool:
 def round_half_up(x: Real | str, ndigits: int = 0) -> float | int:
     """Round ``x`` to ``ndigits`` decimals, halves away from zero.
 
+    With ``ndigits <= 0`` an ``int`` is returned; otherwise a ``float``. ``None`` and
+    NaN are returned unchanged.
+
+    Examples
+    --------
+    >>> from evaluate.report.rounding import round_half_up
     >>> round_half_up(0.125, 2)
     0.13
     >>> round_half_up(2.5)
     3
     >>> round_half_up(-2.5)
     -3
-
-    With ``ndigits <= 0`` an ``int`` is returned; otherwise a ``float``. ``None`` and
-    NaN are returned unchanged.
     """
     if _missing(x):
         return x  # type: ignore[return-value]
