@@ -48,6 +48,21 @@ class ATTgtResult(DiDResult):
     ``extra`` holds the influence functions (``"influence"``, units x cells, read-only), the
     unit cohorts and weights used by aggregation, cohort sizes and probabilities, the
     pre-test and the counts of dropped units.
+
+    Examples
+    --------
+    >>> from evaluate.did import callaway_santanna, example_panel
+    >>> res = callaway_santanna(example_panel(), outcome="y", unit="id", time="period",
+    ...                         cohort="cohort")
+    >>> res.table[["group", "time", "event_time"]].head(3)
+       group  time  event_time
+    0      3     2          -1
+    1      3     3           0
+    2      3     4           1
+    >>> res.pretest()["p_value"] > 0.05
+    True
+    >>> res.influence.shape
+    (200, 15)
     """
 
     def aggregate(self, type: str = "simple", *, min_e: float = -math.inf, max_e: float = math.inf,
@@ -211,6 +226,24 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     ------
     InputError
         Invalid settings or data, or a cohort without comparison units.
+
+    Examples
+    --------
+    Group-time ATTs on a simulated staggered panel (true effect ``1 + 0.5 e`` at event
+    time ``e``), then the aggregations of R ``did::aggte``:
+
+    >>> from evaluate.did import callaway_santanna, example_panel
+    >>> panel = example_panel(n_units=200, seed=0)
+    >>> res = callaway_santanna(panel, outcome="y", unit="id", time="period",
+    ...                         cohort="cohort", control="never", estimator="dr")
+    >>> res.table.shape[0]
+    15
+    >>> simple = res.aggregate("simple")
+    >>> round(float(simple.estimates["overall"]), 2)
+    1.66
+    >>> dynamic = res.aggregate("dynamic")
+    >>> dynamic.table["term"].tolist()
+    ['e=-3', 'e=-2', 'e=-1', 'e=0', 'e=1', 'e=2', 'e=3', 'overall']
     """
     if control not in ("never", "not_yet"):
         raise InputError(f"control must be 'never' or 'not_yet', not {control!r}")

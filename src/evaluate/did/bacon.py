@@ -43,6 +43,18 @@ class BaconResult(DiDResult):
     row per 2x2 comparison (``term`` = ``"<treated> vs <control>"``), with extra columns
     ``type``, ``treated``, ``control``, ``weight``; ``se`` and intervals are missing (the
     decomposition is descriptive). ``n`` is the number of units in the comparison.
+
+    Examples
+    --------
+    >>> from evaluate.did import bacon_decomposition, example_panel
+    >>> res = bacon_decomposition(example_panel(), outcome="y", unit="id", time="period",
+    ...                           cohort="cohort")
+    >>> res.by_type["term"].tolist()
+    ['earlier_vs_later', 'later_vs_earlier', 'treated_vs_never']
+    >>> round(float(res.by_type["weight"].sum()), 6)
+    1.0
+    >>> res.comparisons["term"].tolist()[:3]
+    ['3 vs never', '4 vs never', '5 vs never']
     """
 
     @property
@@ -100,6 +112,19 @@ def bacon_decomposition(data: pd.DataFrame, *, outcome: str, unit: str, time: st
     InputError
         Bad columns (see :func:`evaluate.did._validate.prepare`), an unbalanced panel, or
         no variation in treatment timing.
+
+    Examples
+    --------
+    The TWFE estimate is the weighted mean of the 2x2 comparisons:
+
+    >>> from evaluate.did import bacon_decomposition, example_panel, twfe
+    >>> panel = example_panel()
+    >>> res = bacon_decomposition(panel, outcome="y", unit="id", time="period",
+    ...                           cohort="cohort")
+    >>> weighted = (res.by_type["estimate"] * res.by_type["weight"]).sum()
+    >>> plain = twfe(panel, outcome="y", unit="id", time="period", cohort="cohort")
+    >>> bool(abs(weighted - plain.estimates["treated"]) < 1e-8)
+    True
     """
     p = prepare_panel(data, outcome=outcome, unit=unit, time=time, cohort=cohort)
     df = p.data

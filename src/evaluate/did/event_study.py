@@ -64,6 +64,16 @@ class EventStudyResult(RegressionResult):
     a pooled end point reads ``e<=-4`` or ``e>=3``) with column ``event_time``, then one row
     per covariate (``event_time`` missing). ``extra`` holds ``terms``, ``vcov``,
     ``n_clusters``, ``df``, ``pretest`` (chi-squared and F) and the statsmodels results.
+
+    Examples
+    --------
+    >>> from evaluate.did import event_study, example_panel
+    >>> res = event_study(example_panel(), outcome="y", unit="id", time="period",
+    ...                   cohort="cohort")
+    >>> res.table["term"].tolist()
+    ['e=-4', 'e=-3', 'e=-2', 'e=0', 'e=1', 'e=2', 'e=3']
+    >>> res.pretest()["p_value"] > 0.05
+    True
     """
 
     def pretest(self, test: str = "chi2") -> dict[str, Any]:
@@ -155,6 +165,17 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohor
     Returns
     -------
     EventStudyResult
+
+    Examples
+    --------
+    Leads and lags relative to the period before adoption (``reference=-1``):
+
+    >>> from evaluate.did import event_study, example_panel
+    >>> res = event_study(example_panel(), outcome="y", unit="id", time="period",
+    ...                   cohort="cohort", cluster="id")
+    >>> lags = res.table.set_index("term")["estimate"]
+    >>> round(float(lags["e=0"]), 1), round(float(lags["e=2"]), 1)
+    (1.1, 2.2)
     """
     _check_vcov(vcov, level)
     if control not in ("never", "not_yet"):

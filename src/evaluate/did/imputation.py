@@ -42,6 +42,16 @@ class ImputationResult(DiDResult):
 
     ``extra`` holds ``tau`` (the treated observations with their imputed effects),
     ``pretest`` and ``dropped_not_imputable``.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel, imputation
+    >>> res = imputation(example_panel(), outcome="y", unit="id", time="period",
+    ...                  cohort="cohort", pretrends=2)
+    >>> res.table["term"].tolist()
+    ['e=-2', 'e=-1', 'ATT', 'e=0', 'e=1', 'e=2', 'e=3']
+    >>> res.pretest()["p_value"] > 0.05
+    True
     """
 
     def pretest(self) -> dict[str, float]:
@@ -97,6 +107,18 @@ def imputation(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort
     Treated observations whose unit has no untreated period, or whose period has no
     untreated unit, cannot be imputed; they are dropped and counted in
     ``extra["dropped_not_imputable"]``.
+
+    Examples
+    --------
+    Borusyak, Jaravel and Spiess: the overall ATT and one estimate per event time.
+
+    >>> from evaluate.did import example_panel, imputation
+    >>> res = imputation(example_panel(), outcome="y", unit="id", time="period",
+    ...                  cohort="cohort", cluster="id")
+    >>> round(float(res.estimates["ATT"]), 2)
+    1.65
+    >>> res.table.loc[res.table["term"] == "e=0", "n"].item()
+    158.0
     """
     p = prepare(data, outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=covariates,
                 weights=weights, cluster=cluster)

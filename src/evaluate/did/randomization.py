@@ -49,6 +49,22 @@ def randomization_inference(data: pd.DataFrame, *, estimator: Callable[[pd.DataF
         ``observed``, ``null_distribution`` (array of ``draws`` estimates), ``p_value``
         (``(1 + #{|null| >= |observed|}) / (draws + 1)``), ``draws``, ``n_blocks`` (units
         or clusters permuted) and ``settings``.
+
+    Examples
+    --------
+    Permute the cohorts across units and recompute the TWFE estimate:
+
+    >>> from evaluate.did import example_panel, randomization_inference, twfe
+    >>> panel = example_panel(n_units=60, seed=0)
+    >>> def estimator(d):
+    ...     res = twfe(d, outcome="y", unit="id", time="period", cohort="cohort")
+    ...     return res.estimates["treated"]
+    >>> out = randomization_inference(panel, estimator=estimator, unit="id", cohort="cohort",
+    ...                               draws=49, seed=1)
+    >>> out["p_value"]
+    0.02
+    >>> out["null_distribution"].shape
+    (49,)
     """
     for col in [unit, cohort] + ([cluster] if cluster else []):
         if col not in data.columns:

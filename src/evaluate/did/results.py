@@ -92,6 +92,21 @@ class DiDResult:
         Units and unit-period rows used.
     extra
         Estimator-specific read-only values (vcov, influence functions, pre-test, ...).
+
+    Examples
+    --------
+    Every estimator returns a subclass of this result; its ``table`` has the tidy columns.
+
+    >>> from evaluate.did import example_panel, twfe
+    >>> res = twfe(example_panel(), outcome="y", unit="id", time="period", cohort="cohort")
+    >>> list(res.table.columns[:7])
+    ['term', 'estimate', 'se', 'ci_low', 'ci_high', 'p_value', 'n']
+    >>> res.n_units, res.n_obs
+    (200, 1200)
+    >>> round(float(res.estimates["treated"]), 2)
+    1.22
+    >>> sorted(res.to_dict())[:3]
+    ['extra', 'method', 'n_obs']
     """
 
     method: str

@@ -87,6 +87,16 @@ class SunAbrahamResult(DiDResult):
     ``extra`` holds ``cohort_effects`` (the CATT(g, e) coefficients with SEs), ``weights``
     (the aggregation shares), ``vcov`` (of the event-time rows), ``pretest`` and
     ``design`` (the demeaned regression, for :func:`evaluate.did.wild_cluster_bootstrap`).
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel, sun_abraham
+    >>> res = sun_abraham(example_panel(), outcome="y", unit="id", time="period",
+    ...                   cohort="cohort")
+    >>> res.method
+    'sun_abraham'
+    >>> sorted(res.pretest())
+    ['df', 'p_value', 'statistic']
     """
 
     def pretest(self) -> dict[str, float]:
@@ -129,6 +139,15 @@ def sun_abraham(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohor
     -----
     Units treated in or before the first period of the data have no pre-period and are
     dropped (counted in ``extra["dropped_always_treated"]``).
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel, sun_abraham
+    >>> res = sun_abraham(example_panel(), outcome="y", unit="id", time="period",
+    ...                   cohort="cohort", cluster="id")
+    >>> est = res.table.set_index("term")["estimate"]
+    >>> round(float(est["e=0"]), 1), round(float(est["e=2"]), 1)
+    (1.1, 2.2)
     """
     if control not in ("never", "last_cohort"):
         raise InputError(f"control must be 'never' or 'last_cohort', not {control!r}")
