@@ -36,17 +36,6 @@ PUBLIC_MODULES = (
 #: here has been documented (remove it) or is no longer public.
 TODO: frozenset[str] = frozenset({
     "evaluate.InputError",
-    "evaluate.matching.BalanceResult",
-    "evaluate.matching.CohortMatching",
-    "evaluate.matching.MatchResult",
-    "evaluate.matching.MatchedDiDResult",
-    "evaluate.matching.PropensityScore",
-    "evaluate.matching.balance_table",
-    "evaluate.matching.design_matrix",
-    "evaluate.matching.match_cohorts",
-    "evaluate.matching.matched_did",
-    "evaluate.matching.nearest_neighbour",
-    "evaluate.matching.propensity_score",
     "evaluate.sensitivity.HonestResult",
     "evaluate.sensitivity.alternative_comparisons",
     "evaluate.sensitivity.honest_did",

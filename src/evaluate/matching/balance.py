@@ -72,6 +72,17 @@ class BalanceResult:
 
     ``table`` has one row per covariate term (a level of a text covariate is its own term) and
     sample (``"before"``, ``"after"``), columns :data:`BALANCE_COLUMNS`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluate.matching import balance_table
+    >>> df = pd.DataFrame({"treated": [1, 1, 1, 0, 0, 0], "x": [3.0, 4.0, 5.0, 1.0, 2.0, 3.0]})
+    >>> bal = balance_table(df, treatment="treated", covariates=["x"])
+    >>> bal.imbalanced("before")
+    ['x']
+    >>> "smd_before" in bal.wide().columns
+    True
     """
 
     table: pd.DataFrame
@@ -134,6 +145,28 @@ def balance_table(data: pd.DataFrame, *, treatment: str, covariates: Sequence[st
         Matching weights (column name or array); ``None`` gives the "before" rows only.
     sd
         Denominator of the SMD: ``"pooled"`` or ``"treated"`` (both from the unmatched sample).
+
+    Examples
+    --------
+    Standardised mean differences before and after matching (the matching weights are
+    passed as a column):
+
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"id": range(200), "age": rng.normal(40, 10, 200),
+    ...                    "urban": rng.integers(0, 2, 200)})
+    >>> df["treated"] = (rng.random(200) < 1 / (1 + np.exp(-(df["age"] - 45) / 5))).astype(int)
+    >>> from evaluate.matching import balance_table, nearest_neighbour
+    >>> m = nearest_neighbour(df, treatment="treated", unit="id", covariates=["age", "urban"],
+    ...                       caliper=0.2, seed=0)
+    >>> df["w"] = df["id"].map(m.weights)
+    >>> bal = balance_table(df, treatment="treated", covariates=["age", "urban"], weights="w")
+    >>> bal.wide()[["term", "smd_before", "smd_after"]].round(2)
+        term  smd_before  smd_after
+    0    age        1.72       0.08
+    1  urban       -0.08       0.13
+    >>> bal.imbalanced("before"), bal.imbalanced("after")
+    (['age'], ['urban'])
     """
     if sd not in ("pooled", "treated"):
         raise InputError(f"sd must be 'pooled' or 'treated', not {sd!r}")

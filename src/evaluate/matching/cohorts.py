@@ -92,6 +92,17 @@ class CohortMatching:
     skipped
         Cohort -> why no unit of it could be matched (with ``on_unmatched="skip"``); such a
         cohort is absent from ``matches`` and counted in :meth:`counts`.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.matching import match_cohorts
+    >>> cm = match_cohorts(example_panel(), unit="id", time="period", cohort="cohort",
+    ...                    outcomes=["y"], covariates=["x"], exact=(), pre_years=2, seed=0)
+    >>> cm.unit_weights().columns.tolist()
+    ['id', 'match_weight']
+    >>> cm.stacked().columns.tolist()
+    ['stack', 'id', 'treated', 'weight']
     """
 
     matches: Mapping[int, MatchResult]
@@ -224,6 +235,23 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
     ------
     InputError
         Unknown column, no cohort, no candidates in a cohort, or no match (with counts).
+
+    Examples
+    --------
+    Each cohort of a small simulated panel matched on the pre-period level and trend of
+    ``y`` and the latest pre-period ``x``:
+
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.matching import match_cohorts
+    >>> cm = match_cohorts(example_panel(), unit="id", time="period", cohort="cohort",
+    ...                    outcomes=["y"], covariates=["x"], exact=(), pre_years=2, seed=0)
+    >>> cm.cohorts
+    [3, 4, 5]
+    >>> cm.counts()[["cohort", "treated", "treated_matched"]]
+       cohort  treated  treated_matched
+    0       3       47               36
+    1       4       52               34
+    2       5       59               37
     """
     if control not in ("never", "not_yet"):
         raise InputError(f"control must be 'never' or 'not_yet', not {control!r}")

@@ -54,6 +54,18 @@ class MatchResult:
         ``gap`` (the distance between them).
     settings
         Every choice that produced the match.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluate.matching import nearest_neighbour
+    >>> df = pd.DataFrame({"id": range(8), "treated": [1, 1, 0, 0, 0, 0, 0, 0],
+    ...                    "x": [5.0, 3.0, 4.9, 1.0, 3.1, 0.0, 2.0, 0.5]})
+    >>> m = nearest_neighbour(df, treatment="treated", unit="id", covariates=["x"])
+    >>> m.counts()["comparison_matched"]
+    2
+    >>> int(m.weights.sum())
+    4
     """
 
     units: pd.DataFrame
@@ -335,6 +347,26 @@ def nearest_neighbour(data: pd.DataFrame, *, treatment: str, unit: str, covariat
     InputError
         Unknown column or setting, a duplicated unit, no comparison units, or a
         specification that leaves no treated unit matched (the message gives the counts).
+
+    Examples
+    --------
+    1:1 nearest-neighbour matching on the logit propensity score, with a caliper of 0.2
+    standard deviations:
+
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"id": range(200), "age": rng.normal(40, 10, 200),
+    ...                    "urban": rng.integers(0, 2, 200)})
+    >>> df["treated"] = (rng.random(200) < 1 / (1 + np.exp(-(df["age"] - 45) / 5))).astype(int)
+    >>> from evaluate.matching import nearest_neighbour
+    >>> m = nearest_neighbour(df, treatment="treated", unit="id", covariates=["age", "urban"],
+    ...                       caliper=0.2, seed=0)
+    >>> m.counts()["treated"], m.counts()["treated_matched"], m.counts()["treated_dropped_caliper"]
+    (60, 31, 29)
+    >>> m.pairs.columns.tolist()
+    ['subclass', 'treated_unit', 'control_unit', 'gap']
+    >>> m.matched.shape[0]
+    62
     """
     if distance not in _DISTANCES:
         raise InputError(f"distance must be one of {', '.join(_DISTANCES)}, not {distance!r}")
