@@ -110,6 +110,19 @@ def alternative_comparisons(data: pd.DataFrame, *, comparisons: Sequence[str] = 
     ------
     InputError
         A column is missing, an unknown comparison is named, or a comparison group is empty.
+
+    Examples
+    --------
+    The simple ATT against never-treated units, then against never- and not-yet-treated:
+
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.sensitivity import alternative_comparisons
+    >>> res = alternative_comparisons(example_panel(), comparisons=("never", "not_yet"),
+    ...                               outcome="y", unit="id", time="period", cohort="cohort")
+    >>> res.table[["term", "estimate", "n_comparison"]].round(2)
+          term  estimate  n_comparison
+    0    never      1.66            42
+    1  not_yet      1.71           153
     """
     comps = list(comparisons)
     unknown = [c for c in comps if c not in COMPARISONS]

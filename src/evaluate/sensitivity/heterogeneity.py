@@ -46,6 +46,14 @@ def wald_equality(estimates: Sequence[float], vcov: np.ndarray) -> dict[str, flo
     dict
         ``statistic``, ``df`` (``k - 1``) and ``p_value``; NaN when ``k < 2`` or the
         covariance of the differences is singular.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from evaluate.sensitivity import wald_equality
+    >>> out = wald_equality([1.0, 1.5], np.diag([0.04, 0.04]))
+    >>> round(out["statistic"], 3), out["df"], round(out["p_value"], 3)
+    (3.125, 1.0, 0.077)
     """
     b = np.asarray(estimates, dtype=float)
     v = np.asarray(vcov, dtype=float)
@@ -153,6 +161,26 @@ def heterogeneity(data: pd.DataFrame, *, by: str, bins: int | None = None, compa
     standard errors; for disjoint subgroups with unit-level standard errors it is exactly
     diagonal (``extra["independent"]``). Subgroups without treated units are left out
     (listed in ``extra["no_treated"]``).
+
+    Examples
+    --------
+    Effects by a unit-level subgroup (here four arbitrary regions), with the Wald test of
+    equal effects:
+
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.sensitivity import heterogeneity
+    >>> panel = example_panel()
+    >>> panel["region"] = panel["id"] % 4
+    >>> res = heterogeneity(panel, by="region", outcome="y", unit="id", time="period",
+    ...                     cohort="cohort")
+    >>> res.table[["term", "estimate"]].round(2)
+      term  estimate
+    0    0      1.48
+    1    1      1.87
+    2    2      1.71
+    3    3      1.54
+    >>> res.test["df"], res.test["p_value"] > 0.05
+    (3.0, True)
     """
     settings = cs_settings(outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=covariates,
                            control=control, estimator=estimator, weights=weights, cluster=cluster,

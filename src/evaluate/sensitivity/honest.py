@@ -99,6 +99,18 @@ class HonestResult:
         ``True`` when the interval still excludes zero at the largest ``M`` tried.
     settings
         Everything that produced the result (alpha, l, grid points, seed, ...).
+
+    Examples
+    --------
+    >>> from evaluate.did import callaway_santanna, example_panel
+    >>> from evaluate.sensitivity import honest_did_cs
+    >>> res = callaway_santanna(example_panel(), outcome="y", unit="id", time="period",
+    ...                         cohort="cohort", base_period="universal")
+    >>> honest = honest_did_cs(res, m=[0, 0.5, 1])
+    >>> honest.restriction, honest.breakdown
+    ('relative_magnitude', 1.0)
+    >>> round(honest.original["estimate"], 2)
+    1.85
     """
 
     restriction: str
@@ -289,6 +301,23 @@ def honest_did(betahat: Any, sigma: Any, *, num_pre: int, l_vec: Any = None,
     ------
     InputError
         Non-conformable or invalid input.
+
+    Examples
+    --------
+    From an event-study vector and its covariance (three pre-periods, four post-periods),
+    under the smoothness restriction:
+
+    >>> from evaluate.did import callaway_santanna, example_panel
+    >>> from evaluate.sensitivity import honest_did, honest_inputs
+    >>> res = callaway_santanna(example_panel(), outcome="y", unit="id", time="period",
+    ...                         cohort="cohort", base_period="universal")
+    >>> hi = honest_inputs(res)
+    >>> honest = honest_did(hi.betahat, hi.sigma, num_pre=hi.num_pre, l_vec=hi.l_vec,
+    ...                     restriction="smoothness", m=[0, 0.1])
+    >>> honest.table[["m", "ci_low", "ci_high", "method"]].round(2)
+         m  ci_low  ci_high method
+    0  0.0    1.69     2.40   FLCI
+    1  0.1    1.18     3.08   FLCI
     """
     b, s, lv = _check(betahat, sigma, num_pre, l_vec)
     if restriction not in _RESTRICTIONS:
@@ -383,6 +412,18 @@ def honest_inputs(res: ATTgtResult, *, target: str | Sequence[float] = "dynamic"
     Returns
     -------
     HonestInputs
+
+    Examples
+    --------
+    >>> from evaluate.did import callaway_santanna, example_panel
+    >>> from evaluate.sensitivity import honest_inputs
+    >>> res = callaway_santanna(example_panel(), outcome="y", unit="id", time="period",
+    ...                         cohort="cohort", base_period="universal")
+    >>> hi = honest_inputs(res)
+    >>> hi.event_times, hi.num_pre
+    ((-4, -3, -2, 0, 1, 2, 3), 3)
+    >>> hi.l_vec.tolist()
+    [0.25, 0.25, 0.25, 0.25]
     """
     if res.settings.get("base_period") != "universal":
         raise InputError("HonestDiD needs a universal base period: fit callaway_santanna with "
@@ -450,7 +491,25 @@ def honest_inputs(res: ATTgtResult, *, target: str | Sequence[float] = "dynamic"
 
 def honest_did_cs(res: ATTgtResult, *, target: str | Sequence[float] = "dynamic",
                   min_e: float = -math.inf, max_e: float = math.inf, **kwargs: Any) -> HonestResult:
-    """:func:`honest_inputs` then :func:`honest_did` (keyword arguments passed on)."""
+    """:func:`honest_inputs` then :func:`honest_did` (keyword arguments passed on).
+
+    Examples
+    --------
+    Robust intervals for the average post-period effect of a Callaway-Sant'Anna fit, when
+    post-period violations of parallel trends may be up to ``M`` times the largest
+    pre-period one:
+
+    >>> from evaluate.did import callaway_santanna, example_panel
+    >>> from evaluate.sensitivity import honest_did_cs
+    >>> res = callaway_santanna(example_panel(), outcome="y", unit="id", time="period",
+    ...                         cohort="cohort", base_period="universal")
+    >>> honest = honest_did_cs(res, m=[0, 0.5, 1])
+    >>> honest.table[["m", "ci_low", "ci_high"]].round(2)
+         m  ci_low  ci_high
+    0  0.0    1.64     2.06
+    1  0.5    1.39     2.33
+    2  1.0    1.05     2.66
+    """
     inp = honest_inputs(res, target=target, min_e=min_e, max_e=max_e)
     out = honest_did(inp.betahat, inp.sigma, num_pre=inp.num_pre, l_vec=inp.l_vec,
                      target=inp.target, note=inp.note, **kwargs)

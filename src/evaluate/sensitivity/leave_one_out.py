@@ -115,6 +115,26 @@ def leave_one_out(data: pd.DataFrame, *, group: str = "hub_id", groups: Sequence
     half a minute with the doubly robust estimator; ``estimator="reg"`` is faster).
     Treated units whose group is missing are never left out (counted in
     ``extra["treated_without_group"]``).
+
+    Examples
+    --------
+    Re-estimate leaving out each group of treated units in turn (here four arbitrary
+    groups of units):
+
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.sensitivity import leave_one_out
+    >>> panel = example_panel()
+    >>> panel["hub"] = panel["id"] % 4
+    >>> res = leave_one_out(panel, group="hub", outcome="y", unit="id", time="period",
+    ...                     cohort="cohort")
+    >>> res.table[["term", "estimate", "dropped_treated"]].round(2)
+      term  estimate  dropped_treated
+    0    0      1.67               39
+    1    1      1.64               39
+    2    2      1.68               39
+    3    3      1.64               41
+    >>> round(float(res.full_estimate), 2)
+    1.66
     """
     settings = cs_settings(outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=covariates,
                            control=control, estimator=estimator, weights=weights, cluster=cluster,

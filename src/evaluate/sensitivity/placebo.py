@@ -135,6 +135,20 @@ def placebo_timing(data: pd.DataFrame, *, shift: int | Sequence[int] = 1,
     InputError
         A column is missing, a shift is not a whole number of at least 1, or no cohort can
         be moved back that far.
+
+    Examples
+    --------
+    Pretend each cohort started a period earlier, on its pre-treatment data only:
+
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.sensitivity import placebo_timing
+    >>> res = placebo_timing(example_panel(), shift=1, outcome="y", unit="id", time="period",
+    ...                      cohort="cohort")
+    >>> res.table[["term", "cohorts"]]
+          term           cohorts
+    0  shift=1  3->2, 4->3, 5->4
+    >>> bool(res.table["p_value"].item() > 0.05)
+    True
     """
     settings = cs_settings(outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=covariates,
                            control=control, estimator=estimator, weights=weights, cluster=cluster,
@@ -244,6 +258,19 @@ def placebo_outcome(data: pd.DataFrame, *, outcome: str | Sequence[str], unit: s
     ------
     InputError
         A column is missing, or no outcome is named.
+
+    Examples
+    --------
+    An outcome the programme cannot have moved should show no effect (here the
+    covariate ``x``):
+
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.sensitivity import placebo_outcome
+    >>> res = placebo_outcome(example_panel(), outcome="x", unit="id", time="period",
+    ...                       cohort="cohort")
+    >>> res.table[["term", "estimate", "p_value"]].round(2)
+      term  estimate  p_value
+    0    x      0.04     0.75
     """
     outcomes = [outcome] if isinstance(outcome, str) else list(outcome)
     if not outcomes:
@@ -362,6 +389,20 @@ def placebo_groups(data: pd.DataFrame, *, reps: int = 200, seed: int | None = No
     InputError
         A column is missing, ``reps`` is not positive, there are no treated or too few
         never-treated units.
+
+    Examples
+    --------
+    Assign the treatment to random never-treated units (``reps`` times) and compare the
+    actual estimate with the placebo distribution:
+
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.sensitivity import placebo_groups
+    >>> res = placebo_groups(example_panel(), reps=20, seed=0, sizes="share", outcome="y",
+    ...                      unit="id", time="period", cohort="cohort")
+    >>> res.table["kind"].value_counts().to_dict()
+    {'placebo': 20, 'actual': 1}
+    >>> round(res.p_value, 3)
+    0.048
     """
     settings = cs_settings(outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=covariates,
                            control=control, estimator=estimator, weights=weights, cluster=cluster,

@@ -160,6 +160,20 @@ def pretrend_power(betahat: Sequence[float], sigma, event_times: Sequence[float]
     InputError
         Shapes do not agree, ``sigma`` is not positive definite, the trend exposures are all
         zero, or a power is not between ``size`` and 1.
+
+    Examples
+    --------
+    The linear pre-trend slope a Wald pre-test would detect with 50% and 80% power,
+    given the pre-period coefficients' covariance (Roth 2022):
+
+    >>> import numpy as np
+    >>> from evaluate.sensitivity import pretrend_power
+    >>> res = pretrend_power([0.05, -0.02, 0.0], np.diag([0.01, 0.01, 0.01]),
+    ...                      event_times=[-3, -2, 0])
+    >>> res.table[["term", "estimate"]].round(3)
+            term  estimate
+    0  power 50%     0.098
+    1  power 80%     0.135
     """
     b = np.atleast_1d(np.asarray(betahat, dtype=float))
     sig = np.atleast_2d(np.asarray(sigma, dtype=float))
@@ -231,6 +245,18 @@ def pretrend_power_cs(res, *, size: float = 0.05, powers: Sequence[float] = (0.5
     Returns
     -------
     PretrendPowerResult
+
+    Examples
+    --------
+    >>> from evaluate.did import callaway_santanna, example_panel
+    >>> from evaluate.sensitivity import pretrend_power_cs
+    >>> res = callaway_santanna(example_panel(), outcome="y", unit="id", time="period",
+    ...                         cohort="cohort", base_period="universal")
+    >>> power = pretrend_power_cs(res)
+    >>> power.table[["term", "estimate"]].round(3)
+            term  estimate
+    0  power 50%     0.140
+    1  power 80%     0.192
     """
     from evaluate.did.att_gt import ATTgtResult
 
