@@ -33,7 +33,17 @@ DEFAULT_FIGURE_DIR = "_figures"
 
 
 def figure_dir() -> Path:
-    """Where :meth:`Chart.markdown` writes PNG files (``$EVALUATE_FIGURE_DIR`` or ``_figures``)."""
+    """Where :meth:`Chart.markdown` writes PNG files (``$EVALUATE_FIGURE_DIR`` or ``_figures``).
+
+    Examples
+    --------
+    The folder depends on ``$EVALUATE_FIGURE_DIR``; it is ``_figures`` when unset:
+
+    >>> from pathlib import Path
+    >>> from evaluate.report.charts import figure_dir
+    >>> isinstance(figure_dir(), Path)
+    True
+    """
     return Path(os.environ.get(FIGURE_DIR_ENV) or DEFAULT_FIGURE_DIR)
 
 
@@ -42,6 +52,14 @@ def caption_line(source: str, *, coverage: str | None = None, synthetic: bool) -
 
     On synthetic data the source names the generator, so that no chart reads as if it
     showed DfE's figures.
+
+    Examples
+    --------
+    >>> from evaluate.report.charts import caption_line
+    >>> caption_line("DfE pupil absence", coverage="2022/23 to 2023/24", synthetic=False)
+    'Source: DfE pupil absence. Coverage: 2022/23 to 2023/24.'
+    >>> print(caption_line("DfE pupil absence", synthetic=True))
+    Source: synthetic England (evaluate.synthetic), in the format of DfE pupil absence. Synthetic data: not real findings.
     """
     if synthetic:
         source = f"synthetic England (evaluate.synthetic), in the format of {source}"
@@ -60,7 +78,21 @@ def _md_escape_attr(text: str) -> str:
 
 @dataclass
 class Chart:
-    """A figure with its active title, caption line and alt text."""
+    """A figure with its active title, caption line and alt text.
+
+    Examples
+    --------
+    A figure with its title, caption and alt text; :meth:`Chart.markdown` saves the PNG
+    and returns the Markdown that shows it:
+
+    >>> from matplotlib.figure import Figure
+    >>> from evaluate.report.charts import Chart
+    >>> fig = Figure()
+    >>> _ = fig.subplots().plot([2022, 2023], [5.9, 5.5])
+    >>> chart = Chart(fig, "Absence fell in 2023", "Source: example.", "A falling line.")
+    >>> print(chart.markdown("fig-example", directory="figures").strip())
+    ![Absence fell in 2023. Source: example.](figures/fig-example.png){#fig-example fig-alt="A falling line." width="100%"}
+    """
 
     figure: Figure
     title: str
@@ -108,7 +140,25 @@ def _year_axis(ax, years: list[int]) -> None:
 
 
 def national_chart(national: Iterable[Mapping], *, synthetic: bool) -> Chart:
-    """Overall and persistent absence by year and phase: panel (lines) vs published (open circles)."""
+    """Overall and persistent absence by year and phase: panel (lines) vs published (open circles).
+
+    Examples
+    --------
+    >>> from evaluate.report.charts import national_chart
+    >>> national = [
+    ...     {"year": 2022, "phase": "Primary", "overall_absence_rate": 5.94,
+    ...      "published_overall_absence_rate": 5.9, "pa_rate": 17.24, "published_pa_rate": 17.2,
+    ...      "severe_rate": 1.06, "difference_pp": 0.04},
+    ...     {"year": 2023, "phase": "Primary", "overall_absence_rate": 5.46,
+    ...      "published_overall_absence_rate": 5.5, "pa_rate": 15.6, "published_pa_rate": 15.6,
+    ...      "severe_rate": 1.2, "difference_pp": -0.04},
+    ... ]
+    >>> chart = national_chart(national, synthetic=False)
+    >>> chart.title
+    'Panel rates match published figures within 0.1 points'
+    >>> len(chart.figure.axes)
+    2
+    """
     df = pd.DataFrame(list(national))
     title = national_title(df.to_dict("records"))
     years = sorted(df["year"].astype(int).unique())
@@ -147,7 +197,23 @@ def national_chart(national: Iterable[Mapping], *, synthetic: bool) -> Chart:
 
 
 def coverage_chart(coverage: Iterable[Mapping], *, synthetic: bool) -> Chart:
-    """Schools in the panel by year and phase (the term with the most schools)."""
+    """Schools in the panel by year and phase (the term with the most schools).
+
+    Examples
+    --------
+    >>> from evaluate.report.charts import coverage_chart
+    >>> coverage = [
+    ...     {"year": 2022, "term": "full_year", "phase": "Primary", "schools": 1520, "enrolments": 401234},
+    ...     {"year": 2022, "term": "full_year", "phase": "Secondary", "schools": 310, "enrolments": 298001},
+    ...     {"year": 2023, "term": "full_year", "phase": "Primary", "schools": 1498, "enrolments": 399870},
+    ...     {"year": 2023, "term": "full_year", "phase": "Secondary", "schools": 312, "enrolments": 301552},
+    ... ]
+    >>> chart = coverage_chart(coverage, synthetic=True)
+    >>> chart.title
+    'Between 1,810 and 1,830 schools a year, 2022/23 to 2023/24'
+    >>> chart.caption.endswith("Synthetic data: not real findings.")
+    True
+    """
     df = pd.DataFrame(list(coverage))
     title = coverage_title(df.to_dict("records"))
     per = (df.groupby(["year", "phase"], as_index=False)["schools"].max()

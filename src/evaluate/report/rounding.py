@@ -59,7 +59,18 @@ def round_half_up(x: Real | str, ndigits: int = 0) -> float | int:
 
 
 def fmt_number(x: Real | str | None, ndigits: int = 1, *, missing: str = "", thousands: bool = True) -> str:
-    """Format ``x`` rounded half up to exactly ``ndigits`` decimals (``"1,234.5"``)."""
+    """Format ``x`` rounded half up to exactly ``ndigits`` decimals (``"1,234.5"``).
+
+    Examples
+    --------
+    >>> from evaluate.report.rounding import fmt_number
+    >>> fmt_number(1234.25, 1)
+    '1,234.3'
+    >>> fmt_number(-0.04, 1)
+    '0.0'
+    >>> fmt_number(None, missing="n/a")
+    'n/a'
+    """
     if _missing(x):
         return missing
     q = Decimal(1).scaleb(-ndigits)
@@ -70,18 +81,45 @@ def fmt_number(x: Real | str | None, ndigits: int = 1, *, missing: str = "", tho
 
 
 def fmt_count(x: Real | None, *, missing: str = "") -> str:
-    """A whole number with thousands separators (``"12,345"``)."""
+    """A whole number with thousands separators (``"12,345"``).
+
+    Examples
+    --------
+    >>> from evaluate.report.rounding import fmt_count
+    >>> fmt_count(12345)
+    '12,345'
+    >>> fmt_count(2.5)
+    '3'
+    """
     return fmt_number(x, 0, missing=missing)
 
 
 def fmt_pct(x: Real | None, ndigits: int = 1, *, missing: str = "") -> str:
-    """A percentage already on the 0-100 scale (``"6.8%"``)."""
+    """A percentage already on the 0-100 scale (``"6.8%"``).
+
+    Examples
+    --------
+    >>> from evaluate.report.rounding import fmt_pct
+    >>> fmt_pct(6.849)
+    '6.8%'
+    >>> fmt_pct(6.849, 2)
+    '6.85%'
+    """
     s = fmt_number(x, ndigits, missing=missing)
     return f"{s}%" if s != missing else missing
 
 
 def fmt_pp(x: Real | None, ndigits: int = 1, *, missing: str = "", sign: bool = True) -> str:
-    """A difference in percentage points, signed (``"+0.2"``, ``"-0.1"``, ``"0.0"``)."""
+    """A difference in percentage points, signed (``"+0.2"``, ``"-0.1"``, ``"0.0"``).
+
+    Examples
+    --------
+    >>> from evaluate.report.rounding import fmt_pp
+    >>> fmt_pp(0.25), fmt_pp(-0.1), fmt_pp(0.04)
+    ('+0.3', '-0.1', '0.0')
+    >>> fmt_pp(0.25, sign=False)
+    '0.3'
+    """
     s = fmt_number(x, ndigits, missing=missing)
     if s == missing or not sign:
         return s
@@ -89,6 +127,13 @@ def fmt_pp(x: Real | None, ndigits: int = 1, *, missing: str = "", sign: bool = 
 
 
 def year_label(year: int | str) -> str:
-    """The academic year that starts in calendar year ``year``: ``2022 -> "2022/23"``."""
+    """The academic year that starts in calendar year ``year``: ``2022 -> "2022/23"``.
+
+    Examples
+    --------
+    >>> from evaluate.report.rounding import year_label
+    >>> year_label(2022), year_label("1999")
+    ('2022/23', '1999/00')
+    """
     y = int(year)
     return f"{y}/{(y + 1) % 100:02d}"

@@ -68,6 +68,21 @@ def markdown_table(
         Table caption and cross-reference label (``tbl-...``).
     synthetic
         When true, the caption ends with the synthetic-data label.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluate.report.tables import markdown_table
+    >>> df = pd.DataFrame({"year": [2022, 2023], "rate": [5.94, 5.46], "schools": [1520, 1498]})
+    >>> print(markdown_table(df, formats={"year": "year", "rate": "pct"},
+    ...                      headers={"year": "Year", "rate": "Absence", "schools": "Schools"},
+    ...                      caption="Absence by year.", label="tbl-example", synthetic=True))
+    | Year | Absence | Schools |
+    |:---|---:|---:|
+    | 2022/23 | 5.9% | 1,520 |
+    | 2023/24 | 5.5% | 1,498 |
+    <BLANKLINE>
+    : Absence by year. Synthetic data: not real findings. {#tbl-example}
     """
     formats = dict(formats or {})
     headers = dict(headers or {})
@@ -110,7 +125,27 @@ def _frame(rows: Iterable[Mapping]) -> pd.DataFrame:
 
 
 def national_table(national: Iterable[Mapping], *, synthetic: bool, label: str = "tbl-national") -> str:
-    """Panel against published national rates by year and phase."""
+    """Panel against published national rates by year and phase.
+
+    Examples
+    --------
+    >>> from evaluate.report.tables import national_table
+    >>> national = [
+    ...     {"year": 2022, "phase": "Primary", "overall_absence_rate": 5.94,
+    ...      "published_overall_absence_rate": 5.9, "pa_rate": 17.24, "published_pa_rate": 17.2,
+    ...      "severe_rate": 1.06, "difference_pp": 0.04},
+    ...     {"year": 2023, "phase": "Primary", "overall_absence_rate": 5.46,
+    ...      "published_overall_absence_rate": 5.5, "pa_rate": 15.6, "published_pa_rate": 15.6,
+    ...      "severe_rate": 1.2, "difference_pp": -0.04},
+    ... ]
+    >>> print(national_table(national, synthetic=False))
+    | Year | Phase | Overall, panel | Overall, published | Persistent, panel | Persistent, published | Severe, panel | Overall difference (pp) |
+    |:---|:---|---:|---:|---:|---:|---:|---:|
+    | 2022/23 | Primary | 5.9% | 5.9% | 17.2% | 17.2% | 1.1% | +0.04 |
+    | 2023/24 | Primary | 5.5% | 5.5% | 15.6% | 15.6% | 1.2% | -0.04 |
+    <BLANKLINE>
+    : Overall, persistent and severe absence rates in the panel and as published, by year and phase. {#tbl-national}
+    """
     df = _frame(national).sort_values(["phase", "year"], kind="stable")
     df = df[["year", "phase", "overall_absence_rate", "published_overall_absence_rate",
              "pa_rate", "published_pa_rate", "severe_rate", "difference_pp"]]
@@ -147,7 +182,27 @@ def dfe_published_table(rows: Iterable[Mapping], *, synthetic: bool, label: str 
 
 
 def coverage_table(coverage: Iterable[Mapping], *, synthetic: bool, label: str = "tbl-coverage") -> str:
-    """Schools and enrolments by year, term and phase."""
+    """Schools and enrolments by year, term and phase.
+
+    Examples
+    --------
+    >>> from evaluate.report.tables import coverage_table
+    >>> coverage = [
+    ...     {"year": 2022, "term": "full_year", "phase": "Primary", "schools": 1520, "enrolments": 401234},
+    ...     {"year": 2022, "term": "full_year", "phase": "Secondary", "schools": 310, "enrolments": 298001},
+    ...     {"year": 2023, "term": "full_year", "phase": "Primary", "schools": 1498, "enrolments": 399870},
+    ...     {"year": 2023, "term": "full_year", "phase": "Secondary", "schools": 312, "enrolments": 301552},
+    ... ]
+    >>> print(coverage_table(coverage, synthetic=False))
+    | Year | Term | Phase | Schools | Enrolments |
+    |:---|:---|:---|---:|---:|
+    | 2022/23 | full_year | Primary | 1,520 | 401,234 |
+    | 2022/23 | full_year | Secondary | 310 | 298,001 |
+    | 2023/24 | full_year | Primary | 1,498 | 399,870 |
+    | 2023/24 | full_year | Secondary | 312 | 301,552 |
+    <BLANKLINE>
+    : Schools and pupil enrolments in the panel by year, term and phase. {#tbl-coverage}
+    """
     df = _frame(coverage).sort_values(["year", "term", "phase"], kind="stable")[
         ["year", "term", "phase", "schools", "enrolments"]]
     return markdown_table(
@@ -163,7 +218,21 @@ def coverage_table(coverage: Iterable[Mapping], *, synthetic: bool, label: str =
 
 def suppression_table(suppression: Iterable[Mapping], *, synthetic: bool,
                       label: str = "tbl-suppression") -> str:
-    """Counts of suppressed or unavailable cells by file, column and DfE symbol."""
+    """Counts of suppressed or unavailable cells by file, column and DfE symbol.
+
+    Examples
+    --------
+    >>> from evaluate.report.tables import suppression_table
+    >>> rows = [{"file": "absence.csv", "column": "sess_overall", "symbol": "c", "count": 12},
+    ...         {"file": "absence.csv", "column": "sess_overall", "symbol": "x", "count": 3}]
+    >>> print(suppression_table(rows, synthetic=False))
+    | File | Column | Symbol | Cells |
+    |:---|:---|:---|---:|
+    | absence.csv | sess_overall | `c` | 12 |
+    | absence.csv | sess_overall | `x` | 3 |
+    <BLANKLINE>
+    : Cells holding a DfE symbol instead of a number, by file, column and symbol. {#tbl-suppression}
+    """
     df = _frame(suppression)
     if df.empty:
         df = pd.DataFrame({"file": [], "column": [], "symbol": [], "count": []})
@@ -180,7 +249,23 @@ def suppression_table(suppression: Iterable[Mapping], *, synthetic: bool,
 
 
 def attrition_table(attrition: Iterable[Mapping], *, synthetic: bool, label: str = "tbl-attrition") -> str:
-    """The attrition log in order, each step's rows before and after and why."""
+    """The attrition log in order, each step's rows before and after and why.
+
+    Examples
+    --------
+    >>> from evaluate.report.tables import attrition_table
+    >>> log = [{"step": "read", "rows_before": 10500, "rows_after": 10500, "dropped": 0,
+    ...         "reason": ""},
+    ...        {"step": "drop special schools", "rows_before": 10500, "rows_after": 10000,
+    ...         "dropped": 500, "reason": "out of scope"}]
+    >>> print(attrition_table(log, synthetic=False))
+    | Step | Rows before | Rows after | Dropped | Reason |
+    |:---|---:|---:|---:|:---|
+    | read | 10,500 | 10,500 | 0 |  |
+    | drop special schools | 10,500 | 10,000 | 500 | out of scope |
+    <BLANKLINE>
+    : Attrition from the rows read to the rows of the analysis panel. {#tbl-attrition}
+    """
     df = _frame(attrition)[["step", "rows_before", "rows_after", "dropped", "reason"]]
     return markdown_table(
         df,
@@ -221,7 +306,21 @@ def _key_value(pairs: list[tuple[str, Any]], *, caption: str, label: str, synthe
 
 def conversions_table(conversions: Mapping[str, Any], *, synthetic: bool,
                       label: str = "tbl-conversions") -> str:
-    """How schools were followed across academy conversions and mergers."""
+    """How schools were followed across academy conversions and mergers.
+
+    Examples
+    --------
+    >>> from evaluate.report.tables import conversions_table
+    >>> print(conversions_table({"links_read": 812, "conversions_followed": 640, "mergers": 12},
+    ...                         synthetic=False))
+    |  | Number |
+    |:---|---:|
+    | GIAS links read | 812 |
+    | Academy conversions followed | 640 |
+    | Mergers | 12 |
+    <BLANKLINE>
+    : Schools followed across academy conversions and mergers. {#tbl-conversions}
+    """
     pairs = [(_CONVERSION_LABELS.get(k, k.replace("_", " ")), v) for k, v in conversions.items()]
     return _key_value(pairs, caption="Schools followed across academy conversions and mergers.",
                       label=label, synthetic=synthetic)
@@ -229,7 +328,22 @@ def conversions_table(conversions: Mapping[str, Any], *, synthetic: bool,
 
 def programmes_table(programmes: Mapping[str, Any], *, synthetic: bool,
                      label: str = "tbl-programmes") -> str:
-    """Programme membership: hubs, hub schools by cohort, mentor areas, both."""
+    """Programme membership: hubs, hub schools by cohort, mentor areas, both.
+
+    Examples
+    --------
+    >>> from evaluate.report.tables import programmes_table
+    >>> print(programmes_table({"hubs": 2, "hub_schools": 31, "hub_cohorts": {"2023": 20, "2024": 11}},
+    ...                        synthetic=False))
+    |  | Schools or areas |
+    |:---|---:|
+    | Attendance hubs | 2 |
+    | Schools in an attendance hub | 31 |
+    | Hub schools in cohort 2023/24 | 20 |
+    | Hub schools in cohort 2024/25 | 11 |
+    <BLANKLINE>
+    : Programme membership in the panel. {#tbl-programmes}
+    """
     pairs: list[tuple[str, Any]] = []
     for key in ["hubs", "hub_schools_listed", "hub_schools"]:
         if key in programmes:
