@@ -8,11 +8,12 @@ import pandas as pd
 __all__ = ["example_panel"]
 
 
-def example_panel(n_units: int = 200, seed: int = 0) -> pd.DataFrame:
+def example_panel(n_units: int = 200, seed: int = 0, *, start: int = 1) -> pd.DataFrame:
     """A small simulated staggered-adoption panel, for examples and quick experiments.
 
-    Six periods (1 to 6); each unit is in cohort 0 (never treated), 3, 4 or 5 (the
-    first treated period), with equal probability. The outcome is a unit effect, a
+    Six periods (``start`` to ``start + 5``, by default 1 to 6); each unit is in cohort 0
+    (never treated) or first treated in the third, fourth or fifth period (cohorts 3, 4
+    and 5 by default), with equal probability. The outcome is a unit effect, a
     common trend, ``0.5 * x`` and a treatment effect of ``1 + 0.5 * (period - cohort)``
     from the cohort's first period on, plus normal noise. Parallel trends hold by
     construction.
@@ -23,6 +24,9 @@ def example_panel(n_units: int = 200, seed: int = 0) -> pd.DataFrame:
         Number of units.
     seed
         Seed of the random number generator: the same seed gives the same panel.
+    start
+        The first period (for example a calendar year, ``start=2018``). The random draws
+        do not depend on it.
 
     Returns
     -------
@@ -40,6 +44,9 @@ def example_panel(n_units: int = 200, seed: int = 0) -> pd.DataFrame:
     ['id', 'period', 'cohort', 'y', 'x']
     >>> sorted(panel["cohort"].unique().tolist())
     [0, 3, 4, 5]
+    >>> years = example_panel(n_units=50, seed=1, start=2018)
+    >>> sorted(years["cohort"].unique().tolist()), int(years["period"].max())
+    ([0, 2020, 2021, 2022], 2023)
     """
     rng = np.random.default_rng(seed)
     periods = np.arange(1, 7)
@@ -51,4 +58,6 @@ def example_panel(n_units: int = 200, seed: int = 0) -> pd.DataFrame:
     treated = (cohort > 0) & (period >= cohort)
     effect = np.where(treated, 1.0 + 0.5 * (period - cohort), 0.0)
     y = unit_effect + 0.3 * period + 0.5 * x + effect + rng.normal(0.0, 0.5, len(ids))
-    return pd.DataFrame({"id": ids, "period": period, "cohort": cohort, "y": y, "x": x})
+    shift = start - 1
+    return pd.DataFrame({"id": ids, "period": period + shift,
+                         "cohort": np.where(cohort > 0, cohort + shift, 0), "y": y, "x": x})
