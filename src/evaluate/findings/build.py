@@ -116,6 +116,24 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         (counts and balance, if matched) and ``outcomes`` -> per outcome ``headline``,
         ``event_study``, ``pretest``, ``by_wave``, ``by_phase``, ``by_fsm``, ``estimators``,
         ``bacon``, ``trends``, ``confidence`` and ``dropped`` (units left out, by reason).
+
+    Examples
+    --------
+    Every estimate of a programme report, from a small simulated panel (the example
+    panel's columns renamed to the panel's names):
+
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], synthetic=True)
+    >>> sorted(results["outcomes"]["overall_absence_rate"])[:6]
+    ['bacon', 'by_fsm', 'by_phase', 'by_wave', 'confidence', 'dropped']
+    >>> round(results["outcomes"]["overall_absence_rate"]["headline"]["estimate"], 2)
+    1.66
+    >>> results["outcomes"]["overall_absence_rate"]["confidence"]["rating"]
+    'moderate'
     """
     for c in (unit, time, cohort, *outcomes):
         if c not in panel.columns:

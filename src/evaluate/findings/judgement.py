@@ -23,6 +23,13 @@ def sms_level(*, matched: bool) -> dict[str, Any]:
     level 3 (What Works Centre for Local Economic Growth's scoring guide), matched or not:
     level 4 needs quasi-random assignment (an instrument or a discontinuity), level 5 a
     randomised trial.
+
+    Examples
+    --------
+    >>> from evaluate.findings import sms_level
+    >>> design = sms_level(matched=True)
+    >>> design["level"], design["design"]
+    (3, 'difference-in-differences against matched comparison schools')
     """
     design = ("difference-in-differences against matched comparison schools" if matched
               else "difference-in-differences against never-treated comparison schools")
@@ -45,6 +52,19 @@ def confidence(*, pretest_p: float | None, imbalanced: Sequence[str], estimates:
 
     ``high`` when all three hold, ``low`` when the pre-trend test fails and the estimators
     disagree, ``moderate`` otherwise.
+
+    Examples
+    --------
+    Estimators that agree, balanced covariates and no pre-trend give ``high``:
+
+    >>> from evaluate.findings import confidence
+    >>> out = confidence(pretest_p=0.40, imbalanced=[], estimates={"twfe": 1.2, "imputation": 1.6},
+    ...                  headline=1.5, ci=(1.3, 1.7))
+    >>> out["rating"], out["checks"]["agreement"]
+    ('high', {'ok': True, 'disagree': []})
+    >>> confidence(pretest_p=0.01, imbalanced=[], estimates={"twfe": -0.5}, headline=1.5,
+    ...            ci=(1.3, 1.7))["rating"]
+    'low'
     """
     pre_ok = pretest_p is None or (isinstance(pretest_p, float) and math.isnan(pretest_p)) or pretest_p >= PRETEST_ALPHA
     bal_ok = len(imbalanced) == 0

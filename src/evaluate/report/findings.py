@@ -39,7 +39,16 @@ def _noun(label: str) -> str:
 
 
 def interval_text(lo: float | None, hi: float | None, *, absolute: bool = False, ndigits: int = 1) -> str:
-    """``"0.5 to 0.8"``: a 95% interval, rounded half up to ``ndigits`` decimals (signed unless ``absolute``)."""
+    """``"0.5 to 0.8"``: a 95% interval, rounded half up to ``ndigits`` decimals (signed unless ``absolute``).
+
+    Examples
+    --------
+    >>> from evaluate.report.findings import interval_text
+    >>> interval_text(-0.42, -0.08)
+    '-0.4 to -0.1'
+    >>> interval_text(None, 0.3)
+    'not available'
+    """
     if lo is None or hi is None:
         return "not available"
     if absolute:
@@ -49,7 +58,21 @@ def interval_text(lo: float | None, hi: float | None, *, absolute: bool = False,
 
 
 def effect_sentence(programme: str, outcome: Mapping[str, Any]) -> str:
-    """One sentence: the headline effect on an outcome, its 95% interval and, for absence rates, days."""
+    """One sentence: the headline effect on an outcome, its 95% interval and, for absence rates, days.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], synthetic=True)
+    >>> outcome = results["outcomes"]["overall_absence_rate"]
+    >>> from evaluate.report.findings import effect_sentence
+    >>> print(effect_sentence("hubs", outcome))
+    Attendance hub membership increased the overall absence rate by 1.7 percentage points (95% interval 1.5 to 1.8).
+    """
     name = PROGRAMME_NAMES.get(programme, {"subject": programme})["subject"]
     h = outcome["headline"]
     est, lo, hi = h["estimate"], h["ci_low"], h["ci_high"]
@@ -73,7 +96,21 @@ def effect_sentence(programme: str, outcome: Mapping[str, Any]) -> str:
 
 
 def confidence_sentence(outcome: Mapping[str, Any]) -> str:
-    """How confident we can be, and why (the checks behind the rating)."""
+    """How confident we can be, and why (the checks behind the rating).
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], synthetic=True)
+    >>> outcome = results["outcomes"]["overall_absence_rate"]
+    >>> from evaluate.report.findings import confidence_sentence
+    >>> print(confidence_sentence(outcome))
+    Confidence in the overall absence rate estimate is moderate: other estimators disagree (Two-way fixed effects).
+    """
     c = outcome["confidence"]
     checks = c["checks"]
     reasons = []
@@ -94,7 +131,21 @@ def confidence_sentence(outcome: Mapping[str, Any]) -> str:
 
 
 def pretest_sentence(outcome: Mapping[str, Any]) -> str:
-    """The Wald pre-test, in words."""
+    """The Wald pre-test, in words.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], synthetic=True)
+    >>> outcome = results["outcomes"]["overall_absence_rate"]
+    >>> from evaluate.report.findings import pretest_sentence
+    >>> print(pretest_sentence(outcome))
+    The joint test that all 6 pre-treatment effects are zero does not reject parallel pre-trends (chi-squared 3.8, p = 0.709).
+    """
     pt = outcome["pretest"]
     if pt.get("p_value") is None:
         return "There was no pre-treatment period to test."
@@ -106,12 +157,40 @@ def pretest_sentence(outcome: Mapping[str, Any]) -> str:
 
 
 def design_sentence(results: Mapping[str, Any]) -> str:
+    """One sentence naming the design and its Maryland Scientific Methods Scale level.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], synthetic=True)
+    >>> from evaluate.report.findings import design_sentence
+    >>> print(design_sentence(results))
+    Design: difference-in-differences against never-treated comparison schools (Maryland Scientific Methods Scale level 3: outcomes before and after, with a comparison group providing the counterfactual; assignment was not random).
+    """
     d = results["design"]
     return (f"Design: {d['design']} (Maryland Scientific Methods Scale level {d['level']}: {d['reason']}).")
 
 
 def key_findings(results: Mapping[str, Any], *, max_findings: int = 6) -> list[str]:
-    """At most six one-sentence findings, each with its number and 95% interval, from the results."""
+    """At most six one-sentence findings, each with its number and 95% interval, from the results.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], synthetic=True)
+    >>> from evaluate.report.findings import key_findings
+    >>> findings = key_findings(results)
+    >>> print(findings[0])
+    Attendance hub membership increased the overall absence rate by 1.7 percentage points (95% interval 1.5 to 1.8).
+    """
     prog = results["programme"]
     outs = results["outcomes"]
     order = [k for k in ("overall_absence_rate", "pa_rate", "severe_rate") if k in outs] + \
@@ -135,7 +214,24 @@ def key_findings(results: Mapping[str, Any], *, max_findings: int = 6) -> list[s
 
 
 def headline_table(results: Mapping[str, Any], *, synthetic: bool, label: str = "tbl-headline") -> str:
-    """Outcome, effect, 95% interval, days per pupil, schools, confidence: one row per outcome."""
+    """Outcome, effect, 95% interval, days per pupil, schools, confidence: one row per outcome.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], synthetic=True)
+    >>> from evaluate.report.findings import headline_table
+    >>> print(headline_table(results, synthetic=True))
+    | Outcome | Effect (percentage points) | 95% interval | Days per pupil per year | Treated schools | Comparison schools | Confidence |
+    |:---|---:|:---|---:|---:|---:|:---|
+    | Overall absence rate | 1.7 | 1.5 to 1.8 |  | 158 | 42 | moderate |
+    <BLANKLINE>
+    : Headline estimates: difference-in-differences against never-treated comparison schools, Scientific Methods Scale level 3. Negative effects are falls in absence. Synthetic data: not real findings. {#tbl-headline}
+    """
     rows = []
     for _k, o in results["outcomes"].items():
         h = o["headline"]
@@ -175,6 +271,28 @@ def _est_rows(rows: Sequence[Mapping[str, Any]], key: str, name: str, fmt=str) -
 
 
 def estimators_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str = "tbl-estimators") -> str:
+    """The overall effect of one outcome by estimator (Callaway-Sant'Anna, Sun-Abraham, imputation, TWFE).
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], synthetic=True)
+    >>> outcome = results["outcomes"]["overall_absence_rate"]
+    >>> from evaluate.report.findings import estimators_table
+    >>> print(estimators_table(outcome, synthetic=True))
+    | Estimator | Effect (percentage points) | 95% interval |
+    |:---|:---|:---|
+    | Callaway-Sant'Anna | 1.66 | 1.47 to 1.85 |
+    | Sun-Abraham | 1.66 | 1.47 to 1.85 |
+    | Imputation (Borusyak-Jaravel-Spiess) | 1.65 | 1.50 to 1.81 |
+    | Two-way fixed effects | 1.22 | 1.07 to 1.37 |
+    <BLANKLINE>
+    : Overall absence rate: the overall effect by estimator. Synthetic data: not real findings. {#tbl-estimators}
+    """
     df = _est_rows(outcome["estimators"], "estimator", "Estimator")
     return markdown_table(df, formats={c: "text" for c in df.columns},
                           caption=f"{outcome['label']}: the overall effect by estimator.", label=label,
@@ -182,7 +300,27 @@ def estimators_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str 
 
 
 def subgroup_table(outcome: Mapping[str, Any], key: str, *, synthetic: bool, label: str) -> str:
-    """Estimates by wave (``by_wave``), phase (``by_phase``) or disadvantage (``by_fsm``)."""
+    """Estimates by wave (``by_wave``), phase (``by_phase``) or disadvantage (``by_fsm``).
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], synthetic=True)
+    >>> outcome = results["outcomes"]["overall_absence_rate"]
+    >>> from evaluate.report.findings import subgroup_table
+    >>> print(subgroup_table(outcome, "by_wave", synthetic=True, label="tbl-waves"))
+    | Cohort (first year) | Effect (percentage points) | 95% interval |
+    |:---|:---|:---|
+    | 2020/21 | 1.72 | 1.37 to 2.06 |
+    | 2021/22 | 1.60 | 1.31 to 1.90 |
+    | 2022/23 | 1.64 | 1.31 to 1.98 |
+    <BLANKLINE>
+    : Overall absence rate: effect by the year schools joined. Synthetic data: not real findings. {#tbl-waves}
+    """
     rows = outcome.get(key) or []
     if key == "by_wave":
         df = _est_rows(rows, "component", "Cohort (first year)", fmt=lambda g: year_label(int(g)))
@@ -196,6 +334,27 @@ def subgroup_table(outcome: Mapping[str, Any], key: str, *, synthetic: bool, lab
 
 
 def bacon_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str = "tbl-bacon") -> str:
+    """The Goodman-Bacon decomposition of the TWFE estimate of one outcome, by comparison type.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], synthetic=True)
+    >>> outcome = results["outcomes"]["overall_absence_rate"]
+    >>> from evaluate.report.findings import bacon_table
+    >>> print(bacon_table(outcome, synthetic=True))
+    | Comparison | Weight | Average 2x2 estimate |
+    |:---|:---|:---|
+    | Earlier vs later treated | 0.240 | 1.20 |
+    | Later vs earlier treated (already treated as controls) | 0.234 | 0.49 |
+    | Treated vs never treated | 0.526 | 1.56 |
+    <BLANKLINE>
+    : Overall absence rate: the two-way fixed effects estimate (1.22) as a weighted average of 2x2 comparisons (200 schools observed in every year). Synthetic data: not real findings. {#tbl-bacon}
+    """
     b = outcome.get("bacon")
     names = {"treated_vs_never": "Treated vs never treated", "earlier_vs_later": "Earlier vs later treated",
              "later_vs_earlier": "Later vs earlier treated (already treated as controls)"}
@@ -211,7 +370,32 @@ def bacon_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str = "tb
 
 
 def balance_table_md(matching: Mapping[str, Any], cohort: int, *, synthetic: bool, label: str) -> str:
-    """Standardised mean differences before and after matching for one cohort."""
+    """Standardised mean differences before and after matching for one cohort.
+
+    Examples
+    --------
+    Needs a matched design: the balance of one cohort before and after matching.
+
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> from evaluate.matching import match_cohorts
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> matching = match_cohorts(panel, unit="school_id", time="year", cohort="cohort",
+    ...                          outcomes=["overall_absence_rate"], covariates=["x"], exact=(),
+    ...                          pre_years=2, seed=0)
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], matching=matching)
+    >>> from evaluate.report.findings import balance_table_md
+    >>> print(balance_table_md(results["matching"], 2020, synthetic=True, label="tbl-balance"))
+    | Variable | SMD before | SMD after |
+    |:---|:---|:---|
+    | overall_absence_rate_level | 0.25 | 0.01 |
+    | overall_absence_rate_trend | 0.06 | -0.04 |
+    | x | -0.09 | -0.06 |
+    <BLANKLINE>
+    : Balance of the cohort joining in 2020/21: standardised mean differences (pooled standard deviation) before and after matching; above 0.1 in absolute value is flagged as imbalanced. Synthetic data: not real findings. {#tbl-balance}
+    """
     t = pd.DataFrame(matching["balance"])
     t = t[t["cohort"] == cohort]
     w = t.pivot(index="term", columns="sample", values="smd").reindex(list(dict.fromkeys(t["term"])))
@@ -225,7 +409,22 @@ def balance_table_md(matching: Mapping[str, Any], cohort: int, *, synthetic: boo
 
 
 def caveats(results: Mapping[str, Any], *, max_caveats: int = 4) -> list[str]:
-    """The top caveats of a programme's headline estimate, each one sentence, from the results."""
+    """The top caveats of a programme's headline estimate, each one sentence, from the results.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings import programme_findings
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
+    ...                              outcomes=["overall_absence_rate"], synthetic=True)
+    >>> from evaluate.report.findings import caveats
+    >>> for note in caveats(results, max_caveats=2):
+    ...     print("-", note)
+    - These figures come from synthetic data made to test the pipeline; they are not findings about real schools.
+    - Estimators that weigh the comparisons differently give different answers (see the estimators section).
+    """
     out: list[str] = []
     if results.get("synthetic"):
         out.append("These figures come from synthetic data made to test the pipeline; they are not findings "

@@ -25,7 +25,20 @@ def _p(p: float | None) -> str:
 
 
 def verdict(rob: Mapping[str, Any]) -> str:
-    """One sentence: how wrong parallel trends could be before the conclusion changes."""
+    """One sentence: how wrong parallel trends could be before the conclusion changes.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings.robustness import programme_robustness
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
+    >>> from evaluate.report.robustness import verdict
+    >>> print(verdict(rob))
+    The result holds for every violation of parallel trends tried: up to 2.00 times the largest difference between consecutive years before joining (HonestDiD).
+    """
     honest = rob.get("honest") or {}
     b = honest.get("breakdown") if honest else None
     if isinstance(b, Mapping) and b.get("value") is None and "original" in honest:
@@ -53,6 +66,25 @@ def verdict(rob: Mapping[str, Any]) -> str:
 
 
 def placebo_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+    """The placebo-timing estimates (adoption moved earlier) as a Markdown table.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings.robustness import programme_robustness
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
+    >>> from evaluate.report.robustness import placebo_table
+    >>> print(placebo_table(rob, synthetic=True, label="tbl-placebo"))
+    | Adoption moved earlier by | Cohorts (real to placebo) | Placebo effect | 95% interval |
+    |:---|:---|:---|:---|
+    | 1 observed year | 2020 to 2019, 2021 to 2020, 2022 to 2021 | -0.13 | -0.32 to 0.07 |
+    | 2 observed years | 2021 to 2019, 2022 to 2020 | -0.10 | -0.32 to 0.12 |
+    <BLANKLINE>
+    : Placebo adoption dates, estimated only on years before the real adoption: with parallel trends the placebo effect is zero. Synthetic data: not real findings. {#tbl-placebo}
+    """
     rows = rob.get("placebo_timing") or []
     df = pd.DataFrame([{"Adoption moved earlier by": f"{int(r['shift'])} observed year{'s' if r['shift'] > 1 else ''}",
                         "Cohorts (real to placebo)": r["cohorts"].replace("->", " to "),
@@ -66,6 +98,20 @@ def placebo_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str
 
 
 def leave_one_out_sentence(rob: Mapping[str, Any]) -> str:
+    """One sentence on the range of the effect when one hub (or local authority) at a time is left out.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings.robustness import programme_robustness
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
+    >>> from evaluate.report.robustness import leave_one_out_sentence
+    >>> print(leave_one_out_sentence(rob))
+    Leaving out one hub at a time (4 re-estimates), the effect ranges from 1.64 (without 1) to 1.68 (without 2), against 1.66 with all. No single one changes the sign of the effect.
+    """
     loo = rob.get("leave_one_out")
     if not loo:
         return "The leave-one-out analysis could not be computed."
@@ -83,6 +129,24 @@ def leave_one_out_sentence(rob: Mapping[str, Any]) -> str:
 
 
 def heterogeneity_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+    """Per subgrouping, the smallest and largest subgroup effects and the Wald test of equal effects.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings.robustness import programme_robustness
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
+    >>> from evaluate.report.robustness import heterogeneity_table
+    >>> print(heterogeneity_table(rob, synthetic=True, label="tbl-heterogeneity"))
+    | By | Groups | Smallest effect | Largest effect | Test of equal effects |
+    |:---|:---|:---|:---|:---|
+    | Cohort | 3 | 1.60 (2021/22) | 1.72 (2020/21) | chi-squared 0.2, 2 df, p 0.897 |
+    <BLANKLINE>
+    : Do effects differ between groups of schools? Wald tests of equal effects. Synthetic data: not real findings. {#tbl-heterogeneity}
+    """
     names = {"phase": "Phase", "fsm": "Free school meals (thirds)", "region": "Region", "cohort": "Cohort"}
     rows = []
     for key, h in (rob.get("heterogeneity") or {}).items():
@@ -104,6 +168,27 @@ def heterogeneity_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) 
 
 
 def comparisons_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+    """The effect against each alternative comparison group, as a Markdown table.
+
+    Examples
+    --------
+    Rows are the ``comparisons`` of :func:`evaluate.findings.robustness.programme_robustness`
+    (the table of :func:`evaluate.sensitivity.alternative_comparisons`):
+
+    >>> from evaluate.report.robustness import comparisons_table
+    >>> rob = {"comparisons": [
+    ...     {"term": "never", "description": "never-treated schools", "estimate": -0.31,
+    ...      "ci_low": -0.52, "ci_high": -0.1, "n_comparison": 420},
+    ...     {"term": "not_yet", "description": "never- and not-yet-treated schools",
+    ...      "estimate": -0.27, "ci_low": -0.45, "ci_high": -0.09, "n_comparison": 1530}]}
+    >>> print(comparisons_table(rob, synthetic=True, label="tbl-comparisons"))
+    | Comparison schools | Effect | 95% interval | Comparison units |
+    |:---|:---|:---|:---|
+    | never-treated schools | -0.31 | -0.52 to -0.10 | 420 |
+    | never- and not-yet-treated schools | -0.27 | -0.45 to -0.09 | 1,530 |
+    <BLANKLINE>
+    : The effect against different comparison groups. Synthetic data: not real findings. {#tbl-comparisons}
+    """
     rows = rob.get("comparisons") or []
     df = pd.DataFrame([{"Comparison schools": r.get("description", r["term"]),
                         "Effect": fmt_number(r["estimate"], 2),
@@ -116,6 +201,20 @@ def comparisons_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) ->
 
 
 def power_sentence(rob: Mapping[str, Any]) -> str:
+    """One sentence on the power of the pre-trend test (Roth 2022) and the bias it could miss.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings.robustness import programme_robustness
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
+    >>> from evaluate.report.robustness import power_sentence
+    >>> print(power_sentence(rob))
+    The pre-trend test (p 0.556) has 50% power against a linear difference in trends of 0.156 points a year and 80% power against 0.215 (Roth 2022); a trend of the latter size would bias the average post-joining effect by 0.54 points.
+    """
     pw = rob.get("pretrend_power")
     if not pw:
         return "The power of the pre-trend test could not be computed."
@@ -130,6 +229,32 @@ def power_sentence(rob: Mapping[str, Any]) -> str:
 
 
 def honest_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+    """The HonestDiD robust intervals for each bound ``M``, as a Markdown table.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_panel
+    >>> from evaluate.findings.robustness import programme_robustness
+    >>> panel = example_panel(start=2018).rename(
+    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
+    >>> from evaluate.report.robustness import honest_table
+    >>> print(honest_table(rob, synthetic=True, label="tbl-honest"))
+    | Restriction | Bound (M) | Method | 95% robust interval |
+    |:---|:---|:---|:---|
+    | relative_magnitude | 0.00 | C-LF | 1.48 to 1.84 |
+    | relative_magnitude | 0.25 | C-LF | 1.39 to 1.95 |
+    | relative_magnitude | 0.50 | C-LF | 1.28 to 2.07 |
+    | relative_magnitude | 0.75 | C-LF | 1.14 to 2.21 |
+    | relative_magnitude | 1.00 | C-LF | 1.00 to 2.35 |
+    | relative_magnitude | 1.25 | C-LF | 0.85 to 2.50 |
+    | relative_magnitude | 1.50 | C-LF | 0.71 to 2.65 |
+    | relative_magnitude | 1.75 | C-LF | 0.56 to 2.79 |
+    | relative_magnitude | 2.00 | C-LF | 0.42 to 2.94 |
+    <BLANKLINE>
+    : HonestDiD (Rambachan and Roth 2023): intervals for the average post-joining effect allowing trends after joining to differ by up to M. Synthetic data: not real findings. {#tbl-honest}
+    """
     h = rob.get("honest")
     if not h:
         return "The HonestDiD sensitivity analysis is not available for this run.\n"
@@ -148,6 +273,16 @@ def honest_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
 
 
 def errors_sentence(rob: Mapping[str, Any]) -> str:
+    """One sentence listing the robustness analyses that could not be computed, and why (empty when none failed).
+
+    Examples
+    --------
+    >>> from evaluate.report.robustness import errors_sentence
+    >>> errors_sentence({"errors": {"leave_one_out": "no hub_id column"}})
+    'Not computed: leave one out (no hub_id column).'
+    >>> errors_sentence({"errors": {}})
+    ''
+    """
     errs = rob.get("errors") or {}
     if not errs:
         return ""
