@@ -26,6 +26,19 @@ class InputError(Exception):
     row
         The 1-based data row (the header is row 0, so this is the line number minus one
         for a CSV file), if the problem is in one row.
+
+    Examples
+    --------
+    The message names where the problem is:
+
+    >>> from evaluate import InputError
+    >>> str(InputError("not a number: 'abc'", file="absence.csv", column="sess_overall", row=12))
+    "file absence.csv, column 'sess_overall', row 12: not a number: 'abc'"
+    >>> try:
+    ...     raise InputError("column not found", column="school_id")
+    ... except InputError as err:
+    ...     print(err)
+    column 'school_id': column not found
     """
 
     message: str

@@ -24,11 +24,34 @@ OUTPUT_ENV = "EVALUATE_OUTPUT"
 
 
 class ReportError(InputError):
-    """A report could not be rendered (a failing cell, a missing input, a tool error)."""
+    """A report could not be rendered (a failing cell, a missing input, a tool error).
+
+    Examples
+    --------
+    >>> from evaluate import InputError
+    >>> from evaluate.report import ReportError
+    >>> err = ReportError("report input not found: run `evaluate run` first", file="findings.json")
+    >>> isinstance(err, InputError), str(err)
+    (True, 'file findings.json: report input not found: run `evaluate run` first')
+    """
 
 
 def output_dir() -> Path:
-    """The run's output folder, from ``$EVALUATE_OUTPUT``."""
+    """The run's output folder, from ``$EVALUATE_OUTPUT``.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from unittest import mock
+    >>> run = tempfile.TemporaryDirectory()  # stands in for the output folder of `evaluate run`
+    >>> with open(os.path.join(run.name, "summary.json"), "w") as f:
+    ...     json.dump({"schools": 1830}, f)
+    >>> from evaluate.report import output_dir
+    >>> with mock.patch.dict(os.environ, {"EVALUATE_OUTPUT": run.name}):
+    ...     print(output_dir().name == os.path.basename(run.name))
+    True
+    >>> run.cleanup()
+    """
     value = os.environ.get(OUTPUT_ENV)
     if not value:
         raise ReportError(f"the environment variable {OUTPUT_ENV} is not set: set it to the output "
@@ -40,12 +63,40 @@ def output_dir() -> Path:
 
 
 def optional_json(relative: str) -> Any | None:
-    """``$EVALUATE_OUTPUT/<relative>`` as JSON, or ``None`` when the run did not write it (a stage turned off)."""
+    """``$EVALUATE_OUTPUT/<relative>`` as JSON, or ``None`` when the run did not write it (a stage turned off).
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from unittest import mock
+    >>> run = tempfile.TemporaryDirectory()  # stands in for the output folder of `evaluate run`
+    >>> with open(os.path.join(run.name, "summary.json"), "w") as f:
+    ...     json.dump({"schools": 1830}, f)
+    >>> from evaluate.report import optional_json
+    >>> with mock.patch.dict(os.environ, {"EVALUATE_OUTPUT": run.name}):
+    ...     print(optional_json("summary.json"), optional_json("robustness/hubs.json"))
+    {'schools': 1830} None
+    >>> run.cleanup()
+    """
     return load_json(relative) if (output_dir() / relative).is_file() else None
 
 
 def load_json(relative: str) -> Any:
-    """Read ``$EVALUATE_OUTPUT/<relative>`` as JSON."""
+    """Read ``$EVALUATE_OUTPUT/<relative>`` as JSON.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from unittest import mock
+    >>> run = tempfile.TemporaryDirectory()  # stands in for the output folder of `evaluate run`
+    >>> with open(os.path.join(run.name, "summary.json"), "w") as f:
+    ...     json.dump({"schools": 1830}, f)
+    >>> from evaluate.report import load_json
+    >>> with mock.patch.dict(os.environ, {"EVALUATE_OUTPUT": run.name}):
+    ...     print(load_json("summary.json"))
+    {'schools': 1830}
+    >>> run.cleanup()
+    """
     path = output_dir() / relative
     if not path.is_file():
         raise ReportError("report input not found: run `evaluate run` first", file=str(path))

@@ -67,6 +67,21 @@ def generate(out: str | Path, *, seed: int = 20240901, n_schools: int | None = N
     -------
     dict
         The manifest.
+
+    Examples
+    --------
+    A small synthetic country (50 schools) in a temporary folder:
+
+    >>> import tempfile
+    >>> from evaluate.synthetic import generate
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     manifest = generate(folder, seed=1, n_schools=50)
+    >>> manifest["synthetic"], manifest["seed"]
+    (True, 1)
+    >>> sorted(manifest["files"])[:2]
+    ['absence/absence_nat_reg_la.csv', 'absence/school_absence_201617.csv']
+    >>> "programmes/hubs.csv" in manifest["files"]
+    True
     """
     from evaluate.synthetic import absence, england, programmes, truth, writers
 
