@@ -32,6 +32,7 @@ PUBLIC_MODULES = (
     "evaluate.report.rounding",
     "evaluate.report.sentences",
     "evaluate.synthetic",
+    "evaluate.apidocs",
 )
 
 #: Public names still without an Examples section. This list may only shrink: the test
