@@ -36,6 +36,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests analysis benchmarks
 
+# The researcher's guide (docs/guide/*.qmd) to output/guide/, rendered from a small example
+# run of its own (evaluate.report.guide); GUIDE_FLAGS=--pdf adds PDFs.
+.PHONY: docs
+docs: $(STAMP)
+	$(BIN)/python -m evaluate.report.guide output/guide $(GUIDE_FLAGS)
+
 # Regenerate the pinned lock from pyproject.toml (needs the registry).
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \

@@ -1,0 +1,363 @@
+"""The researcher's guide (``docs/guide/*.qmd``): render it, and the helpers its pages call.
+
+The guide is a Quarto project like ``reports/``: :func:`render_guide` renders every page
+with :func:`evaluate.report.render.render` (Quarto when on ``PATH``, else the Jupyter +
+pandoc bridge), with ``EVALUATE_OUTPUT`` pointing at the outputs of a small example run
+(:func:`example_run`: 400 synthetic schools, about 10 s), so the pages show real outputs
+without needing the whole country. ``make docs`` calls ``python -m evaluate.report.guide``.
+
+Pages may compute (it is a guide, not a report): the R parity page fits
+:func:`evaluate.did.callaway_santanna` on R ``did``'s example data when the shared
+validation folder is present (:func:`validation_dir`), and the configuration page
+builds its table of options from the pydantic models (:func:`config_options`).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import sys
+import tempfile
+import typing
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluate.report import OUTPUT_ENV, ReportError
+
+__all__ = ["PAGES", "EXAMPLE_CONFIG", "guide_dir", "render_guide", "example_run", "example_output", "run_config_path",
+           "validation_dir", "config_options", "OPTION_NOTES"]
+
+#: The guide's pages, in reading order (``docs/guide/<page>.qmd``).
+PAGES: tuple[str, ...] = ("index", "getting-started", "reproducing-r-did", "own-programme",
+                          "choosing-an-estimator", "reading-the-reports")
+
+#: The configuration of the guide's example run: a small synthetic country.
+EXAMPLE_CONFIG = """\
+# The guide's example run: a small synthetic country (400 schools), every stage.
+seed: 7
+output: out
+data:
+  source: synthetic
+  dir: synth
+  synthetic:
+    schools: 400
+"""
+
+#: Environment variable naming the shared data folder (real DfE files, R reference results).
+SHARED_ENV = "EVALUATE_SHARED_DATA"
+
+#: Explanations of options whose definition in ``evaluate.config`` carries no comment or
+#: docstring. Keys are dotted option names; a test fails when a key names no option (so
+#: nothing stale survives) or when an option has no explanation from any source.
+OPTION_NOTES: dict[str, str] = {
+    "seed": "Seed of every random step (the synthetic country, bootstraps, placebo draws). "
+            "Same seed, data and code: byte-identical results.",
+    "output": "Folder for the panel, the matching files, `results/*.json`, the rendered reports and "
+              "the provenance (a copy of this file included).",
+    "data.source": "`synthetic`: generate synthetic England into `data.dir` (skipped when it already "
+                   "holds the same seed and size). `folder`: read DfE-format files from `data.dir`.",
+    "data.dir": "The data folder, laid out as `docs/data-formats.md` describes.",
+    "data.synthetic.schools": "Number of schools of the synthetic country; empty (`null`) = the "
+                              "full country, about 21,500 schools. At least 50.",
+    "programmes": "Which programmes are evaluated, and how their exposure is defined.",
+    "programmes.hubs": "Attendance hubs (`programmes/hubs.csv`).",
+    "programmes.hubs.enabled": "Evaluate the hubs (writes `results/hubs.json` and `hubs_robustness.json`).",
+    "programmes.mentors": "Attendance mentors (`programmes/mentor_areas.csv`).",
+    "programmes.mentors.enabled": "Evaluate the mentors (writes `results/mentors.json` and "
+                                  "`mentors_robustness.json`).",
+    "programmes.mentors.partial_areas": "Areas where mentors cover only part of a local authority "
+                                        "(Hastings, Ipswich, Norwich, West Somerset): `include` treats the "
+                                        "schools in the named town and leaves the rest of the authority "
+                                        "untreated; `exclude` leaves every school of such an authority out "
+                                        "(recorded in the attrition log).",
+    "programmes.mentors.start": "`actual` start dates (`start_date`) or the `announced` ones "
+                                "(`announced_date`) of `mentor_areas.csv`.",
+    "panel": "How the school-by-year panel assigns cohorts.",
+    "panel.cohort_rule": "A school's cohort: `mostly_exposed` = first academic year exposed for at least "
+                         "75% of the year (a start on or before 23 November counts); `first_full_year`; "
+                         "`first_exposed_year`.",
+    "matching.enabled": "Match and estimate the matched DiD (off: the unmatched estimates only).",
+    "matching.programmes": "The programmes whose cohorts are matched (`hubs`, `mentors`).",
+    "matching.outcomes": "Pre-period outcomes matched on: their level (see `level`) and trend over "
+                         "`pre_years`.",
+    "matching.covariates": "School characteristics in the propensity score (panel columns; "
+                           "categorical ones are one-hot encoded).",
+    "matching.exact": "Variables matched exactly: matches only within blocks of equal values.",
+    "matching.control": "Comparison pool: `never` treated schools, or also schools `not_yet` treated.",
+    "matching.pre_years": "Years before joining used for the pre-period trend (at least 2).",
+    "matching.level": "The pre-period level: the `last` year before joining, or the `mean` over "
+                      "`pre_years` (less noise, less regression to the mean).",
+    "matching.distance": "`logit` (linear predictor of the propensity score, as MatchIt), `propensity` "
+                         "(the score itself) or `mahalanobis`.",
+    "matching.ratio": "Comparison schools per treated school (k:1 nearest neighbour).",
+    "matching.replace": "Whether a comparison school may be matched to more than one treated school "
+                        "within a cohort.",
+    "matching.caliper": "Largest allowed distance, in standard deviations of the distance; empty "
+                        "(`null`) = no caliper. Treated schools without a match within it are left out "
+                        "and counted.",
+    "matching.discard": "Common support on the propensity score before matching (MatchIt's `discard`): "
+                        "`none`, or drop `treated` units outside the comparison units' range, `control` "
+                        "units outside the treated units' range, or `both`.",
+    "matching.sd": "The standard deviation that standardises the mean differences of the balance "
+                   "tables: `pooled` over the two groups, or the `treated` group's.",
+    "matching.cluster": "Cluster column of the matched DiD's standard errors.",
+    "matching.estimator": "Callaway-Sant'Anna on the matched sample: `dr` (doubly robust), `ipw` or `reg`.",
+    "outcomes": "Outcomes estimated for every programme (percentages). The first one is also the "
+                "outcome of the robustness analyses; the reports' headline is overall absence.",
+    "reports": "The documents `evaluate report` renders, by name, from `reports_dir`.",
+    "reports_dir": "Folder of the report documents (`<name>.qmd`).",
+}
+
+
+def guide_dir() -> Path:
+    """``docs/guide`` of the checkout this package was installed from (editable install)."""
+    return Path(__file__).resolve().parents[3] / "docs" / "guide"
+
+
+def _repo_root(start: Path | None = None) -> Path | None:
+    for p in [(start or Path.cwd()).resolve(), *(start or Path.cwd()).resolve().parents]:
+        if (p / "pyproject.toml").is_file() and (p / "src" / "evaluate").is_dir():
+            return p
+    here = Path(__file__).resolve().parents[3]
+    return here if (here / "pyproject.toml").is_file() else None
+
+
+def validation_dir() -> Path | None:
+    """The shared folder of R ``did`` reference results (``<shared>/validation``), or ``None``.
+
+    ``<shared>`` is ``$EVALUATE_SHARED_DATA`` when set, else ``../shared/data`` beside the
+    repository (as the tests find it).
+    """
+    env = os.environ.get(SHARED_ENV)
+    if env:
+        base = Path(env)
+    else:
+        root = _repo_root()
+        if root is None:
+            return None
+        base = root.parent / "shared" / "data"
+    folder = base / "validation"
+    return folder if (folder / "mpdta.csv").is_file() else None
+
+
+def example_run(folder: str | Path) -> Path:
+    """Run every stage of :data:`EXAMPLE_CONFIG` in ``folder`` and return its output folder.
+
+    The stages are cached, so a second call with nothing changed is quick.
+    """
+    from evaluate import pipeline
+    from evaluate.config import load_config
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg_path = folder / "evaluation.yml"
+    if not cfg_path.is_file() or cfg_path.read_text(encoding="utf-8") != EXAMPLE_CONFIG:
+        cfg_path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
+    cfg = load_config(cfg_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a pilot cohort of a tiny country may be too small to match
+        pipeline.run(cfg, config_path=cfg_path)
+    return cfg.output_dir
+
+
+def example_output() -> Path:
+    """The run a guide page reads: ``$EVALUATE_OUTPUT`` when it holds results, else an
+    example run in the temporary folder (for rendering a page by hand with Quarto)."""
+    env = os.environ.get(OUTPUT_ENV)
+    if env and (Path(env) / "results" / "hubs.json").is_file():
+        return Path(env)
+    out = example_run(Path(tempfile.gettempdir()) / "evaluate-guide-example")
+    os.environ[OUTPUT_ENV] = str(out)
+    return out
+
+
+def run_config_path(output: str | Path | None = None) -> Path:
+    """The ``evaluation.yml`` of the run whose output folder is ``output`` (default
+    :func:`example_output`): the file beside that folder, as ``evaluate run`` lays it out."""
+    out = Path(output) if output is not None else example_output()
+    return out.resolve().parent / "evaluation.yml"
+
+
+# --- the table of configuration options ----------------------------------------------
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    """Comments written beside (or on the lines just above) each field of a class."""
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {}
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    out: dict[str, str] = {}
+    for node in body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            line = lines[node.lineno - 1]
+            parts = []
+            above = node.lineno - 2
+            while above >= 0 and lines[above].strip().startswith("#"):
+                parts.insert(0, lines[above].strip().lstrip("#").strip())
+                above -= 1
+            if "  #" in line:
+                parts.append(line.split("  #", 1)[1].strip())
+            if parts:
+                out[node.target.id] = " ".join(parts)
+    return out
+
+
+def _type_text(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        names = [f"`{a}`" for a in args]
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    if origin is tuple:
+        inner = args[0] if args else Any
+        return f"list of {_type_text(inner)}"
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        parts = [_type_text(a) for a in args if a is not type(None)]
+        return " or ".join(parts) + (" or empty" if type(None) in args else "")
+    if isinstance(annotation, type):
+        from pydantic import BaseModel
+
+        if issubclass(annotation, BaseModel):
+            return "section"
+        return {"int": "integer", "float": "number", "bool": "`true` or `false`", "str": "text",
+                "Path": "path", "PosixPath": "path", "WindowsPath": "path"}.get(annotation.__name__,
+                                                                                annotation.__name__)
+    return str(annotation)
+
+
+def _default_text(value: Any) -> str:
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return ""
+    if value is None:
+        return "`null`"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, tuple | list):
+        return "`[" + ", ".join(str(v) for v in value) + "]`"
+    if isinstance(value, Path):
+        return f"`{value.as_posix()}`"
+    return f"`{value}`"
+
+
+def _first_paragraph(doc: str | None) -> str:
+    if not doc:
+        return ""
+    return " ".join(inspect.cleandoc(doc).split("\n\n")[0].split()).replace("``", "`")
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", ")")) else text + "."
+
+
+def config_options(model: type | None = None, prefix: str = "") -> list[dict[str, str]]:
+    """Every option of ``evaluation.yml``, read from the pydantic models of :mod:`evaluate.config`.
+
+    One row per option (sections first, then their options, depth first): ``option``
+    (dotted name), ``type``, ``default``, ``description``. The description is, in order:
+    the comment beside the field in ``config.py``, the docstring of a section's class
+    (its first paragraph) and the field's pydantic description, after the guide's own
+    note (:data:`OPTION_NOTES`) where the code says nothing or too little.
+    Fields excluded from the file (``base_dir``) are left out.
+
+    Examples
+    --------
+    >>> from evaluate.report.guide import config_options
+    >>> row = next(r for r in config_options() if r["option"] == "matching.caliper")
+    >>> row["type"], row["default"]
+    ('number or empty', '`0.2`')
+    """
+    from pydantic import BaseModel
+
+    from evaluate.config import Config
+
+    model = model or Config
+    comments = _field_comments(model)
+    rows: list[dict[str, str]] = []
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        key = f"{prefix}{name}"
+        ann = field.annotation
+        sub = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        parts = [comments.get(name, ""), _first_paragraph(sub.__doc__) if sub else "", field.description or ""]
+        code_text = " ".join(_sentence(p) for p in parts if p)
+        description = " ".join(p for p in (OPTION_NOTES.get(key, ""), code_text) if p)
+        rows.append({"option": key, "type": _type_text(ann), "default": _default_text(field.default),
+                     "description": description})
+        if sub is not None:
+            rows += config_options(sub, prefix=f"{key}.")
+    return rows
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def render_guide(out_dir: str | Path, *, formats: Iterable[str] = ("html",), engine: str = "auto",
+                 run_dir: str | Path | None = None, pages: Sequence[str] | None = None,
+                 guide: str | Path | None = None, env: dict[str, str] | None = None) -> list[Path]:
+    """Render the guide's pages to ``out_dir`` (HTML by default; ``"pdf"`` too if asked).
+
+    Parameters
+    ----------
+    out_dir
+        Where ``<page>.html`` (and ``.pdf``) go.
+    formats, engine
+        As :func:`evaluate.report.render.render`.
+    run_dir
+        Folder of the example run the pages read (made with :func:`example_run`); default
+        ``out_dir/example-run``.
+    pages
+        Page names (default :data:`PAGES`).
+    guide
+        The guide's folder (default :func:`guide_dir`).
+    env
+        Extra environment variables for the cells (e.g. ``EVALUATE_SHARED_DATA``).
+    """
+    from evaluate.report.render import render
+
+    out_dir = Path(out_dir)
+    folder = Path(guide) if guide is not None else guide_dir()
+    docs = [folder / f"{p}.qmd" for p in (pages or PAGES)]
+    for d in docs:
+        if not d.is_file():
+            raise ReportError("guide page not found", file=str(d))
+    output = example_run(Path(run_dir) if run_dir is not None else out_dir / "example-run")
+    return render(docs, out_dir=out_dir, formats=formats, engine=engine,  # type: ignore[arg-type]
+                  env={**(env or {}), OUTPUT_ENV: str(output)})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m evaluate.report.guide [OUT_DIR] [--pdf] [--engine auto|quarto|bridge]``."""
+    import argparse
+    import time
+
+    ap = argparse.ArgumentParser(prog="python -m evaluate.report.guide", description=main.__doc__)
+    ap.add_argument("out_dir", nargs="?", default="output/guide")
+    ap.add_argument("--pdf", action="store_true", help="also write PDF")
+    ap.add_argument("--engine", default="auto", choices=("auto", "quarto", "bridge"))
+    args = ap.parse_args(argv)
+    start = time.perf_counter()
+    try:
+        written = render_guide(args.out_dir, formats=("html", "pdf") if args.pdf else ("html",), engine=args.engine)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for p in written:
+        print(p)
+    print(f"guide rendered in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
