@@ -326,7 +326,8 @@ def render_guide(out_dir: str | Path, *, formats: Iterable[str] = ("html",), eng
     """
     from evaluate.report.render import render
 
-    out_dir = Path(out_dir)
+    # absolute: the cells run in the guide's folder, and render() hands them paths under out_dir
+    out_dir = Path(out_dir).resolve()
     folder = Path(guide) if guide is not None else guide_dir()
     docs = [folder / f"{p}.qmd" for p in (pages or PAGES)]
     for d in docs:
