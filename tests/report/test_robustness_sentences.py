@@ -41,3 +41,10 @@ def test_leave_one_out_and_tables():
     p = robustness.placebo_table(_rob(), synthetic=False, label="tbl-p")
     assert "| 1 observed year | 2023 to 2022 | 0.01 | -0.10 to 0.12 |" in p
     assert robustness.honest_table(_rob(), synthetic=True, label="tbl-x").startswith("The HonestDiD")
+
+
+def test_no_breakdown_claim_when_the_original_interval_includes_zero():
+    h = {"table": [], "original": {"estimate": -0.77, "ci_low": -1.55, "ci_high": 0.0055},
+         "breakdown": {"value": 0.02, "restriction": "relative magnitudes"}}
+    v = robustness.verdict(_rob(honest=h))
+    assert v.startswith("The estimate's 95% interval already includes no effect")

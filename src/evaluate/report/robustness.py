@@ -41,6 +41,12 @@ def verdict(rob: Mapping[str, Any]) -> str:
     """
     honest = rob.get("honest") or {}
     b = honest.get("breakdown") if honest else None
+    orig = honest.get("original") if honest else None
+    if isinstance(orig, Mapping) and orig.get("ci_low") is not None and orig["ci_low"] <= 0 <= orig["ci_high"]:
+        # the grid-based robust interval can end just inside the original one: never claim a
+        # breakdown value for a result that is not distinguishable from no effect to begin with
+        return ("The estimate's 95% interval already includes no effect when trends are assumed exactly "
+                "parallel, so no violation of parallel trends is needed to overturn it.")
     if isinstance(b, Mapping) and b.get("value") is None and "original" in honest:
         return ("The conclusion does not survive any violation of parallel trends: even with trends allowed "
                 "to differ only as much as before joining, the HonestDiD interval includes no effect.")
