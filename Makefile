@@ -13,6 +13,8 @@ help:
 	@echo "make report  - set up, build the synthetic data, run every stage, render every report"
 	@echo "make test    - set up and run the test suite"
 	@echo "make lint    - ruff"
+	@echo "make docs    - render the researcher's guide to output/guide"
+	@echo "make api     - build the API reference to output/api"
 	@echo "make lock    - regenerate requirements.lock from pyproject.toml"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -38,9 +40,13 @@ lint: $(STAMP)
 
 # The researcher's guide (docs/guide/*.qmd) to output/guide/, rendered from a small example
 # run of its own (evaluate.report.guide); GUIDE_FLAGS=--pdf adds PDFs.
-.PHONY: docs
+.PHONY: docs api
 docs: $(STAMP)
 	$(BIN)/python -m evaluate.report.guide output/guide $(GUIDE_FLAGS)
+
+# The API reference from the numpydoc docstrings (pdoc), to output/api/index.html.
+api: $(STAMP)
+	$(BIN)/python -c "from evaluate.apidocs import build_api; print(build_api('output/api'))"
 
 # Regenerate the pinned lock from pyproject.toml (needs the registry).
 lock: $(STAMP)
