@@ -126,12 +126,20 @@ def report(
     to: Annotated[str | None, typer.Option("--to", help="Comma-separated formats, e.g. html,pdf (as --format).")] = None,
     engine: Annotated[str, typer.Option(help="auto (quarto if on PATH, else the Jupyter+pandoc bridge), quarto or bridge.")] = "auto",
     force: Annotated[bool, typer.Option("--force", help="Render even when nothing changed.")] = False,
+    guide: Annotated[bool, typer.Option("--guide", help="Render the researcher's guide (docs/guide) to OUTPUT/guide instead.")] = False,
 ) -> None:
-    """Render every report named in evaluation.yml to OUTPUT/reports (HTML and PDF)."""
+    """Render every report named in evaluation.yml to OUTPUT/reports (HTML and PDF); --guide renders the guide."""
     from evaluate import pipeline
     from evaluate.config import load_config
 
     cfg = load_config(_config_path(config))
+    if guide:
+        from evaluate.report.guide import render_guide
+
+        chosen = list(fmt or []) + [f.strip() for f in (to or "").split(",") if f.strip()]
+        for path in render_guide(cfg.output_dir / "guide", formats=tuple(chosen) or ("html",), engine=engine):
+            _echo(f"guide {path.name}")
+        return
     chosen = list(fmt or []) + [f.strip() for f in (to or "").split(",") if f.strip()]
     bad = [f for f in chosen if f not in ("html", "pdf")]
     if bad:
