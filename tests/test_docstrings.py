@@ -20,6 +20,8 @@ import pytest
 
 PUBLIC_MODULES = (
     "evaluate",
+    "evaluate.value",
+    "evaluate.power",
     "evaluate.did",
     "evaluate.matching",
     "evaluate.sensitivity",

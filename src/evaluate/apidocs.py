@@ -22,7 +22,7 @@ __all__ = ["API_MODULES", "build_api"]
 API_MODULES: tuple[str, ...] = (
     "evaluate", "evaluate.did", "evaluate.matching", "evaluate.sensitivity", "evaluate.findings",
     "evaluate.report", "evaluate.data", "evaluate.synthetic", "evaluate.config", "evaluate.pipeline",
-    "evaluate.errors", "evaluate.apidocs",
+    "evaluate.errors", "evaluate.apidocs", "evaluate.value", "evaluate.power",
 )
 
 
