@@ -29,6 +29,8 @@ PUBLIC_MODULES = (
     "evaluate.report",
     "evaluate.report.findings",
     "evaluate.report.robustness",
+    "evaluate.report.planning",
+    "evaluate.findings.planning",
     "evaluate.report.tables",
     "evaluate.report.charts",
     "evaluate.report.rounding",

@@ -90,6 +90,24 @@ class MatchingSettings(_Strict):
     cluster: str | None = None  # default: hub schools by hub, other schools alone
 
 
+class ProgrammeValue(_Strict):
+    """A programme's cost, for the cost per extra day in school (``evaluate.value``).
+
+    ``cost`` is the total in pounds over ``years`` for the schools the evaluation covers;
+    ``null`` (the default) means no cost is known, and the report says so instead of
+    inventing one. ``source`` says where the figure comes from.
+    """
+
+    cost: float | None = Field(default=None, ge=0)
+    years: float = Field(default=1.0, gt=0)
+    source: str = ""
+
+
+class ValueSettings(_Strict):
+    hubs: ProgrammeValue = ProgrammeValue()
+    mentors: ProgrammeValue = ProgrammeValue()
+
+
 Outcome = Literal["overall_absence_rate", "authorised_rate", "unauthorised_rate", "pa_rate", "severe_rate"]
 
 
@@ -102,6 +120,7 @@ class Config(_Strict):
     programmes: ProgrammeSettings = ProgrammeSettings()
     panel: PanelSettings = PanelSettings()
     matching: MatchingSettings = MatchingSettings()
+    value: ValueSettings = ValueSettings()
     outcomes: tuple[Outcome, ...] = ("overall_absence_rate", "pa_rate", "severe_rate")
     reports: tuple[str, ...] = ("data-quality", "hubs", "mentors", "technical-annex")
     reports_dir: Path = Path("reports")

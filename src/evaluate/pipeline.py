@@ -222,6 +222,7 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
     import pandas as pd
 
     from evaluate.findings import programme_findings
+    from evaluate.findings.planning import power_findings, value_findings
     from evaluate.findings.robustness import programme_robustness
 
     out = cfg.output_dir
@@ -231,6 +232,7 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
     programmes = [p for p in ("hubs", "mentors") if getattr(cfg.programmes, p).enabled]
     outputs = [out / "results" / f"{p}{suffix}.json" for p in programmes for suffix in ("", "_robustness")]
     settings = {"matching": cfg.matching.model_dump(mode="json"), "outcomes": list(cfg.outcomes),
+                "value": cfg.value.model_dump(mode="json"),
                 "seed": cfg.seed, "panel": sha256_file(panel_path), "version": _package_version(),
                 "synthetic": cfg.data.source == "synthetic"}
     key = _key(settings)
@@ -250,6 +252,10 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
         cluster = programme_cluster(cfg, p)
         res = programme_findings(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcomes=cfg.outcomes,
                                  matching=cm, cluster=cluster, synthetic=cfg.data.source == "synthetic")
+        v = getattr(cfg.value, p)
+        res["value"] = value_findings(res, panel, cohort=PROGRAMME_COHORT[p], cost=v.cost, years=v.years,
+                                      source=v.source)
+        res["power"] = power_findings(res, panel, cohort=PROGRAMME_COHORT[p])
         write_json(res, out / "results" / f"{p}.json")
         rob = programme_robustness(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcome=cfg.outcomes[0],
                                    cluster=cluster, matching=cm, synthetic=cfg.data.source == "synthetic")

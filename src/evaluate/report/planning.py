@@ -1,0 +1,92 @@
+"""The value-for-money sentence of a policy summary and the power section of the technical annex.
+
+Built from the ``value`` and ``power`` blocks of ``results/<programme>.json``
+(``evaluate.findings.planning``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from evaluate.report.rounding import fmt_count, fmt_number
+from evaluate.report.tables import markdown_table
+
+__all__ = ["value_sentence", "mde_sentence", "planning_table_md"]
+
+
+def value_sentence(results: Mapping[str, Any]) -> str:
+    """The cost per extra day in school, or why it cannot be given.
+
+    Examples
+    --------
+    >>> from evaluate.report.planning import value_sentence
+    >>> value_sentence({"value": {"cost": None, "note": "no programme cost given"}})
+    'No cost per extra day in school is given: no programme cost given.'
+    >>> v = {"cost": 1_900_000, "cost_per_day": 1000.0, "ci_low": 800.0, "ci_high": 1300.0,
+    ...      "total_days": 1900.0, "note": None, "years": 1}
+    >>> value_sentence({"value": v})
+    'Each extra day in school cost about £1,000 (95% interval £800 to £1,300), for 1,900 extra days over 1 year.'
+    """
+    v = results.get("value") or {}
+    if v.get("cost") is None or v.get("cost_per_day") is None:
+        reason = v.get("note") or "no programme cost or no effect to value"
+        return f"No cost per extra day in school is given: {reason}."
+    years = v.get("years", 1)
+    span = f"{fmt_number(years, 0)} year{'s' if years != 1 else ''}"
+    if v.get("ci_high") is None:
+        interval = f"from £{fmt_count(v['ci_low'])} with no upper bound: {v.get('note')}"
+    else:
+        interval = f"95% interval £{fmt_count(v['ci_low'])} to £{fmt_count(v['ci_high'])}"
+    return (f"Each extra day in school cost about £{fmt_count(v['cost_per_day'])} ({interval}), "
+            f"for {fmt_count(v['total_days'])} extra days over {span}.")
+
+
+def mde_sentence(results: Mapping[str, Any], outcome: str = "overall_absence_rate") -> str:
+    """The minimum detectable effect of the design used, in words.
+
+    Examples
+    --------
+    >>> from evaluate.report.planning import mde_sentence
+    >>> p = {"pre": 4, "post": 3, "outcomes": {"overall_absence_rate": {"label": "Overall absence rate",
+    ...      "mde": 0.116, "n_treated": 578, "n_comparison": 19688, "rho": 0.89}}}
+    >>> mde_sentence({"power": p})
+    'With 578 treated and 19,688 comparison schools, 4 years before and 3 after, the design detects an effect on the overall absence rate of 0.12 percentage points with 80% power at the 5% level.'
+    """
+    p = (results.get("power") or {}).get("outcomes", {}).get(outcome)
+    if not p:
+        return "The power of the design could not be computed."
+    pw = results["power"]
+    return (f"With {fmt_count(p['n_treated'])} treated and {fmt_count(p['n_comparison'])} comparison schools, "
+            f"{pw['pre']} years before and {pw['post']} after, the design detects an effect on the "
+            f"{p['label'].lower()} of {fmt_number(p['mde'], 2)} percentage points with 80% power at the 5% level.")
+
+
+def planning_table_md(results: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+    """Treated schools needed (with as many comparison schools) for 80% power, by effect.
+
+    Examples
+    --------
+    >>> from evaluate.report.planning import planning_table_md
+    >>> p = {"pre": 4, "post": 3, "outcomes": {"overall_absence_rate": {"label": "Overall absence rate",
+    ...      "planning": [{"effect": 0.1, "n_treated": 1512, "n_control": 1512}]}}}
+    >>> print(planning_table_md({"power": p}, synthetic=False, label="tbl-plan").splitlines()[2])
+    | Overall absence rate | 0.1 | 1,512 | 1,512 |
+    """
+    rows = []
+    for o in (results.get("power") or {}).get("outcomes", {}).values():
+        for r in o.get("planning", []):
+            rows.append({"Outcome": o["label"], "Effect (percentage points)": fmt_number(r["effect"], 1),
+                         "Treated schools needed": fmt_count(r["n_treated"]),
+                         "Comparison schools": fmt_count(r["n_control"])})
+    if not rows:
+        return "No planning table could be computed.\n"
+    df = pd.DataFrame(rows)
+    return markdown_table(df, formats={c: "text" for c in df.columns},
+                          caption=("Planning the next wave: treated schools needed, with as many comparison "
+                                   "schools, to detect each effect with 80% power at the 5% level, with the "
+                                   "variance and serial correlation of never-treated schools in this panel; "
+                                   "clustering (hubs, areas) would raise these numbers."),
+                          label=label, synthetic=synthetic)
