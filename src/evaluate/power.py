@@ -47,7 +47,7 @@ from scipy import stats
 
 from evaluate.errors import InputError
 
-__all__ = ["mde_did", "estimate_variance_components", "simulate_power", "planning_table"]
+__all__ = ["mde_did", "power_did", "estimate_variance_components", "simulate_power", "planning_table"]
 
 
 def _multiplier(alpha: float, power: float) -> float:
@@ -122,6 +122,34 @@ def mde_did(*, n_treated: float, n_control: float, pre: float, post: float, sigm
     v = _unit_variance(pre=pre, post=post, sigma2=sigma2, rho=rho, icc=icc,
                        cluster_size=cluster_size)
     return _multiplier(alpha, power) * math.sqrt(v * (1.0 / n_treated + 1.0 / n_control))
+
+
+def power_did(effect: float, *, n_treated: float, n_control: float, pre: float, post: float, sigma2: float,
+              rho: float = 0.0, icc: float = 0.0, cluster_size: float = 1.0, alpha: float = 0.05) -> float:
+    """Analytic power of the two-sided test against an effect of size ``effect``.
+
+    ``Phi(|effect| / se - z_{1-alpha/2}) + Phi(-|effect| / se - z_{1-alpha/2})`` with ``se`` the
+    standard error of the DiD of :func:`mde_did`; at ``effect = 0`` it is ``alpha``, and at the
+    MDE it is the power the MDE was computed for (up to the negligible second term).
+
+    Examples
+    --------
+    >>> from evaluate.power import mde_did, power_did
+    >>> kw = dict(n_treated=100, n_control=100, pre=3, post=3, sigma2=1.0, rho=0.5)
+    >>> round(power_did(0.0, **kw), 3)
+    0.05
+    >>> round(power_did(mde_did(**kw), **kw), 3)
+    0.8
+    """
+    if n_treated <= 0 or n_control <= 0:
+        raise InputError(f"n_treated and n_control must be positive (got {(n_treated, n_control)!r})")
+    v = _unit_variance(pre=pre, post=post, sigma2=sigma2, rho=rho, icc=icc, cluster_size=cluster_size)
+    se = math.sqrt(v * (1.0 / n_treated + 1.0 / n_control))
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    if se == 0:
+        return 1.0 if effect != 0 else alpha
+    d = abs(effect) / se
+    return float(stats.norm.cdf(d - z) + stats.norm.cdf(-d - z))
 
 
 def _codes(s: pd.Series) -> np.ndarray:

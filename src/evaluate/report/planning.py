@@ -11,10 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from evaluate.report.rounding import fmt_count, fmt_number
+from evaluate.report.rounding import fmt_count, fmt_number, year_label
 from evaluate.report.tables import markdown_table
 
-__all__ = ["value_sentence", "mde_sentence", "planning_table_md"]
+__all__ = ["value_sentence", "mde_sentence", "planning_table_md", "power_chart"]
 
 
 def value_sentence(results: Mapping[str, Any]) -> str:
@@ -90,3 +90,56 @@ def planning_table_md(results: Mapping[str, Any], *, synthetic: bool, label: str
                                    "variance and serial correlation of never-treated schools in this panel; "
                                    "clustering (hubs, areas) would raise these numbers."),
                           label=label, synthetic=synthetic)
+
+
+def power_chart(results: Mapping[str, Any], *, synthetic: bool, outcome: str = "overall_absence_rate"):
+    """Power against the size of the effect: the design used, and half and double its schools.
+
+    Examples
+    --------
+    >>> from evaluate.report.planning import power_chart
+    >>> p = {"pre": 4, "post": 3, "outcomes": {"overall_absence_rate": {"label": "Overall absence rate",
+    ...      "mde": 0.116, "n_treated": 578, "n_comparison": 19688, "rho": 0.89, "sigma2": 15.0}}}
+    >>> chart = power_chart({"power": p, "years": [2016, 2024]}, synthetic=True)
+    >>> chart.title
+    'The design detects 0.12 points with 80% power'
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from evaluate.power import power_did
+    from evaluate.report.charts import Chart, _finish, caption_line
+    from evaluate.report.sentences import synthetic_label
+    from evaluate.style import palette, style_context
+
+    pw = results["power"]
+    o = pw["outcomes"][outcome]
+    kw = dict(pre=pw["pre"], post=pw["post"], sigma2=o["sigma2"], rho=o["rho"])
+    effects = np.linspace(0, 3 * o["mde"], 61)
+    title = f"The design detects {fmt_number(o['mde'], 2)} points with 80% power"
+    with style_context():
+        fig = Figure(figsize=(8, 4.0))
+        ax = fig.subplots()
+        colours = palette(3)
+        for scale, colour, name in ((0.5, colours[2], "half the schools"), (1.0, colours[0], "the schools used"),
+                                    (2.0, colours[1], "twice the schools")):
+            nt, nc = o["n_treated"] * scale, o["n_comparison"] * scale
+            ax.plot(effects, [power_did(e, n_treated=nt, n_control=nc, **kw) for e in effects], color=colour,
+                    lw=2, label=f"{name} ({fmt_count(nt)} treated)")
+        ax.axhline(0.8, color="#3D3D3D", lw=0.8, ls="--")
+        ax.set_xlabel(f"Effect on the {o['label'].lower()} (percentage points)")
+        ax.set_ylabel("Power")
+        ax.set_ylim(0, 1.02)
+        ax.legend(loc="lower right", fontsize=8)
+        years = results.get("years") or []
+        cap = caption_line("DfE pupil absence in schools in England; power by evaluate.power (analytic)",
+                           coverage=(f"{year_label(years[0])} to {year_label(years[-1])}; " if years else "")
+                           + "variance components from never-treated schools; dashed line: 80% power",
+                           synthetic=synthetic)
+        _finish(fig, title, cap)
+    alt = (f"Line chart of the power to detect an effect on the {o['label'].lower()} against its size, from 0 to "
+           f"{fmt_number(3 * o['mde'], 2)} percentage points, for the design used and for half and twice as many "
+           f"schools; the design used reaches 80% power at {fmt_number(o['mde'], 2)} points.")
+    if synthetic:
+        alt += " " + synthetic_label(True)
+    return Chart(fig, title, cap, alt, synthetic)
