@@ -101,6 +101,7 @@ class ProgrammeValue(_Strict):
     cost: float | None = Field(default=None, ge=0)
     years: float = Field(default=1.0, gt=0)
     source: str = ""
+    value_per_day: float | None = Field(default=None, gt=0)  # pounds a day in school is worth: break-even effect
 
 
 class ValueSettings(_Strict):

@@ -254,7 +254,7 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
                                  matching=cm, cluster=cluster, synthetic=cfg.data.source == "synthetic")
         v = getattr(cfg.value, p)
         res["value"] = value_findings(res, panel, cohort=PROGRAMME_COHORT[p], cost=v.cost, years=v.years,
-                                      source=v.source)
+                                      source=v.source, value_per_day=v.value_per_day)
         res["power"] = power_findings(res, panel, cohort=PROGRAMME_COHORT[p])
         write_json(res, out / "results" / f"{p}.json")
         rob = programme_robustness(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcome=cfg.outcomes[0],

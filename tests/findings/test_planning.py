@@ -38,3 +38,14 @@ def test_power_findings_use_the_headline_sizes():
     assert p["pre"] == 2 and p["post"] == 2
     o = p["outcomes"]["overall_absence_rate"]
     assert o["mde"] > 0 and [r["effect"] for r in o["planning"]] == [0.1, 0.2, 0.5]
+
+
+def test_break_even_effect_recovers_the_value_per_day():
+    res = {"outcomes": {"overall_absence_rate": {"headline": {"estimate": -1.0, "ci_low": -1.5, "ci_high": -0.5}}}}
+    v = value_findings(res, _panel(), cohort="c", cost=1_900_000, years=1, value_per_day=500.0)
+    # at 500 pounds a day, 1,900,000 pounds buys 3,800 days: 2 pp over 1,000 pupils x 380 sessions / 2
+    assert v["break_even_effect"] == pytest.approx(-2.0)
+    from evaluate.report.planning import value_sentence
+
+    assert value_sentence({"value": v}).endswith("breaks even at a fall of 2.00 percentage points in the "
+                                                 "overall absence rate.")

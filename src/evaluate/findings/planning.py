@@ -31,7 +31,7 @@ PLANNING_EFFECTS: dict[str, tuple[float, ...]] = {
 
 
 def value_findings(results: Mapping[str, Any], panel: pd.DataFrame, *, cohort: str, cost: float | None,
-                   years: float = 1.0, source: str = "") -> dict[str, Any]:
+                   years: float = 1.0, source: str = "", value_per_day: float | None = None) -> dict[str, Any]:
     """Cost per extra day in school from the headline effect on the overall absence rate.
 
     Days are counted over every pupil of the treated schools (the effect is on whole-school
@@ -58,8 +58,15 @@ def value_findings(results: Mapping[str, Any], panel: pd.DataFrame, *, cohort: s
     h = o["headline"]
     res = cost_per_day(h["estimate"], h["ci_low"], h["ci_high"], sessions_per_pupil=spp, pupils=pupils,
                        cost=float(cost), years=float(years))
-    return _jsonable({"cost": cost, "years": years, "source": source, "pupils": pupils,
-                      "sessions_per_pupil": spp, **res.to_dict()})
+    out = {"cost": cost, "years": years, "source": source, "pupils": pupils, "sessions_per_pupil": spp,
+           **res.to_dict()}
+    if value_per_day is not None:
+        from evaluate.value import break_even_effect
+
+        out["value_per_day"] = value_per_day
+        out["break_even_effect"] = break_even_effect(float(cost), pupils=pupils, years=float(years),
+                                                     sessions_per_pupil=spp, value_per_day=float(value_per_day))
+    return _jsonable(out)
 
 
 def power_findings(results: Mapping[str, Any], panel: pd.DataFrame, *, cohort: str) -> dict[str, Any]:

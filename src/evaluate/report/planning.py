@@ -40,8 +40,12 @@ def value_sentence(results: Mapping[str, Any]) -> str:
         interval = f"from £{fmt_count(v['ci_low'])} with no upper bound: {v.get('note')}"
     else:
         interval = f"95% interval £{fmt_count(v['ci_low'])} to £{fmt_count(v['ci_high'])}"
-    return (f"Each extra day in school cost about £{fmt_count(v['cost_per_day'])} ({interval}), "
-            f"for {fmt_count(v['total_days'])} extra days over {span}.")
+    s = (f"Each extra day in school cost about £{fmt_count(v['cost_per_day'])} ({interval}), "
+         f"for {fmt_count(v['total_days'])} extra days over {span}.")
+    if v.get("break_even_effect") is not None:
+        s += (f" At £{fmt_count(v['value_per_day'])} a day the programme breaks even at a fall of "
+              f"{fmt_number(abs(v['break_even_effect']), 2)} percentage points in the overall absence rate.")
+    return s
 
 
 def mde_sentence(results: Mapping[str, Any], outcome: str = "overall_absence_rate") -> str:
