@@ -104,6 +104,18 @@ OPTION_NOTES: dict[str, str] = {
     "matching.sd": "The standard deviation that standardises the mean differences of the balance "
                    "tables: `pooled` over the two groups, or the `treated` group's.",
     "matching.cluster": "Cluster column of the matched DiD's standard errors.",
+    "value": "Programme costs for the cost per extra day in school (`evaluate.value`), one entry per "
+             "programme; unknown costs stay `null` and the report says so instead of inventing one.",
+    "value.hubs.cost": "Total cost of the hub programme in pounds over `years`, for the schools evaluated.",
+    "value.hubs.years": "Years the cost covers (days gained are counted over the same years).",
+    "value.hubs.source": "Where the cost figure comes from (shown with it).",
+    "value.hubs.value_per_day": "What a day in school is worth to you, in pounds: the report gives the "
+                                "effect at which the programme breaks even.",
+    "value.mentors.cost": "Total cost of the mentor programme in pounds over `years` (DfE: about 15 million "
+                          "pounds for about 10,000 pupils over three years in the expansion).",
+    "value.mentors.years": "Years the cost covers.",
+    "value.mentors.source": "Where the cost figure comes from.",
+    "value.mentors.value_per_day": "What a day in school is worth, in pounds: for the break-even effect.",
     "matching.estimator": "Callaway-Sant'Anna on the matched sample: `dr` (doubly robust), `ipw` or `reg`.",
     "outcomes": "Outcomes estimated for every programme (percentages). The first one is also the "
                 "outcome of the robustness analyses; the reports' headline is overall absence.",
