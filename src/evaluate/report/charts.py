@@ -109,6 +109,9 @@ class Chart:
         label = synthetic_label(self.synthetic)
         if label and label not in self.caption:
             raise ValueError("the caption of a chart of synthetic data must say so")
+        if label and label not in self.alt:
+            # the alt text says it too, so a screen-reader user cannot take it for findings
+            self.alt = f"{self.alt} {label}"
 
     def save(self, path: str | Path) -> Path:
         """Write the chart as PNG (no timestamp or software metadata)."""
@@ -191,8 +194,6 @@ def national_chart(national: Iterable[Mapping], *, synthetic: bool) -> Chart:
            f"{year_label(years[0])} to {year_label(years[-1])}, one line per phase ({', '.join(phases)}), "
            f"with published national figures as open circles. The largest difference between the panel "
            f"and the published figure is {fmt_number(worst, 2)} percentage points.")
-    if synthetic:
-        alt += " " + synthetic_label(True)
     return Chart(fig, title, cap, alt, synthetic)
 
 
@@ -241,6 +242,4 @@ def coverage_chart(coverage: Iterable[Mapping], *, synthetic: bool) -> Chart:
     alt = (f"Line chart of the number of schools in the panel by academic year from {year_label(years[0])} "
            f"to {year_label(years[-1])}, one line per phase ({', '.join(phases)}). "
            f"{title}.")
-    if synthetic:
-        alt += " " + synthetic_label(True)
     return Chart(fig, title, cap, alt, synthetic)

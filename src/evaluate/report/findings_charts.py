@@ -11,16 +11,11 @@ from matplotlib.figure import Figure
 
 from evaluate.report.charts import Chart, _finish, _year_axis, caption_line
 from evaluate.report.rounding import fmt_number, year_label
-from evaluate.report.sentences import synthetic_label
 from evaluate.style import palette, style_context
 
 __all__ = ["trend_chart", "event_chart", "estimators_chart", "subgroup_chart", "love_chart"]
 
 _SOURCE = "DfE pupil absence in schools in England; estimates by evaluate"
-
-
-def _alt(text: str, synthetic: bool) -> str:
-    return text + (" " + synthetic_label(True) if synthetic else "")
 
 
 def _coverage(results: Mapping[str, Any]) -> str:
@@ -55,9 +50,9 @@ def trend_chart(results: Mapping[str, Any], outcome: str, *, synthetic: bool) ->
                            + ("; comparison schools weighted by matching" if "matching" in results else ""),
                            synthetic=synthetic)
         _finish(fig, title, cap)
-    alt = _alt(f"Line chart of the mean {o['label'].lower()} by academic year from {year_label(years[0])} to "
-               f"{year_label(years[-1])} for programme schools and {comp_name.lower()}. The gap is "
-               f"{fmt_number(gap_first, 1)} points in the first year and {fmt_number(gap_last, 1)} in the last.", synthetic)
+    alt = (f"Line chart of the mean {o['label'].lower()} by academic year from {year_label(years[0])} to "
+           f"{year_label(years[-1])} for programme schools and {comp_name.lower()}. The gap is "
+           f"{fmt_number(gap_first, 1)} points in the first year and {fmt_number(gap_last, 1)} in the last.")
     return Chart(fig, title, cap, alt, synthetic)
 
 
@@ -87,9 +82,9 @@ def event_chart(results: Mapping[str, Any], outcome: str, *, synthetic: bool) ->
         cap = caption_line(_SOURCE, coverage=_coverage(results) + "; Callaway-Sant'Anna, 95% intervals; "
                            "before joining (left of the dashed line) effects should be near zero", synthetic=synthetic)
         _finish(fig, title, cap)
-    alt = _alt(f"Dot chart of the estimated effect on {o['label'].lower()} by years since joining, from "
-               f"{int(df['e'].min())} to {int(df['e'].max())}, with 95% intervals. In the first year the effect is "
-               f"{fmt_number(post['estimate'].iloc[0], 1) if len(post) else 'not estimated'} percentage points.", synthetic)
+    alt = (f"Dot chart of the estimated effect on {o['label'].lower()} by years since joining, from "
+           f"{int(df['e'].min())} to {int(df['e'].max())}, with 95% intervals. In the first year the effect is "
+           f"{fmt_number(post['estimate'].iloc[0], 1) if len(post) else 'not estimated'} percentage points.")
     return Chart(fig, title, cap, alt, synthetic)
 
 
@@ -120,8 +115,8 @@ def estimators_chart(results: Mapping[str, Any], outcome: str, *, synthetic: boo
     same_sign = (rows["estimate"] < 0).all() or (rows["estimate"] > 0).all()
     title = "Estimators agree on the direction of the effect" if same_sign else "Estimators disagree on the effect"
     cap = caption_line(_SOURCE, coverage=_coverage(results) + "; 95% intervals", synthetic=synthetic)
-    alt = _alt(f"Dot chart of the overall effect on {o['label'].lower()} from {len(rows)} estimators with 95% "
-               f"intervals; estimates range over {fmt_number(spread, 1)} percentage points.", synthetic)
+    alt = (f"Dot chart of the overall effect on {o['label'].lower()} from {len(rows)} estimators with 95% "
+           f"intervals; estimates range over {fmt_number(spread, 1)} percentage points.")
     return _forest(rows, "estimator", title=title, xlabel="Effect (percentage points)", caption=cap, alt=alt,
                    synthetic=synthetic)
 
@@ -140,9 +135,9 @@ def subgroup_chart(results: Mapping[str, Any], outcome: str, *, synthetic: bool)
     title = "Effects by cohort, phase and disadvantage"
     cap = caption_line(_SOURCE, coverage=_coverage(results) + "; 95% intervals; FSM: thirds of schools by the "
                        "share of pupils eligible for free school meals", synthetic=synthetic)
-    alt = _alt(f"Dot chart of the effect on {o['label'].lower()} for {len(rows)} groups of schools (cohort, phase, "
-               f"free-school-meals third) with 95% intervals, from {fmt_number(rows['estimate'].min(), 1)} to "
-               f"{fmt_number(rows['estimate'].max(), 1)} percentage points.", synthetic)
+    alt = (f"Dot chart of the effect on {o['label'].lower()} for {len(rows)} groups of schools (cohort, phase, "
+           f"free-school-meals third) with 95% intervals, from {fmt_number(rows['estimate'].min(), 1)} to "
+           f"{fmt_number(rows['estimate'].max(), 1)} percentage points.")
     return _forest(rows, "name", title=title, xlabel="Effect (percentage points)", caption=cap, alt=alt,
                    synthetic=synthetic, highlight=None)
 
@@ -170,6 +165,6 @@ def love_chart(results: Mapping[str, Any], *, synthetic: bool) -> Chart:
         ax.legend(loc="lower right", fontsize=8)
         cap = caption_line(_SOURCE, coverage=_coverage(results) + "; dashed line: 0.1", synthetic=synthetic)
         _finish(fig, title, cap)
-    alt = _alt(f"Dot chart of the absolute standardised mean difference of {len(worst)} matching variables before "
-               f"and after matching; {n_bad} remain above 0.1 after matching.", synthetic)
+    alt = (f"Dot chart of the absolute standardised mean difference of {len(worst)} matching variables before "
+           f"and after matching; {n_bad} remain above 0.1 after matching.")
     return Chart(fig, title, cap, alt, synthetic)

@@ -113,7 +113,6 @@ def power_chart(results: Mapping[str, Any], *, synthetic: bool, outcome: str = "
 
     from evaluate.power import power_did
     from evaluate.report.charts import Chart, _finish, caption_line
-    from evaluate.report.sentences import synthetic_label
     from evaluate.style import palette, style_context
 
     pw = results["power"]
@@ -144,6 +143,4 @@ def power_chart(results: Mapping[str, Any], *, synthetic: bool, outcome: str = "
     alt = (f"Line chart of the power to detect an effect on the {o['label'].lower()} against its size, from 0 to "
            f"{fmt_number(3 * o['mde'], 2)} percentage points, for the design used and for half and twice as many "
            f"schools; the design used reaches 80% power at {fmt_number(o['mde'], 2)} points.")
-    if synthetic:
-        alt += " " + synthetic_label(True)
     return Chart(fig, title, cap, alt, synthetic)
