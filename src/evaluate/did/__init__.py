@@ -8,7 +8,7 @@ The front is thin: each estimator lives in its own module; this file only re-exp
   ``.aggregate("simple" | "group" | "dynamic" | "calendar")``.
 - :func:`sun_abraham` (``sun_abraham.py``), :func:`imputation` (``imputation.py``).
 - :func:`bacon_decomposition` (``bacon.py``).
-- :func:`example_panel` (``examples.py``): a small simulated panel for examples.
+- :func:`example_panel`, :func:`example_school_panel` (``examples.py``): small simulated panels for examples.
 - Inference: ``inference.py`` (multiplier bootstrap of influence functions),
   ``wild_bootstrap.py`` (wild cluster bootstrap), ``randomization.py``.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from evaluate.did.att_gt import ATTgtResult, callaway_santanna
 from evaluate.did.bacon import BaconResult, bacon_decomposition
 from evaluate.did.event_study import EventStudyResult, event_study
-from evaluate.did.examples import example_panel
+from evaluate.did.examples import example_panel, example_school_panel
 from evaluate.did.imputation import ImputationResult, imputation
 from evaluate.did.randomization import randomization_inference
 from evaluate.did.results import TIDY_COLUMNS, DiDResult
@@ -43,6 +43,7 @@ __all__ = [
     "callaway_santanna",
     "event_study",
     "example_panel",
+    "example_school_panel",
     "imputation",
     "randomization_inference",
     "sun_abraham",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["example_panel"]
+__all__ = ["example_panel", "example_school_panel"]
 
 
 def example_panel(n_units: int = 200, seed: int = 0, *, start: int = 1) -> pd.DataFrame:
@@ -61,3 +61,23 @@ def example_panel(n_units: int = 200, seed: int = 0, *, start: int = 1) -> pd.Da
     shift = start - 1
     return pd.DataFrame({"id": ids, "period": period + shift,
                          "cohort": np.where(cohort > 0, cohort + shift, 0), "y": y, "x": x})
+
+
+def example_school_panel(n_units: int = 200, seed: int = 0) -> pd.DataFrame:
+    """:func:`example_panel` with the school panel's column names, from 2018/19, in four hubs.
+
+    Columns ``school_id``, ``year`` (2018 to 2023), ``cohort``, ``overall_absence_rate``, ``x``
+    and ``hub_id`` (``school_id % 4``): enough for :func:`evaluate.findings.programme_findings`
+    and :func:`evaluate.findings.robustness.programme_robustness` in examples.
+
+    Examples
+    --------
+    >>> from evaluate.did import example_school_panel
+    >>> panel = example_school_panel()
+    >>> sorted(panel.columns)
+    ['cohort', 'hub_id', 'overall_absence_rate', 'school_id', 'x', 'year']
+    """
+    panel = example_panel(n_units, seed, start=2018).rename(
+        columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    return panel

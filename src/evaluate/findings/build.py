@@ -122,10 +122,9 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
     Every estimate of a programme report, from a small simulated panel (the example
     panel's columns renamed to the panel's names):
 
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings import programme_findings
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel = example_school_panel()
     >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> sorted(results["outcomes"]["overall_absence_rate"])[:6]

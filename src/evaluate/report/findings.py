@@ -62,10 +62,9 @@ def effect_sentence(programme: str, outcome: Mapping[str, Any]) -> str:
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings import programme_findings
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel = example_school_panel()
     >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> outcome = results["outcomes"]["overall_absence_rate"]
@@ -100,10 +99,9 @@ def confidence_sentence(outcome: Mapping[str, Any]) -> str:
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings import programme_findings
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel = example_school_panel()
     >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> outcome = results["outcomes"]["overall_absence_rate"]
@@ -135,10 +133,9 @@ def pretest_sentence(outcome: Mapping[str, Any]) -> str:
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings import programme_findings
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel = example_school_panel()
     >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> outcome = results["outcomes"]["overall_absence_rate"]
@@ -161,10 +158,9 @@ def design_sentence(results: Mapping[str, Any]) -> str:
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings import programme_findings
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel = example_school_panel()
     >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> from evaluate.report.findings import design_sentence
@@ -180,10 +176,9 @@ def key_findings(results: Mapping[str, Any], *, max_findings: int = 6) -> list[s
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings import programme_findings
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel = example_school_panel()
     >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> from evaluate.report.findings import key_findings
@@ -218,10 +213,9 @@ def headline_table(results: Mapping[str, Any], *, synthetic: bool, label: str = 
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings import programme_findings
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel = example_school_panel()
     >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> from evaluate.report.findings import headline_table
@@ -275,10 +269,9 @@ def estimators_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str 
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings import programme_findings
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel = example_school_panel()
     >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> outcome = results["outcomes"]["overall_absence_rate"]
@@ -304,10 +297,9 @@ def subgroup_table(outcome: Mapping[str, Any], key: str, *, synthetic: bool, lab
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings import programme_findings
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel = example_school_panel()
     >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> outcome = results["outcomes"]["overall_absence_rate"]
@@ -338,10 +330,9 @@ def bacon_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str = "tb
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings import programme_findings
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel = example_school_panel()
     >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> outcome = results["outcomes"]["overall_absence_rate"]
@@ -413,10 +404,9 @@ def caveats(results: Mapping[str, Any], *, max_caveats: int = 4) -> list[str]:
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings import programme_findings
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
+    >>> panel = example_school_panel()
     >>> results = programme_findings(panel, programme="hubs", cohort="cohort",
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> from evaluate.report.findings import caveats

@@ -29,11 +29,9 @@ def verdict(rob: Mapping[str, Any]) -> str:
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings.robustness import programme_robustness
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
-    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> panel = example_school_panel()
     >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
     >>> from evaluate.report.robustness import verdict
     >>> print(verdict(rob))
@@ -76,11 +74,9 @@ def placebo_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings.robustness import programme_robustness
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
-    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> panel = example_school_panel()
     >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
     >>> from evaluate.report.robustness import placebo_table
     >>> print(placebo_table(rob, synthetic=True, label="tbl-placebo"))
@@ -108,11 +104,9 @@ def leave_one_out_sentence(rob: Mapping[str, Any]) -> str:
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings.robustness import programme_robustness
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
-    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> panel = example_school_panel()
     >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
     >>> from evaluate.report.robustness import leave_one_out_sentence
     >>> print(leave_one_out_sentence(rob))
@@ -139,11 +133,9 @@ def heterogeneity_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) 
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings.robustness import programme_robustness
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
-    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> panel = example_school_panel()
     >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
     >>> from evaluate.report.robustness import heterogeneity_table
     >>> print(heterogeneity_table(rob, synthetic=True, label="tbl-heterogeneity"))
@@ -211,11 +203,9 @@ def power_sentence(rob: Mapping[str, Any]) -> str:
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings.robustness import programme_robustness
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
-    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> panel = example_school_panel()
     >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
     >>> from evaluate.report.robustness import power_sentence
     >>> print(power_sentence(rob))
@@ -239,11 +229,9 @@ def honest_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
 
     Examples
     --------
-    >>> from evaluate.did import example_panel
+    >>> from evaluate.did import example_school_panel
     >>> from evaluate.findings.robustness import programme_robustness
-    >>> panel = example_panel(start=2018).rename(
-    ...     columns={"id": "school_id", "period": "year", "y": "overall_absence_rate"})
-    >>> panel["hub_id"] = panel["school_id"] % 4  # four hubs
+    >>> panel = example_school_panel()
     >>> rob = programme_robustness(panel, programme="hubs", cohort="cohort")
     >>> from evaluate.report.robustness import honest_table
     >>> print(honest_table(rob, synthetic=True, label="tbl-honest"))
