@@ -1,0 +1,509 @@
+"""Register marks -> pupil x school x term measures -> school x term (EES format).
+
+One set of Ibis expressions; DuckDB runs them by default, Spark (or any Ibis backend
+with the same operations) runs them unchanged.
+
+Steps
+    1. Each mark gets its academic year (1 August to 31 July, as
+       :func:`evaluate.data.programmes.academic_year`), its term and its code set
+       (:func:`~evaluate.registers.codes.code_set_of_year`). Terms: **autumn** 1 August
+       to 31 December, **spring** 1 January to Easter Sunday, **summer** Easter Monday to
+       31 July (the package's :func:`evaluate.data.programmes.term_bounds`, with August
+       in autumn; Easter is computed in the expression with the Gregorian computus).
+    2. Marks are counted by (pupil, school, year, term, code) -- the one pass over
+       the marks -- and cached in the engine.
+    3. The counts are joined to the code table (:mod:`evaluate.registers.codes`) and
+       pivoted with conditional sums to one row per pupil x school x year x term, and per
+       pupil x school x year (sum of the terms).
+    4. Per row: ``sess_possible`` = present + approved educational activity + authorised
+       + unauthorised; ``sess_overall`` = authorised + unauthorised; persistent absentee
+       when ``10 * sess_overall >= sess_possible`` (10%+), severely absent when
+       ``2 * sess_overall >= sess_possible`` (50%+), for rows with ``sess_possible > 0``;
+       the year flags use the year's sessions (not the terms' flags).
+    5. School x term (and x year) rows add the pupils: ``enrolments`` counts rows with
+       at least one possible session; ``enrolments_pa_10_exact`` and
+       ``enrolments_pa_50_exact`` count the flags.
+
+Dual registration (a pupil on two schools' rolls)
+    Each school counts its own marks: a session the pupil spends at the other school is
+    ``D`` in this school's register and is not a possible session here. A pupil-level row
+    is per pupil x school x term; the persistent and severe flags are per row (as DfE
+    counts them in each school's figures), so a dual-registered pupil is an enrolment in
+    both schools. :meth:`RegisterMeasures.pupil_totals` gives the pupil's measures summed
+    over schools, with the flags recomputed on the sums.
+
+Marks never disappear silently
+    Every mark is in exactly one of: counted (a possible session), not counted (a code
+    of the ``not_counted`` category), **unknown** (a code not in the mark's code set,
+    reported by code with examples) or **malformed** (session not ``AM``/``PM``, or a
+    missing date, pupil id, URN or code; reported by problem with examples). The counts
+    add up to the marks read (:attr:`RegisterMeasures.marks`).
+
+Pupil-level rows are pupil data: they stay in the engine (:attr:`RegisterMeasures.pupils`
+is a lazy Ibis table) and are never written under ``results/``; the school table is the
+publishable aggregate.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from evaluate.registers.codes import CATEGORIES, CODE_SETS, code_table, reason_columns
+
+__all__ = ["EES_COLUMNS", "RegisterMeasures", "register_measures", "TERMS"]
+
+#: Term index -> term name (the data layer's ``period`` values).
+TERMS: tuple[str, ...] = ("autumn", "spring", "summer")
+_TIME_IDENTIFIER = {"autumn": "Autumn term", "spring": "Spring term", "summer": "Summer term",
+                    "year": "Academic year"}
+_GEO = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name",
+        "region_code", "region_name", "old_la_code", "new_la_code", "la_name", "school_urn",
+        "school_laestab", "school_name", "education_phase"]
+_COUNTS = ["enrolments", "sess_possible", "sess_overall", "sess_authorised", "sess_unauthorised",
+           "sess_overall_percent", "sess_authorised_percent", "sess_unauthorised_percent",
+           "enrolments_pa_10_exact", "enrolments_pa_10_exact_percent",
+           "enrolments_pa_50_exact", "enrolments_pa_50_exact_percent"]
+_EXTRA = ["sess_present", "sess_approved_educational_activity", "sess_not_counted"]
+#: The columns of the school-level file :meth:`RegisterMeasures.to_ees` writes (then the
+#: reason columns of :func:`~evaluate.registers.codes.reason_columns`).
+EES_COLUMNS: tuple[str, ...] = (*_GEO, *_COUNTS, *_EXTRA)
+_SUMS = ["sess_possible", "sess_overall", "sess_authorised", "sess_unauthorised", "sess_present",
+         "sess_approved_educational_activity", "sess_not_counted"]
+_PROBLEMS = ("session not AM or PM", "missing date", "missing pupil id", "missing URN",
+             "missing code")
+#: Schools with fewer enrolments than this have every count suppressed (DfE's rule).
+MIN_ENROLMENTS = 6
+
+
+def _easter_mmdd(y: ibis.IntegerValue) -> ibis.IntegerValue:
+    """Easter Sunday of calendar year ``y`` as ``100 * month + day`` (Gregorian computus)."""
+    a = y % 19
+    b = y // 100
+    c = y % 100
+    d = b // 4
+    e = b % 4
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i = c // 4
+    k = c % 4
+    ll = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * ll) // 451
+    n = h + ll - 7 * m + 114
+    return (n // 31) * 100 + n % 31 + 1
+
+
+def _classify(marks: ibis.Table) -> ibis.Table:
+    """Add ``year``, ``term`` (0/1/2) and ``problem`` (0 = fine) to every mark."""
+    d = marks.date
+    y = d.year().cast("int32")
+    mo = d.month().cast("int32")
+    mmdd = mo * 100 + d.day().cast("int32")
+    year = ibis.ifelse(mo >= 8, y, y - 1)
+    term = ibis.cases((mo >= 8, 0), (mo <= 2, 1), (mo >= 5, 2),
+                      (mmdd <= _easter_mmdd(y), 1), else_=2).cast("int8")
+    problem = ibis.cases(
+        (marks.date.isnull(), 2),
+        (~marks.session.isin(["AM", "PM"]) | marks.session.isnull(), 1),
+        (marks.pupil_id.isnull(), 3),
+        (marks.urn.isnull(), 4),
+        (marks.code.isnull(), 5),
+        else_=0).cast("int8")
+    return marks.mutate(year=year, term=term, problem=problem)
+
+
+def _code_frame() -> pd.DataFrame:
+    t = code_table()
+    return pd.DataFrame({
+        "code": t["code"].astype(str),
+        "code_set": t["code_set"].astype(str),
+        "category": t["category"].map({c: i for i, c in enumerate(CATEGORIES)}).astype("int8"),
+        "reason": t["reason"].astype(str),
+    })
+
+
+def _materialise(t: ibis.Table) -> ibis.Table:
+    """Compute ``t`` once and keep it in the engine (DuckDB: a temporary table).
+
+    DuckDB gets an explicit ``CREATE TEMP TABLE`` (it spills to the temporary directory
+    under memory pressure) because Ibis 12's cache release fails with sqlglot 30; other
+    backends use :meth:`ibis.Table.cache`.
+    """
+    con = t.get_backend()
+    if con.name != "duckdb":
+        return t.cache()
+    name = f"_evaluate_register_counts_{uuid.uuid4().hex}"
+    con._run_pre_execute_hooks(t)  # registers in-memory tables (memtables)
+    con.raw_sql(f'CREATE TEMP TABLE "{name}" AS {con.compile(t)}')
+    return con.table(name)
+
+
+def _flags(t: ibis.Table) -> ibis.Table:
+    pos = t.sess_possible > 0
+    return t.mutate(
+        enrolled=pos.cast("int64"),
+        pa10=(pos & (10 * t.sess_overall >= t.sess_possible)).cast("int64"),
+        pa50=(pos & (2 * t.sess_overall >= t.sess_possible)).cast("int64"),
+    )
+
+
+def _half_up(x: np.ndarray, digits: int = 5) -> np.ndarray:
+    f = 10.0**digits
+    return np.floor(np.asarray(x, dtype=float) * f + 0.5) / f
+
+
+@dataclass(frozen=True)
+class RegisterMeasures:
+    """The registers stage's result.
+
+    Attributes
+    ----------
+    schools
+        One row per school x academic year x period (``autumn``, ``spring``,
+        ``summer``, ``year``): ``urn, year, period, enrolments, sess_possible,
+        sess_overall, sess_authorised, sess_unauthorised, sess_present,
+        sess_approved_educational_activity, sess_not_counted, enrolments_pa_10_exact,
+        enrolments_pa_50_exact`` and every reason column (counts of marks).
+    pupils
+        Lazy Ibis table, one row per pupil x school x year x term (``term`` is
+        ``autumn``/``spring``/``summer``) with the same sessions and reasons plus the
+        flags ``pa10`` and ``pa50`` (1/0). Pupil data: keep it in the working area.
+    marks
+        Counts of marks: ``read``, ``counted`` (possible sessions), ``not_counted``,
+        ``unknown``, ``malformed`` (read = the other four).
+    unknown
+        Unknown codes: ``code, code_set, marks, example_urn, example_year,
+        example_term`` (one example school-term per code).
+    malformed
+        Malformed marks: ``problem, marks, example_urn, example_date``.
+    dual_registered
+        Pupil x year x term combinations on more than one school's roll.
+    settings
+        Engine and rules used.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import ibis
+    >>> from evaluate.registers import register_measures
+    >>> marks = ibis.memtable({"pupil_id": ["a"] * 4, "urn": [100] * 4,
+    ...     "date": [dt.date(2023, 9, 4)] * 2 + [dt.date(2023, 9, 5)] * 2,
+    ...     "session": ["AM", "PM"] * 2, "code": ["/", "\\\\", "I", "I"]})
+    >>> res = register_measures(marks)
+    >>> row = res.to_frame().query("period == 'autumn'").iloc[0]
+    >>> int(row.sess_possible), int(row.sess_overall), int(row.enrolments_pa_50_exact)
+    (4, 2, 1)
+    """
+
+    schools: pd.DataFrame
+    pupils: Any
+    marks: Mapping[str, int]
+    unknown: pd.DataFrame
+    malformed: pd.DataFrame
+    dual_registered: int
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "marks", MappingProxyType(dict(self.marks)))
+        object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The school x period table (a copy)."""
+        return self.schools.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Counts, problems and settings as plain JSON-ready values (no pupil data)."""
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+                    for r in df.to_dict("records")]
+        return {"marks": dict(self.marks), "unknown": records(self.unknown),
+                "malformed": records(self.malformed), "dual_registered": int(self.dual_registered),
+                "schools": int(self.schools["urn"].nunique()) if len(self.schools) else 0,
+                "rows": len(self.schools), "settings": dict(self.settings)}
+
+    def summary(self) -> str:
+        """A short plain-text account of what was read and counted."""
+        m = self.marks
+        lines = [f"Register marks read: {m['read']:,} ({self.settings.get('engine', '?')})",
+                 f"  counted in possible sessions: {m['counted']:,}",
+                 f"  not counted (X, Y, Z, #, D, Q ...): {m['not_counted']:,}",
+                 f"  unknown codes: {m['unknown']:,}",
+                 f"  malformed: {m['malformed']:,}"]
+        for r in self.unknown.itertuples():
+            lines.append(f"    unknown code {r.code!r} ({r.code_set} codes): {r.marks:,} marks, "
+                         f"e.g. URN {r.example_urn}, {r.example_year} {r.example_term}")
+        for r in self.malformed.itertuples():
+            lines.append(f"    {r.problem}: {r.marks:,} marks, e.g. URN {r.example_urn}, "
+                         f"{r.example_date}")
+        s = self.schools[self.schools["period"] == "year"]
+        lines.append(f"Schools: {s['urn'].nunique():,}; school x period rows: {len(self.schools):,}; "
+                     f"dual-registered pupil-terms: {self.dual_registered:,}")
+        if len(s):
+            poss = s["sess_possible"].sum()
+            rate = 100 * s["sess_overall"].sum() / poss if poss else math.nan
+            lines.append(f"Overall absence rate (all years): {rate:.2f}%")
+        return "\n".join(lines)
+
+    def plot(self, *, title: str | None = None):
+        """Histogram of schools' overall absence rates (academic-year rows); returns the figure."""
+        import matplotlib.pyplot as plt
+
+        from evaluate.did.results import finish_plot
+
+        s = self.schools[(self.schools["period"] == "year") & (self.schools["sess_possible"] > 0)]
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.hist(100 * s["sess_overall"] / s["sess_possible"], bins=40)
+        return finish_plot(fig, ax, title=title or "Schools' overall absence rate (registers)",
+                           xlabel="Overall absence rate (%)", ylabel="Schools")
+
+    def pupil_totals(self) -> Any:
+        """Lazy Ibis table: per pupil x year x term, summed over the pupil's schools.
+
+        Flags are recomputed on the sums; ``schools`` is the number of rolls the pupil
+        was on in the term.
+        """
+        p = self.pupils
+        sums = {c: p[c].sum() for c in _SUMS}
+        t = p.group_by(["pupil_id", "year", "term"]).aggregate(schools=p.urn.nunique(), **sums)
+        return _flags(t).drop("enrolled")
+
+    def to_ees(self, schools: pd.DataFrame | None = None, *, suppress: bool = False) -> pd.DataFrame:
+        """The school table in the EES school-level absence format.
+
+        Parameters
+        ----------
+        schools
+            School details by ``school_urn`` (or ``urn``): any of ``region_code,
+            region_name, old_la_code, new_la_code, la_name, school_laestab, school_name,
+            education_phase``. Missing details are left empty (``education_phase``:
+            ``Total``), which the data layer reads but cannot place in an LA.
+        suppress
+            Apply DfE's suppression: every count of a school with fewer than
+            :data:`MIN_ENROLMENTS` enrolments, and persistent/severe counts of 1 or 2,
+            become missing (written ``c``).
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> import ibis
+        >>> from evaluate.registers import register_measures
+        >>> marks = ibis.memtable({"pupil_id": [1, 1], "urn": [100, 100],
+        ...     "date": [dt.date(2024, 9, 4)] * 2, "session": ["AM", "PM"], "code": ["/", "C1"]})
+        >>> ees = register_measures(marks).to_ees()
+        >>> row = ees.iloc[0]
+        >>> row.time_period, row.time_identifier, int(row.sess_possible), float(row.sess_overall_percent)
+        ('202425', 'Autumn term', 2, 50.0)
+        """
+        s = self.schools
+        info = pd.DataFrame({"urn": pd.Series(dtype="int64")})
+        if schools is not None:
+            info = schools.rename(columns={"school_urn": "urn"}).copy()
+            info["urn"] = info["urn"].astype("int64")
+            info = info.drop_duplicates("urn", keep="last")
+        out = s.merge(info, on="urn", how="left")
+        order = {"autumn": 0, "spring": 1, "summer": 2, "year": 3}
+        out = out.assign(_o=out["period"].map(order)).sort_values(["year", "_o", "urn"], kind="stable")
+        df = pd.DataFrame({
+            "time_period": [f"{y}{(y + 1) % 100:02d}" for y in out["year"]],
+            "time_identifier": out["period"].map(_TIME_IDENTIFIER).to_numpy(),
+            "geographic_level": "School", "country_code": "E92000001", "country_name": "England",
+        })
+        for c in ["region_code", "region_name", "old_la_code", "new_la_code", "la_name"]:
+            df[c] = out[c].fillna("").astype(str).to_numpy() if c in out else ""
+        df["school_urn"] = out["urn"].astype(str).to_numpy()
+        for c in ["school_laestab", "school_name"]:
+            df[c] = out[c].fillna("").astype(str).to_numpy() if c in out else ""
+        df["education_phase"] = (out["education_phase"].fillna("Total").to_numpy()
+                                 if "education_phase" in out else "Total")
+        for c in ["enrolments", *_SUMS, "enrolments_pa_10_exact", "enrolments_pa_50_exact",
+                  *reason_columns()]:
+            df[c] = out[c].astype("int64").to_numpy()
+        poss = df["sess_possible"].to_numpy(dtype=float)
+        enr = df["enrolments"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for c in ("sess_overall", "sess_authorised", "sess_unauthorised"):
+                df[f"{c}_percent"] = _half_up(100 * df[c].to_numpy(dtype=float) / poss)
+            for c in ("enrolments_pa_10_exact", "enrolments_pa_50_exact"):
+                df[f"{c}_percent"] = _half_up(100 * df[c].to_numpy(dtype=float) / enr)
+        df = df[[*EES_COLUMNS, *reason_columns()]].reset_index(drop=True)
+        if suppress:
+            counts = [c for c in df.columns if c not in _GEO]
+            for c in counts:
+                if not c.endswith("_percent"):
+                    df[c] = df[c].astype("Int64")
+            for c in ("enrolments_pa_10_exact", "enrolments_pa_50_exact"):
+                small = df[c].between(1, 2).fillna(False).to_numpy(dtype=bool)
+                df.loc[small, [c, f"{c}_percent"]] = pd.NA
+            tiny = (enr < MIN_ENROLMENTS)
+            df.loc[tiny, counts] = pd.NA
+        return df
+
+    def write_ees(self, path: str | Path, schools: pd.DataFrame | None = None, *,
+                  suppress: bool = True) -> Path:
+        """Write :meth:`to_ees` as a CSV the data layer reads (symbol ``c`` for suppressed).
+
+        Name it ``absence/school_absence_YYYYYY.csv`` inside a data folder for
+        :func:`evaluate.data.panel.build_panel`; one file may hold several years.
+        """
+        from evaluate.io import write_csv
+
+        return write_csv(self.to_ees(schools, suppress=suppress), Path(path), na_rep="c",
+                         float_format="%.5f")
+
+
+def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasures:
+    """Absence measures from register marks (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    marks
+        Ibis table with ``pupil_id, urn, date, session, code``
+        (e.g. from :func:`~evaluate.registers.read_marks`), on any backend.
+    cache
+        Cache the per-code counts in the engine (one pass over the marks); turn off only
+        for backends without ``Table.cache``.
+
+    Returns
+    -------
+    RegisterMeasures
+
+    Examples
+    --------
+    A code of the other code set is counted as unknown, not categorised:
+
+    >>> import datetime as dt
+    >>> import ibis
+    >>> from evaluate.registers import register_measures
+    >>> marks = ibis.memtable({"pupil_id": ["a", "a", "b"], "urn": [7, 7, 7],
+    ...     "date": [dt.date(2025, 1, 6)] * 3, "session": ["AM", "PM", "AM"],
+    ...     "code": ["/", "H", "O"]})
+    >>> res = register_measures(marks)
+    >>> dict(res.marks)
+    {'read': 3, 'counted': 2, 'not_counted': 0, 'unknown': 1, 'malformed': 0}
+    >>> res.unknown[["code", "code_set", "marks"]].values.tolist()
+    [['H', '2024', 1]]
+    """
+    missing = [c for c in ("pupil_id", "urn", "date", "session", "code") if c not in marks.columns]
+    if missing:
+        from evaluate.errors import InputError
+
+        raise InputError(f"marks table lacks column(s) {', '.join(missing)}", column=missing[0])
+    backend = marks.get_backend() if hasattr(marks, "get_backend") else None
+    engine = getattr(backend, "name", "?")
+    m = _classify(marks.select("pupil_id", "urn", "date", "session", "code"))
+    counts = m.group_by(["pupil_id", "urn", "year", "term", "code", "problem"]).aggregate(
+        n=ibis._.count())
+    if cache:
+        counts = _materialise(counts)
+
+    ok = counts.filter(counts.problem == 0)
+    ct = ibis.memtable(_code_frame())
+    ok = ok.mutate(code_set=ibis.ifelse(ok.year >= CODE_SETS["2024"], "2024", "pre2024"))
+    j = ok.left_join(ct, [ok.code == ct.code, ok.code_set == ct.code_set]).select(
+        ok.pupil_id, ok.urn, ok.year, ok.term, ok.code, ok.code_set, ok.n, ct.category, ct.reason)
+    j = j.mutate(known=j.category.notnull())
+    known = j.filter(j.known)
+    cat = {c: i for i, c in enumerate(CATEGORIES)}
+
+    def by_cat(*names: str) -> ibis.Value:
+        return known.n.sum(where=known.category.isin([cat[x] for x in names])).fill_null(0)
+
+    aggs = {
+        "sess_possible": by_cat("present", "aea", "authorised", "unauthorised"),
+        "sess_overall": by_cat("authorised", "unauthorised"),
+        "sess_authorised": by_cat("authorised"),
+        "sess_unauthorised": by_cat("unauthorised"),
+        "sess_present": by_cat("present"),
+        "sess_approved_educational_activity": by_cat("aea"),
+        "sess_not_counted": by_cat("not_counted"),
+    }
+    reasons = reason_columns()
+    for r in reasons:
+        aggs[r] = known.n.sum(where=known.reason == r).fill_null(0)
+    keys = ["pupil_id", "urn", "year", "term"]
+    pupil_term = _flags(known.group_by(keys).aggregate(**aggs))
+    term_name = ibis.cases((pupil_term.term == 0, "autumn"), (pupil_term.term == 1, "spring"),
+                           else_="summer")
+    pupils = pupil_term.mutate(term=term_name).drop("enrolled")
+
+    sum_cols = [*_SUMS, *reasons]
+    pupil_year = _flags(pupil_term.group_by(["pupil_id", "urn", "year"]).aggregate(
+        **{c: pupil_term[c].sum() for c in sum_cols}))
+    school_cols = {c: None for c in ["enrolled", "pa10", "pa50", *sum_cols]}
+
+    def school(t: ibis.Table, keys: list[str]) -> pd.DataFrame:
+        agg = t.group_by(keys).aggregate(**{c: t[c].sum() for c in school_cols})
+        return agg.to_pandas()
+
+    st = school(pupil_term, ["urn", "year", "term"])
+    st["period"] = st["term"].astype(int).map(dict(enumerate(TERMS)))
+    sy = school(pupil_year, ["urn", "year"])
+    sy["period"] = "year"
+    sch = pd.concat([st.drop(columns="term"), sy], ignore_index=True)
+    sch = sch.rename(columns={"enrolled": "enrolments", "pa10": "enrolments_pa_10_exact",
+                              "pa50": "enrolments_pa_50_exact"})
+    for c in school_cols:
+        name = {"enrolled": "enrolments", "pa10": "enrolments_pa_10_exact",
+                "pa50": "enrolments_pa_50_exact"}.get(c, c)
+        sch[name] = sch[name].fillna(0).astype("int64")
+    sch["urn"] = sch["urn"].astype("int64")
+    sch["year"] = sch["year"].astype("int64")
+    order = {"autumn": 0, "spring": 1, "summer": 2, "year": 3}
+    sch = (sch.assign(_o=sch["period"].map(order)).sort_values(["urn", "year", "_o"], kind="stable")
+           .drop(columns="_o").reset_index(drop=True))
+    front = ["urn", "year", "period", "enrolments", *_SUMS, "enrolments_pa_10_exact",
+             "enrolments_pa_50_exact"]
+    sch = sch[[*front, *reasons]]
+
+    # mark accounting (small tables from the cached counts)
+    tally = counts.mutate(kind=ibis.ifelse(counts.problem == 0, 0, 1)).group_by("problem").aggregate(
+        n=counts.n.sum()).to_pandas()
+    by_problem = {int(k): int(v) for k, v in zip(tally["problem"], tally["n"], strict=True)}
+    read = sum(by_problem.values())
+    malformed_n = read - by_problem.get(0, 0)
+    unk = (j.filter(~j.known).group_by(["code", "code_set"])
+           .aggregate(marks=j.n.sum(), example_urn=j.urn.min()).to_pandas())
+    unknown_rows = []
+    for r in unk.sort_values(["code_set", "code"]).itertuples():
+        ex = j.filter((~j.known) & (j.code == r.code) & (j.urn == int(r.example_urn)))
+        ex = ex.order_by(["year", "term"]).limit(1).select("year", "term").to_pandas()
+        unknown_rows.append({"code": r.code, "code_set": r.code_set, "marks": int(r.marks),
+                             "example_urn": int(r.example_urn),
+                             "example_year": int(ex["year"].iloc[0]),
+                             "example_term": TERMS[int(ex["term"].iloc[0])]})
+    unknown = pd.DataFrame(unknown_rows, columns=["code", "code_set", "marks", "example_urn",
+                                                  "example_year", "example_term"])
+    unknown_n = int(unknown["marks"].sum()) if len(unknown) else 0
+    mal_rows = []
+    for k in sorted(p for p in by_problem if p != 0):
+        ex = m.filter(m.problem == k).limit(1).select("urn", "date").to_pandas()
+        mal_rows.append({"problem": _PROBLEMS[k - 1], "marks": by_problem[k],
+                         "example_urn": None if ex.empty or pd.isna(ex["urn"].iloc[0])
+                         else int(ex["urn"].iloc[0]),
+                         "example_date": None if ex.empty or pd.isna(ex["date"].iloc[0])
+                         else str(ex["date"].iloc[0])[:10]})
+    malformed = pd.DataFrame(mal_rows, columns=["problem", "marks", "example_urn", "example_date"])
+    counted = int(sch.loc[sch["period"] == "year", "sess_possible"].sum())
+    not_counted = int(sch.loc[sch["period"] == "year", "sess_not_counted"].sum())
+    dual = pupil_term.group_by(["pupil_id", "year", "term"]).aggregate(k=pupil_term.urn.nunique())
+    dual_n = int(dual.filter(dual.k > 1).count().to_pandas())
+    marks_tally = {"read": read, "counted": counted, "not_counted": not_counted,
+                   "unknown": unknown_n, "malformed": malformed_n}
+    if counted + not_counted + unknown_n + malformed_n != read:
+        raise AssertionError(f"register marks do not add up: {marks_tally}")
+    settings = {"engine": engine, "terms": "autumn Aug-Dec, spring Jan-Easter Sunday, summer to Jul",
+                "code_sets": "pre2024 up to 2023/24, 2024 from 2024/25",
+                "persistent": "10 * overall >= possible", "severe": "2 * overall >= possible",
+                "dual_registration": "per pupil x school; D not counted at the school recording it"}
+    return RegisterMeasures(schools=sch, pupils=pupils, marks=marks_tally, unknown=unknown,
+                            malformed=malformed, dual_registered=dual_n, settings=settings)

@@ -1,0 +1,271 @@
+"""Read register marks (Parquet or CSV, one file, a folder or a glob) into an Ibis table.
+
+The marks have five columns: ``pupil_id`` (string or integer), ``urn`` (the school's
+URN; ``school_urn`` is accepted), ``date``, ``session`` (``AM`` or ``PM``) and ``code``
+(the national attendance code). Parquet folders may be partitioned (hive style, e.g.
+``month=2024-09/``) by date or school: every ``*.parquet`` file under the folder is read.
+
+DuckDB (embedded, out of core) is the default engine; ``engine='pyspark'`` or any
+connected Ibis backend runs the same expressions elsewhere.
+
+A CSV is checked row by row while streaming (bounded memory) before it is read: a
+missing column, a session that is not ``AM``/``PM``, a date that is not ``YYYY-MM-DD``
+or a URN that is not a number raises :class:`~evaluate.errors.InputError` naming the
+file, the column and the 1-based data row. Parquet is typed, so malformed values there
+(a session ``XX``, a missing date) are counted and reported by
+:func:`~evaluate.registers.register_measures` instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import ibis
+
+from evaluate.errors import InputError
+
+__all__ = ["MARK_COLUMNS", "check_csv", "connect", "read_marks"]
+
+#: The columns of a marks table, in order.
+MARK_COLUMNS: tuple[str, ...] = ("pupil_id", "urn", "date", "session", "code")
+#: Other names accepted for the columns.
+ALIASES: dict[str, str] = {"school_urn": "urn", "upn": "pupil_id", "pupil": "pupil_id",
+                           "mark": "code", "attendance_code": "code", "session_date": "date"}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def connect(engine: str | Any = "duckdb", *, memory_limit: str = "4GB", threads: int = 2,
+            temp_directory: str | Path | None = None) -> Any:
+    """An Ibis backend for the registers stage.
+
+    Parameters
+    ----------
+    engine
+        ``'duckdb'`` (embedded, the default), ``'pyspark'`` (a local ``local[threads]``
+        session, or the active Spark session when there is one) or an already connected
+        Ibis backend (returned unchanged).
+    memory_limit, threads, temp_directory
+        DuckDB settings: the memory it may use before spilling to ``temp_directory``
+        (default: a folder under the system temporary folder), and the worker threads.
+
+    Examples
+    --------
+    >>> from evaluate.registers import connect
+    >>> con = connect("duckdb", memory_limit="1GB", threads=1)
+    >>> con.name
+    'duckdb'
+    """
+    if not isinstance(engine, str):
+        return engine
+    if engine == "duckdb":
+        tmp = Path(temp_directory) if temp_directory else Path(tempfile.gettempdir()) / "evaluate_duckdb"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return ibis.duckdb.connect(memory_limit=memory_limit, threads=threads,
+                                   temp_directory=str(tmp), preserve_insertion_order=False)
+    if engine == "pyspark":
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.getActiveSession() or (
+            SparkSession.builder.master(f"local[{threads}]").appName("evaluate-registers")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false").getOrCreate())
+        return ibis.pyspark.connect(session)
+    raise InputError(f"unknown engine {engine!r}: use 'duckdb', 'pyspark' or an Ibis backend",
+                     column="engine")
+
+
+def _files(path: Path, ext: str) -> list[Path]:
+    if path.is_dir():
+        return sorted(path.rglob(f"*.{ext}"))
+    if any(ch in str(path) for ch in "*?["):
+        return sorted(Path(path.anchor or ".").glob(str(path.relative_to(path.anchor or "."))))
+    return [path] if path.exists() else []
+
+
+def _format(path: Path, fmt: str | None) -> str:
+    if fmt is not None:
+        if fmt not in ("parquet", "csv"):
+            raise InputError(f"format must be 'parquet' or 'csv', not {fmt!r}", column="format")
+        return fmt
+    if path.is_dir():
+        if next(path.rglob("*.parquet"), None) is not None:
+            return "parquet"
+        if next(path.rglob("*.csv"), None) is not None:
+            return "csv"
+        raise InputError("no .parquet or .csv files in the folder", file=str(path))
+    name = path.name.lower()
+    if name.endswith(".parquet") or name.endswith(".parq"):
+        return "parquet"
+    if name.endswith(".csv") or name.endswith(".csv.gz"):
+        return "csv"
+    raise InputError("cannot tell the format from the name: pass format='parquet' or 'csv'",
+                     file=str(path))
+
+
+def check_csv(path: str | Path, *, block_size: int = 1 << 24) -> int:
+    """Check a marks CSV row by row (streaming) and return its number of data rows.
+
+    Raises
+    ------
+    InputError
+        A required column is missing, or the first row with a session other than
+        ``AM``/``PM``, a date not written ``YYYY-MM-DD`` (or not a calendar date), an
+        empty pupil id or code, or a URN that is not a whole number; naming the file, the
+        column and the 1-based data row.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from evaluate.registers import check_csv
+    >>> from evaluate import InputError
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "m.csv").write_text(
+    ...     "pupil_id,urn,date,session,code\\n1,100,2024-09-04,AM,/\\n1,100,2024-09-04,XM,/\\n")
+    >>> try:
+    ...     check_csv(folder / "m.csv")
+    ... except InputError as err:
+    ...     print(err.column, err.row)
+    session 2
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv
+
+    path = Path(path)
+    name = str(path)
+    try:
+        reader = csv.open_csv(path, read_options=csv.ReadOptions(block_size=block_size),
+                              convert_options=csv.ConvertOptions(
+                                  column_types={}, strings_can_be_null=False,
+                                  auto_dict_encode=False))
+    except (pa.ArrowInvalid, OSError) as err:
+        raise InputError(f"cannot read the CSV: {err}", file=name) from None
+    cols = [ALIASES.get(c, c) for c in reader.schema.names]
+    for need in MARK_COLUMNS:
+        if need not in cols:
+            raise InputError(f"required column missing (columns present: {', '.join(cols)})",
+                             file=name, column=need, row=0)
+    index = {c: reader.schema.names[cols.index(c)] for c in MARK_COLUMNS}
+    seen = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as err:
+            raise InputError(f"malformed CSV after data row {seen}: {err}", file=name) from None
+        n = batch.num_rows
+        get = {c: batch.column(batch.schema.get_field_index(index[c])) for c in MARK_COLUMNS}
+        for col in MARK_COLUMNS:
+            get[col] = pc.cast(get[col], pa.string())
+        checks = [
+            ("session", pc.invert(pc.is_in(get["session"], pa.array(["AM", "PM"]))),
+             "session must be AM or PM"),
+            ("date", pc.invert(pc.match_substring_regex(get["date"], _DATE.pattern)),
+             "date must be written YYYY-MM-DD"),
+            ("urn", pc.invert(pc.match_substring_regex(get["urn"], r"^\d+$")),
+             "URN must be a whole number"),
+            ("pupil_id", pc.equal(pc.utf8_length(get["pupil_id"]), 0), "empty pupil id"),
+            ("code", pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(get["code"])), 0),
+             "empty code"),
+        ]
+        for col, bad, what in checks:
+            bad = pc.fill_null(bad, True)
+            if pc.any(bad).as_py():
+                i = int(pc.index(bad, True).as_py())
+                raise InputError(f"{what}: {get[col][i].as_py()!r}", file=name,
+                                 column=index[col], row=seen + i + 1)
+        dates = pc.strptime(get["date"], format="%Y-%m-%d", unit="s", error_is_null=True)
+        if dates.null_count:
+            i = int(pc.index(pc.is_null(dates), True).as_py())
+            raise InputError(f"not a calendar date: {get['date'][i].as_py()!r}", file=name,
+                             column=index["date"], row=seen + i + 1)
+        seen += n
+    return seen
+
+
+def read_marks(path: str | Path, *, engine: str | Any = "duckdb", format: str | None = None,  # noqa: A002
+               check: bool = True, **connect_options: Any) -> ibis.Table:
+    """Read register marks into an Ibis table on ``engine``.
+
+    Parameters
+    ----------
+    path
+        A Parquet or CSV file, a folder (every ``*.parquet`` / ``*.csv`` under it, hive
+        partitions included) or a glob.
+    engine
+        ``'duckdb'`` (default), ``'pyspark'`` or a connected Ibis backend
+        (see :func:`connect`).
+    format
+        ``'parquet'`` or ``'csv'``; default: from the file names.
+    check
+        Check CSV files row by row first (:func:`check_csv`); Parquet is not checked
+        here (malformed values are counted by ``register_measures``).
+    **connect_options
+        Passed to :func:`connect` (``memory_limit``, ``threads``, ``temp_directory``).
+
+    Returns
+    -------
+    ibis.Table
+        Columns ``pupil_id, urn, date, session, code`` (``urn`` int64, ``date`` a date,
+        ``session`` and ``code`` strings).
+
+    Raises
+    ------
+    InputError
+        No files, an unknown format or engine, a missing column, or (CSV) a malformed row.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from evaluate.registers import read_marks
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "m.csv").write_text(
+    ...     "pupil_id,urn,date,session,code\\nP1,100,2024-09-04,AM,/\\nP1,100,2024-09-04,PM,I\\n")
+    >>> marks = read_marks(folder / "m.csv")
+    >>> marks.columns, int(marks.count().execute())
+    (('pupil_id', 'urn', 'date', 'session', 'code'), 2)
+    """
+    path = Path(path)
+    fmt = _format(path, format)
+    files = _files(path, fmt)
+    if not files:
+        raise InputError(f"no {fmt} files found", file=str(path))
+    con = connect(engine, **connect_options)
+    names = [str(f) for f in files]
+    if fmt == "csv":
+        if check:
+            for f in files:
+                check_csv(f)
+        if con.name == "duckdb":
+            t = con.read_csv(names, all_varchar=True)
+        else:
+            t = con.read_csv(names, header=True, inferSchema=False)
+    elif con.name == "duckdb":
+        t = con.read_parquet(names, hive_partitioning=len(files) > 1 and path.is_dir(),
+                             union_by_name=True)
+    else:
+        t = con.read_parquet(names if len(names) > 1 else names[0])
+    t = t.rename({ALIASES[c]: c for c in t.columns if c in ALIASES and ALIASES[c] not in t.columns})
+    missing = [c for c in MARK_COLUMNS if c not in t.columns]
+    if missing:
+        raise InputError(f"required column missing (columns present: {', '.join(t.columns)})",
+                         file=str(path), column=missing[0], row=0)
+    date = t.date
+    if not date.type().is_date():
+        date = date.cast("date") if not date.type().is_string() else date.cast("string").as_date("%Y-%m-%d")
+    return t.select(
+        pupil_id=t.pupil_id,
+        urn=t.urn.cast("int64"),
+        date=date,
+        session=t.session.cast("string"),
+        code=t.code.cast("string"),
+    )
+
+
+def _cpu_count() -> int:
+    return os.cpu_count() or 1
