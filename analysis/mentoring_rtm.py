@@ -2,7 +2,7 @@
 
 Run by hand (not part of the unit tests)::
 
-    .venv/bin/python analysis/mentoring_rtm.py                      # 150 replications
+    .venv/bin/python analysis/mentoring_rtm.py                      # 100 replications
     .venv/bin/python analysis/mentoring_rtm.py --reps 20 --pupils 10000
 
 Design
@@ -65,7 +65,7 @@ from evaluate.synthetic.pupils import mentoring_pupils
 __all__ = ["ESTIMATORS", "SCENARIOS", "Scenario", "estimate", "main", "run", "shares_table", "summarise",
            "to_markdown"]
 
-DEFAULT_REPS = 150
+DEFAULT_REPS = 100
 DEFAULT_SEED = 20251123
 DEFAULT_PUPILS = 20_000
 POST_YEAR = 2023

@@ -105,7 +105,8 @@ class MentoringPupils:
     ----------
     panel
         One row per pupil and year (pupil-level, **never** to be written to results):
-        ``pupil_id`` (int), ``school_id``, ``area``, ``mentor_area`` (bool), ``phase``,
+        ``pupil_id`` (int), ``school_id``, ``area`` (categorical), ``mentor_area`` (bool),
+        ``phase`` (categorical: primary, secondary),
         ``fsm`` (0/1), ``mentored`` (0/1, fixed per pupil), ``year``, ``sess_possible``,
         ``sess_overall`` (observed absent sessions) and ``absence_rate`` (percent).
     hidden
@@ -325,7 +326,6 @@ def mentoring_pupils(seed: int = 20240901, *, n_pupils: int = 100_000, n_areas: 
     # --- propensities -------------------------------------------------------------------
     z = rng.standard_normal(n_pupils)
     u = _ar1(rng, (n_pupils, ny), rho)
-    pa_names = np.array(phase_names)[p_phase]
     severe_share = np.array([np.mean([params[p, y].severe_share for y in years]) for p in phase_names])
     severe = rng.random(n_pupils) < severe_share[p_phase]
     a_ft = np.array([[params[p, y].intercept for y in years] for p in phase_names])
@@ -389,8 +389,10 @@ def mentoring_pupils(seed: int = 20240901, *, n_pupils: int = 100_000, n_areas: 
     rate = np.where(possible > 0, 100 * x1 / np.maximum(possible, 1), np.nan)
     panel = pd.DataFrame({
         "pupil_id": np.repeat(pid, ny), "school_id": np.repeat(school_id, ny),
-        "area": np.repeat(area_names[p_area], ny), "mentor_area": np.repeat(is_mentor_area[p_area], ny),
-        "phase": np.repeat(pa_names, ny), "fsm": np.repeat(fsm, ny),
+        "area": pd.Categorical.from_codes(np.repeat(p_area, ny), categories=area_names),
+        "mentor_area": np.repeat(is_mentor_area[p_area], ny),
+        "phase": pd.Categorical.from_codes(np.repeat(p_phase, ny), categories=phase_names),
+        "fsm": np.repeat(fsm, ny),
         "mentored": np.repeat(mentored.astype(np.int64), ny), "year": np.tile(years, n_pupils),
         "sess_possible": possible.reshape(-1), "sess_overall": x1.reshape(-1),
         "absence_rate": rate.reshape(-1)})
