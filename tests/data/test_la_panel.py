@@ -1,0 +1,353 @@
+"""The LA x phase x period panel: hand-built releases with closed-form answers, and the real files."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluate.data.la_codes import harmonise_codes
+from evaluate.data.la_panel import (
+    PANEL_COLUMNS,
+    SUPPRESSED,
+    add_treatment,
+    build_la_panel,
+    mentor_treatment,
+    read_public_priority_areas,
+)
+from evaluate.data.la_read import read_la_releases
+from evaluate.errors import InputError
+
+# the real files sit in ../shared/data beside the repository (as in tests/data/conftest.py)
+SHARED = Path(os.environ.get("EVALUATE_SHARED_DATA")
+              or Path(__file__).resolve().parents[2].parent / "shared" / "data")
+
+HEAD = ["academic_year", "breakdown", "time_period", "time_identifier", "week_ending_friday",
+        "geographic_level", "new_la_code", "la_name", "region_name", "education_phase",
+        "num_schools", "enrolments", "possible_sessions", "overall_absence",
+        "authorised_absence", "unauthorised_absence", "pa_perc"]
+ENDS = ["2023-09-15", "2023-09-29", "2023-10-13", "2023-10-27"]
+# (code, name, phase) -> per release (possible, overall, unauthorised); None = row absent
+SERIES = {
+    ("E06000002", "Middlesbrough", "Primary"): [(900, 45, 10), (2900, 145, 30), (4900, 265, 25),
+                                                (6900, 345, 40)],
+    ("E06000002", "Middlesbrough", "Secondary"): [(900, 90, 20), (2900, 190, 40), (2800, 180, 40),
+                                                  (4800, 300, 70)],
+    ("E06000002", "Middlesbrough", "Special"): [(900, 90, 20), ("c", "c", "c"), (4900, 300, 50),
+                                                (9900, 500, 90)],
+    ("E10000023", "North Yorkshire", "Primary"): [(1000, 50, 10), (3000, 150, 30), None, None],
+    ("E06000065", "North Yorkshire", "Primary"): [None, None, (5000, 250, 50), (7000, 350, 70)],
+    ("E10000006", "Cumbria", "Primary"): [(800, 40, 8), (2800, 140, 28), None, None],
+    ("E06000063", "Cumberland", "Primary"): [None, None, (3000, 150, 30), (5000, 250, 50)],
+}
+
+
+def _row(end, level, code, name, phase, vals, breakdown="ytd"):
+    p, o, u = vals
+    a = o - u if not isinstance(o, str) else "c"
+    return ["2023/24", breakdown, "202324", "Academic year", end, level, code, name, "R", phase,
+            3, 100 if not isinstance(p, str) else "c", p, o, a, u, ""]
+
+
+def write_fixture(path: Path) -> Path:
+    rows = []
+    for k, end in enumerate(ENDS):
+        for (code, name, phase), series in SERIES.items():
+            if series[k] is not None:
+                rows.append(_row(end, "Local authority", code, name, phase, series[k]))
+        rows.append(_row(end, "National", "", "", "Total", (9000, 450, 90)))
+    weekly = _row(ENDS[0], "Local authority", "E06000002", "Middlesbrough", "Primary", (1, 0, 0),
+                  breakdown="weekly")
+    weekly[2:4] = ["2023", "Week 37"]
+    rows.append(weekly)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(HEAD)
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def fixture_panel(tmp_path):
+    return build_la_panel([write_fixture(tmp_path / "releases.csv")])
+
+
+def get(panel, code, phase, kind, col="possible_sessions"):
+    p = panel.panel
+    s = p[(p["la_code"] == code) & (p["phase"] == phase) & (p["period_type"] == kind)]
+    return s.sort_values("t")[col].tolist()
+
+
+def same(a, b):
+    return len(a) == len(b) and all(
+        (math.isnan(x) and math.isnan(y)) or x == pytest.approx(y) for x, y in zip(a, b, strict=True))
+
+
+def test_codes_harmonised_and_split_dropped():
+    mapped, split = harmonise_codes(pd.Series(["E10000023", "E10000027", "E10000006", "E09000001"]))
+    assert list(mapped) == ["E06000065", "E06000066", "E10000006", "E09000001"]
+    assert list(split) == [False, False, True, False]
+
+
+def test_differencing_closed_form(fixture_panel):
+    lp = fixture_panel
+    assert list(lp.panel.columns) == PANEL_COLUMNS
+    nan = float("nan")
+    # Primary: all valid; unauthorised falls 30 -> 25: that one value missing
+    assert same(get(lp, "E06000002", "Primary", "fortnight"), [900, 2000, 2000, 2000])
+    assert same(get(lp, "E06000002", "Primary", "fortnight", "overall_absence_sessions"),
+                [45, 100, 120, 80])
+    assert same(get(lp, "E06000002", "Primary", "fortnight", "unauthorised_absence_sessions"),
+                [10, 20, nan, 15])
+    assert same(get(lp, "E06000002", "Primary", "fortnight", "overall_absence_rate"),
+                [5.0, 5.0, 6.0, 4.0])
+    # Secondary: possible falls 2900 -> 2800 (all counts missing), then valid again
+    assert same(get(lp, "E06000002", "Secondary", "fortnight"), [900, 2000, nan, 2000])
+    assert same(get(lp, "E06000002", "Secondary", "fortnight", "overall_absence_sessions"),
+                [90, 100, nan, 120])
+    # Special: suppressed release -> two periods missing; then +5000 > 1.3*10*100*2 = 2600
+    assert same(get(lp, "E06000002", "Special", "fortnight"), [900, nan, nan, nan])
+    # North Yorkshire's old and new codes make one series
+    assert same(get(lp, "E06000065", "Primary", "fortnight"), [1000, 2000, 2000, 2000])
+    # Cumbria dropped; Cumberland has nothing to difference its first release from
+    assert "E10000006" not in set(lp.panel["la_code"])
+    assert same(get(lp, "E06000063", "Primary", "fortnight"), [nan, 2000])
+    # year = last release; term (autumn) = last release before 31 December
+    assert get(lp, "E06000002", "Secondary", "year") == [4800]
+    assert get(lp, "E06000002", "Secondary", "term") == [4800]
+    # Total = sum of phases; incomplete where Special is suppressed
+    assert same(get(lp, "E06000002", "Total", "year"), [6900 + 4800 + 9900])
+    # fortnight 3: Total summed from all phases vs an incomplete sum before -> missing;
+    # fortnight 4: +9000 > 1.3 * 10 * 300 pupils * 2 weeks = 7800 -> missing
+    assert same(get(lp, "E06000002", "Total", "fortnight"), [2700, nan, nan, nan])
+    tot = lp.panel[(lp.panel["phase"] == "Total") & (lp.panel["la_code"] == "E06000002")]
+    assert set(tot["total_source"]) == {"phases", "phases (incomplete)"}
+
+
+def test_jump_in_possible_sessions_is_set_missing_with_reason(fixture_panel):
+    m = fixture_panel.missing
+    hit = m[(m["la_code"] == "E06000002") & (m["phase"] == "Special")
+            & (m["period"] == "2023/24 to 2023-10-27") & (m["column"] == "possible_sessions")]
+    assert hit["reason"].str.contains("grew by more than 1.3").all() and len(hit) == 1
+
+
+def test_every_missing_value_has_a_reason(fixture_panel):
+    lp = fixture_panel
+    p = lp.panel
+    n_nan = int(p[["possible_sessions", "overall_absence_sessions", "authorised_absence_sessions",
+                   "unauthorised_absence_sessions"]].isna().sum().sum())
+    assert n_nan == len(lp.missing)
+    reasons = lp.missing.groupby(["phase", "period", "column"])["reason"].first()
+    assert reasons[("Special", "2023/24 to 2023-09-29", "possible_sessions")] == SUPPRESSED
+    assert reasons[("Secondary", "2023/24 to 2023-10-13", "possible_sessions")] == (
+        "negative difference in possible sessions")
+    assert reasons[("Primary", "2023/24 to 2023-10-13", "unauthorised_absence_sessions")] == (
+        "negative difference")
+    rec = lp.symbols.records()
+    assert set(rec.loc[rec["column"] == "possible_sessions", "symbol"]) == {"c"}
+    notes = lp.attrition.to_frame()
+    assert notes["step"].str.contains("values set missing").any()
+    lp.attrition.check()
+
+
+def test_attrition_counts(fixture_panel):
+    a = fixture_panel.attrition.to_frame().set_index("step")
+    assert a.loc["keep year-to-date rows", "dropped"] == 1           # the weekly row
+    assert a.loc["keep local-authority rows", "dropped"] == 4        # national rows
+    assert a.loc["harmonise LA codes (April 2023 reorganisation)", "dropped"] == 2  # Cumbria
+
+
+def test_basis_change_window_sets_missing(tmp_path):
+    lp = build_la_panel([write_fixture(tmp_path / "r.csv")], period_types=("fortnight",),
+                        basis_changes=[(2023, "2023-09-29", "2023-09-29", "test window")])
+    nan = float("nan")
+    assert same(get(lp, "E06000002", "Primary", "fortnight"), [900, nan, nan, 2000])
+    # 6 rows (Middlesbrough's 3 phases and Total, North Yorkshire's Primary and its
+    # incomplete Total) in each of 2 fortnights, 4 counts each
+    assert (lp.missing["reason"] == "change of basis: test window").sum() == 6 * 2 * 4
+
+
+def test_term_and_year_periods(fixture_panel):
+    p = fixture_panel.panel
+    y = p[p["period_type"] == "year"].iloc[0]
+    assert y["period"] == "2023/24" and y["start_date"] == pd.Timestamp("2023-08-28")
+    f = p[(p["period_type"] == "fortnight") & (p["la_code"] == "E06000002")
+          & (p["phase"] == "Primary")]
+    assert f["t"].tolist() == [1, 2, 3, 4]
+    assert f["start_date"].dt.day_of_week.eq(0).all() and f["end_date"].dt.day_of_week.eq(4).all()
+    assert f["weeks"].tolist() == [3.0, 2.0, 2.0, 2.0]  # from Monday 28 August
+
+
+def test_duplicate_release_row_is_an_error(tmp_path):
+    path = write_fixture(tmp_path / "r.csv")
+    text = path.read_text().splitlines()
+    path.write_text("\n".join([*text, text[1]]) + "\n")
+    with pytest.raises(InputError, match="listed twice"):
+        read_la_releases([path])
+
+
+def test_mentor_treatment_choices():
+    actual = mentor_treatment()
+    assert len(actual) == 15 and actual["included"].all()
+    ys = actual.set_index("la_name")["cohort_year"]
+    assert ys["Middlesbrough"] == 2022 and ys["Salford"] == 2023 and ys["Blackpool"] == 2025
+    ann = mentor_treatment(start="announced", partial="exclude").set_index("la_name")
+    assert ann.loc["Blackpool", "cohort_year"] == 2024
+    assert not ann.loc["Norfolk", "included"] and ann.loc["Norfolk", "cohort_year"] == 0
+    assert (ann["start_date"] == ann["announced_date"]).all()
+    with pytest.raises(InputError):
+        mentor_treatment(start="soon")
+    with pytest.raises(InputError):
+        mentor_treatment(partial="half")
+    pri = read_public_priority_areas()
+    assert len(pri) == 24 and set(actual["la_code"]) <= set(pri["new_la_code"])
+
+
+# ---------------------------------------------------------------- real files
+
+PANEL_FILE = "attendance_la_weekly_panel.csv.gz"
+
+
+@pytest.fixture(scope="module")
+def real():
+    if not (SHARED / PANEL_FILE).exists():
+        pytest.skip(f"real DfE files not found at {SHARED} (set EVALUATE_SHARED_DATA)")
+    return build_la_panel([SHARED / PANEL_FILE])
+
+
+def raw_last_release():
+    """LA rows of each year's last ytd release, read with the csv module (independent)."""
+    with gzip.open(SHARED / PANEL_FILE, "rt", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["breakdown"] == "ytd"]
+    last = {}
+    for r in rows:
+        y = r["academic_year"]
+        last[y] = max(last.get(y, ""), r["week_ending_friday"])
+    return [r for r in rows if r["week_ending_friday"] == last[r["academic_year"]]]
+
+
+@pytest.mark.real_data
+def test_real_year_rows_equal_the_file(real):
+    raw = raw_last_release()
+    p = real.panel[(real.panel["period_type"] == "year") & (real.panel["phase"] != "Total")]
+    got = p.set_index(["la_code", "phase", "period"])["possible_sessions"]
+    n_checked = n_c = 0
+    for r in raw:
+        if r["geographic_level"] != "Local authority" or r["education_phase"] == "Total":
+            continue
+        code = {"E10000023": "E06000065", "E10000027": "E06000066"}.get(r["new_la_code"],
+                                                                        r["new_la_code"])
+        v = got[(code, r["education_phase"], r["academic_year"])]
+        if r["possible_sessions"] == "c":
+            assert math.isnan(v)
+            n_c += 1
+        else:
+            assert v == float(r["possible_sessions"])
+        n_checked += 1
+    assert n_checked == len(p) and n_c > 0
+    m = real.missing
+    assert ((m["period_type"] == "year") & (m["reason"] == SUPPRESSED)
+            & (m["column"] == "possible_sessions") & (m["phase"] != "Total")).sum() == n_c
+
+
+@pytest.mark.real_data
+def test_real_additivity_fortnights_and_terms_sum_to_year(real):
+    p = real.panel
+    keys = ["la_code", "phase", "year"]
+    year = p[p["period_type"] == "year"].set_index(keys)
+    for kind, min_groups in (("fortnight", 1000), ("term", 1000)):
+        f = p[p["period_type"] == kind]
+        sums = f.groupby(keys)[["possible_sessions", "overall_absence_sessions"]].sum()
+        for col in ("possible_sessions", "overall_absence_sessions"):
+            complete = f.groupby(keys)[col].apply(lambda s: s.notna().all())
+            ok = complete[complete].index
+            assert len(ok) >= min_groups
+            a = sums[col].reindex(ok).to_numpy()
+            b = year[col].reindex(ok).to_numpy()
+            assert np.nanmax(np.abs(a - b) / b) < 1e-9
+        # 2022/23 crosses the change of basis: no complete year of fortnights or terms
+        assert 2022 not in set(ok.get_level_values("year"))
+
+
+@pytest.mark.real_data
+def test_real_basis_change_2022_is_missing_not_kept(real):
+    f = real.panel[(real.panel["period_type"] == "fortnight") & (real.panel["year"] == 2022)]
+    inside = f[(f["end_date"] >= "2023-02-10") & (f["end_date"] <= "2023-05-19")]
+    assert len(inside) > 1000 and inside["possible_sessions"].isna().all()
+    outside = f[f["end_date"] <= "2023-01-27"]
+    assert outside["possible_sessions"].notna().mean() > 0.8
+    # national: every rate plausible after cleaning (highest: the fortnight to 23 December
+    # 2022, 13.7%, the winter of flu and strep A)
+    r = real.national[real.national["phase"] == "Total"]["overall_absence_rate"].dropna()
+    assert r.between(3, 15).all() and len(r) > 80
+
+
+@pytest.mark.real_data
+def test_real_national_totals(real):
+    p = real.panel[(real.panel["period_type"] == "year") & (real.panel["phase"] != "Total")]
+    la = p.groupby(["period", "phase"])["possible_sessions"].sum()
+    nat = real.national[real.national["period_type"] == "year"].set_index(["period", "phase"])
+    ratio = la / nat["possible_sessions"].reindex(la.index)
+    # DfE's LA rows add up to more than its National rows (2023/24: +3.1%); measured, not hidden
+    assert ratio.between(0.99, 1.035).all()
+    assert ratio.loc["2025/26"].between(1.0, 1.003).all()
+
+
+@pytest.mark.real_data
+def test_real_codes_and_phases(real):
+    p = real.panel
+    assert not set(p["la_code"]) & {"E10000023", "E10000027", "E10000006"}
+    assert p["la_code"].str.match(r"^E(06|08|09|10)\d{6}$").all()
+    assert set(p["phase"]) == {"Primary", "Secondary", "Special", "Total"}
+    ny = p[(p["la_code"] == "E06000065") & (p["period_type"] == "fortnight") & (p["year"] == 2022)]
+    assert ny["possible_sessions"].notna().sum() > 20
+    cu = p[(p["la_code"] == "E06000063") & (p["year"] == 2022)]
+    assert set(cu["period_type"]) == {"year", "term", "fortnight"}
+    assert cu.loc[cu["period_type"] == "fortnight", "possible_sessions"].isna().all()
+    assert p.groupby("period_type")["t"].apply(lambda t: sorted(t.unique()) == list(
+        range(1, t.max() + 1))).all()
+    assert p.loc[p["period_type"] == "year", "pa_rate"].notna().any()
+
+
+@pytest.mark.real_data
+def test_real_snapshot_files_both_spellings_agree(real):
+    r = read_la_releases([SHARED / PANEL_FILE, SHARED / "attendance_la_ytd_202324.csv",
+                          SHARED / "attendance_la_ytd_202526.csv"])
+    assert sorted(r.snapshot_checks["year"].unique()) == [2023, 2025]
+    assert (r.snapshot_checks["max_abs_difference"] == 0).all()
+    only = build_la_panel([SHARED / "attendance_la_ytd_202223.csv"], period_types=("year",))
+    y = only.panel
+    assert set(y["year"]) == {2022} and "E10000006" not in set(y["la_code"])
+    merged = y.merge(real.panel[real.panel["period_type"] == "year"],
+                     on=["la_code", "phase", "period"], suffixes=("", "_long"))
+    same_src = merged["phase"] != "Total"
+    a = merged.loc[same_src, "possible_sessions"]
+    b = merged.loc[same_src, "possible_sessions_long"]
+    assert len(a) > 400 and ((a == b) | (a.isna() & b.isna())).all()
+
+
+@pytest.mark.real_data
+def test_real_treatment_cohorts(real):
+    tr = mentor_treatment()
+    out = add_treatment(real.panel, tr)
+    f = out[(out["period_type"] == "fortnight") & (out["la_name"] == "Blackpool")]
+    first = f[f["t"] == f["cohort"].iloc[0]]["period"].iloc[0]
+    assert first == "2024/25 to 2025-03-21"  # 1 March start: 24 Feb-7 Mar only 7/12 exposed
+    y = out[(out["period_type"] == "year")].groupby("la_name")["cohort"].first()
+    t_of = out[out["period_type"] == "year"].groupby("year")["t"].first()
+    assert y["Middlesbrough"] == t_of[2022] and y["Salford"] == t_of[2023]
+    assert y["Blackpool"] == t_of[2025] and y["Bradford"] == 0
+    assert out.loc[out["la_name"] == "Bradford", "priority_area"].all()
+    assert not out.loc[out["la_name"] == "Camden", "priority_area"].any()
+    ann = add_treatment(real.panel, mentor_treatment(start="announced", partial="exclude"))
+    assert "Norfolk" not in set(ann["la_name"]) and ann.attrs["rows_dropped"] > 0
+    assert ann.attrs["excluded_las"] == ["E06000066", "E10000011", "E10000020", "E10000029"]
+    ya = ann[ann["period_type"] == "year"].groupby("la_name")["cohort"].first()
+    assert ya["Blackpool"] == t_of[2024]
+    assert ((ann["treated"]) == ((ann["cohort"] > 0) & (ann["t"] >= ann["cohort"]))).all()
