@@ -37,6 +37,9 @@ import pandas as pd
 
 from evaluate.errors import InputError
 
+__all__ = ["Source", "FetchResult", "check_url", "safe_destination", "sources_from_config",
+           "fetch", "results_frame"]
+
 #: Base of the EES public API (data-set identifiers become ``{EES_API}/data-sets/{id}/csv``).
 EES_API = "https://api.education.gov.uk/statistics/v1"
 #: Characters never allowed in a URL (whitespace is checked separately).
@@ -61,6 +64,12 @@ class Source:
         File name (or relative path) inside the cache folder.
     sha256
         Expected SHA-256 (lower-case hex), or None (only with ``allow_unverified``).
+
+    Examples
+    --------
+    >>> from evaluate.data.fetch import Source
+    >>> Source("la", "https://example.org/la.csv", "la.csv", "0" * 64).dest
+    'la.csv'
     """
 
     name: str
@@ -71,7 +80,16 @@ class Source:
 
 @dataclass(frozen=True)
 class FetchResult:
-    """What happened to one source: ``status`` is ``cached`` or ``downloaded``."""
+    """What happened to one source: ``status`` is ``cached`` or ``downloaded``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from evaluate.data.fetch import FetchResult
+    >>> r = FetchResult("a", "https://x.org/a.csv", Path("c/a.csv"), "0" * 64, "cached", 0, 3, True)
+    >>> r.to_dict()["path"], r.status
+    ('c/a.csv', 'cached')
+    """
 
     name: str
     url: str

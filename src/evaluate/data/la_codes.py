@@ -19,6 +19,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+__all__ = ["harmonise_codes"]
+
 #: Old county code -> new unitary code, where the area is unchanged (one-to-one).
 ONE_TO_ONE: Mapping[str, str] = {
     "E10000023": "E06000065",  # North Yorkshire

@@ -46,6 +46,10 @@ from evaluate.data.la_treatment import (  # noqa: F401  (the LA panel's public i
 from evaluate.data.programmes import term_bounds
 from evaluate.data.symbols import SymbolLog
 
+__all__ = ["LAPanel", "build_la_panel", "add_totals", "schedules", "difference_ytd",
+           "academic_label", "year_start", "mentor_treatment", "add_treatment",
+           "read_public_mentor_areas", "read_public_priority_areas"]
+
 #: Known changes of basis: (academic year, first off-basis release end, last one, why).
 #: Releases whose ``release_end`` falls in the window are not differenced.
 KNOWN_BASIS_CHANGES: tuple[tuple[int, str, str, str], ...] = (
@@ -68,12 +72,26 @@ SUPPRESSED = "suppressed or not published in the release"
 
 
 def academic_label(year: int) -> str:
-    """``2023`` -> ``'2023/24'``."""
+    """The label of academic year ``year``.
+
+    Examples
+    --------
+    >>> from evaluate.data.la_panel import academic_label
+    >>> academic_label(2023)
+    '2023/24'
+    """
     return f"{year}/{(year + 1) % 100:02d}"
 
 
 def year_start(year: int) -> pd.Timestamp:
-    """First Monday covered by academic year ``year``: the Monday of the week of 1 September."""
+    """First Monday covered by academic year ``year``: the Monday of the week of 1 September.
+
+    Examples
+    --------
+    >>> from evaluate.data.la_panel import year_start
+    >>> str(year_start(2023).date()), str(year_start(2025).date())
+    ('2023-08-28', '2025-09-01')
+    """
     first = dt.date(year, 9, 1)
     return pd.Timestamp(first - dt.timedelta(days=first.weekday()))
 
@@ -98,6 +116,21 @@ class LAPanel:
         File name -> SHA-256.
     settings
         The choices that built the panel (``max_fill``, basis changes, files).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from evaluate.data.la_panel import build_la_panel
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "ytd.csv").write_text(
+    ...     "time_period,time_identifier,geographic_level,new_la_code,la_name,region_name,"
+    ...     "school_type,possible_sessions,overall_absence,authorised_absence,unauthorised_absence\\n"
+    ...     "202324,Academic year,Local authority,E06000002,Middlesbrough,North East,Primary,1000,c,c,c\\n")
+    >>> lp = build_la_panel([d / "ytd.csv"], period_types=("year",))
+    >>> lp.missing_summary()[["column", "count"]].to_dict("records")[0]
+    {'column': 'authorised_absence_sessions', 'count': 2}
+    >>> print(lp.summary().splitlines()[0])
+    LA panel: 2 rows, 1 LAs, years 2023/24
     """
 
     panel: pd.DataFrame

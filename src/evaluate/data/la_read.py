@@ -44,6 +44,8 @@ COUNTS = {
 #: Other published columns kept (not additive over time).
 LEVELS = {"num_schools": "num_schools", "enrolments": "enrolments", "pa_perc": "pa_rate"}
 
+__all__ = ["Releases", "read_la_releases"]
+
 RELEASE_COLUMNS = ["source", "source_row", "geographic_level", "la_code", "la_name", "region",
                    "phase", "year", "release_end", "snapshot", *COUNTS.values(), *LEVELS.values()]
 
@@ -69,6 +71,20 @@ class Releases:
         For years covered by both a snapshot file and the long table: the largest
         absolute difference of each count between the snapshot and the long table's
         last release (same LA and phase).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from evaluate.data.la_read import read_la_releases
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "ytd.csv").write_text(
+    ...     "time_period,time_identifier,geographic_level,new_la_code,la_name,region_name,"
+    ...     "education_phase,possible_sessions\\n"
+    ...     "202526,Academic year,National,,,,Total,5000\\n"
+    ...     "202526,Academic year,Local authority,E06000002,Middlesbrough,North East,Total,1000\\n")
+    >>> r = read_la_releases([d / "ytd.csv"])
+    >>> len(r.la), len(r.national), bool(r.la["snapshot"].iloc[0])
+    (1, 1, True)
     """
 
     la: pd.DataFrame

@@ -30,12 +30,22 @@ from evaluate.data.programmes import (
 )
 from evaluate.errors import InputError
 
+__all__ = ["public_file", "read_public_mentor_areas", "read_public_priority_areas",
+           "mentor_treatment", "add_treatment"]
+
 TREATMENT_COLUMNS = ["la_code", "la_name", "start_date", "announced_date", "actual_date",
                      "coverage", "included", "cohort_year"]
 
 
 def public_file(name: str) -> Path:
-    """Path of a programme file shipped with the package (``mentor_areas_public.csv``...)."""
+    """Path of a programme file shipped with the package (``mentor_areas_public.csv``...).
+
+    Examples
+    --------
+    >>> from evaluate.data.la_treatment import public_file
+    >>> public_file("priority_areas_public.csv").name
+    'priority_areas_public.csv'
+    """
     return Path(str(resources.files("evaluate.data") / name))
 
 
