@@ -1,0 +1,75 @@
+"""LA-level mentor findings on a fake LA panel with a planted effect."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from evaluate.errors import InputError
+from evaluate.findings.mentors_la import example_mentor_panel, mentor_la_findings, plausible_effect
+
+FAST = dict(ri_draws=19, wild_draws=99, replications=20, seed=1)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    panel, tr = example_mentor_panel(seed=0, effect=-0.5)
+    panel.loc[(panel["la_code"] == "E08000030") & (panel["t"] == 3), "overall_absence_rate"] = np.nan
+    panel.loc[(panel["la_code"] == "E08000031") & (panel["t"] == 4), ["overall_absence_rate", "possible_sessions"]] = np.nan
+    return panel, tr, mentor_la_findings(panel, tr, outcomes=("overall_absence_rate", "pa_rate", "absent_col"),
+                                         period_type="term", **FAST)
+
+
+def test_json_ready_and_counts(planted):
+    panel, tr, out = planted
+    json.dumps(out, allow_nan=False)  # no numpy types, no NaN
+    c = out["counts"]
+    assert (c["treated_las"], c["comparison_las"], c["cohorts"]) == (6, 34, {"5": 4, "9": 2})
+    assert c["dropped"]["overall_absence_rate"]["missing_outcome"] == 1
+    assert c["dropped"]["overall_absence_rate"]["suppressed_or_not_derivable"] == 1
+    assert c["dropped"]["overall_absence_rate"]["synth_units_unbalanced"] == 2
+    assert out["outcomes"]["absent_col"]["estimable"] is False
+
+
+def test_planted_effect_recovered_by_every_method(planted):
+    o = planted[2]["outcomes"]["overall_absence_rate"]
+    overall = {m: next(r for r in o[m] if r["cohort"] == "overall")["estimate"]
+               for m in ("synthetic_control", "synthetic_did")}
+    assert overall["synthetic_did"] == pytest.approx(-0.5, abs=0.2)
+    assert overall["synthetic_control"] == pytest.approx(-0.5, abs=0.3)
+    assert o["cs_matched"]["att"] == pytest.approx(-0.5, abs=0.25)
+    assert o["cs_priority"]["att"] == pytest.approx(-0.5, abs=0.35)
+    assert o["randomization"]["p_value"] <= 0.1
+    assert o["wild_bootstrap"]["ci_low"] < -0.5 < o["wild_bootstrap"]["ci_high"]
+    assert len(o["cs_matched"]["event_study"]) >= 5
+
+
+def test_mde_against_closed_form_and_statement(planted):
+    from evaluate.power import mde_did
+
+    m = planted[2]["outcomes"]["pa_rate"]["mde"]
+    assert m["mde"] == pytest.approx(mde_did(n_treated=m["n_treated"], n_control=m["n_control"], pre=m["pre"],
+                                             post=m["post"], sigma2=m["sigma2"], rho=m["rho"]))
+    o = planted[2]["outcomes"]["pa_rate"]
+    assert o["plausible"]["effect"] == pytest.approx(5 * 111 / 40_000)
+    assert o["statement"].startswith("This design cannot detect")
+
+
+def test_no_pre_period_reported_as_not_estimable():
+    panel, tr = example_mentor_panel(seed=2)
+    panel = panel[panel["t"] >= 4]  # cohort 5 keeps one pre-period term only
+    out = mentor_la_findings(panel, tr, outcomes=("overall_absence_rate",), period_type="term", **FAST)
+    rows = {r["cohort"]: r for r in out["outcomes"]["overall_absence_rate"]["synthetic_did"]}
+    assert rows["g=5"]["estimable"] is False and "pre-treatment" in rows["g=5"]["reason"]
+    assert rows["g=9"]["estimable"] is True
+
+
+def test_plausible_effect_and_bad_input():
+    assert plausible_effect(pupils_mentored=10_000 / 8, la_pupils=50_000, per_pupil_effect=4)["effect"] == 0.1
+    panel, tr = example_mentor_panel()
+    with pytest.raises(InputError, match="period_type"):
+        mentor_la_findings(panel, tr, period_type="month")
+    with pytest.raises(InputError, match="no rows"):
+        mentor_la_findings(panel, tr, period_type="year")
