@@ -123,7 +123,7 @@ def test_differencing_closed_form(fixture_panel):
     assert get(lp, "E06000002", "Secondary", "term") == [4800]
     # Total = sum of phases; incomplete where Special is suppressed
     assert same(get(lp, "E06000002", "Total", "year"), [6900 + 4800 + 9900])
-    # fortnight 3: Total summed from all phases vs an incomplete sum before -> missing;
+    # fortnight 3: the sum before is incomplete (Special suppressed) -> missing;
     # fortnight 4: +9000 > 1.3 * 10 * 300 pupils * 2 weeks = 7800 -> missing
     assert same(get(lp, "E06000002", "Total", "fortnight"), [2700, nan, nan, nan])
     tot = lp.panel[(lp.panel["phase"] == "Total") & (lp.panel["la_code"] == "E06000002")]
@@ -313,6 +313,18 @@ def test_real_codes_and_phases(real):
     assert p.groupby("period_type")["t"].apply(lambda t: sorted(t.unique()) == list(
         range(1, t.max() + 1))).all()
     assert p.loc[p["period_type"] == "year", "pa_rate"].notna().any()
+
+
+@pytest.mark.real_data
+def test_real_dfe_total_equals_sum_of_phases():
+    r = read_la_releases([SHARED / PANEL_FILE])
+    la = r.la[r.la["year"] == 2025]
+    k = ["la_code", "release_end"]
+    for col in ("possible_sessions", "overall_absence_sessions", "unauthorised_absence_sessions"):
+        s = la[la["phase"] != "Total"].groupby(k)[col].sum(min_count=3)
+        t = la[la["phase"] == "Total"].set_index(k)[col].reindex(s.index)
+        both = s.notna() & t.notna()
+        assert both.sum() > 3000 and (s[both] == t[both]).all()
 
 
 @pytest.mark.real_data

@@ -22,7 +22,9 @@ missing and the reason is recorded in :attr:`LAPanel.missing`: nothing is silent
 
 ``Total`` rows are the sum of Primary, Secondary and Special where all three are
 published with the count; where they are not and DfE publishes its own LA Total (from
-2025/26) that is used instead and ``total_source`` says so.
+2025/26) that is used instead and ``total_source`` says so (where both exist they are
+equal to the session in every 2025/26 release, so releases built either way are
+differenced with each other).
 """
 
 from __future__ import annotations
@@ -414,9 +416,8 @@ def difference_ytd(ytd: pd.DataFrame, schedule: pd.DataFrame, *, max_fill: float
         hit = ((m["year"] == year).to_numpy() & ~first
                & (inside(m["release_end"]) | inside(m["prev_end"])))
         flag(hit, f"change of basis: {why}")
-    src_change = (~first) & (m["total_source"].fillna("") != m["prev_total_source"].fillna("")
-                             ).to_numpy() & ~no_prev
-    flag(src_change, "Total built differently in the two releases")
+    # A Total summed from the phases and DfE's own Total are differenced with each other:
+    # where both are published (2025/26) they are equal to the session (tested).
     weeks = ((m["release_end"] - m["prev_end"]).dt.days / 7).to_numpy()
     dposs = (m["possible_sessions"] - m["prev_possible_sessions"]).to_numpy()
     with np.errstate(invalid="ignore"):
