@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from evaluate.registers import CATEGORIES, CODES, code_set_of_year, code_table, lookup, reason_columns
+from evaluate.registers import (
+    CATEGORIES,
+    CODES,
+    code_set_of_year,
+    code_table,
+    lookup,
+    reason_columns,
+)
 
 # Written from DfE's "School attendance guidance" (pre-2024) and "Working together to
 # improve school attendance" (August 2024), not copied from the package's table.

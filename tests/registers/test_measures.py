@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluate.registers import register_measures, reason_columns
+from evaluate.registers import reason_columns, register_measures
 from evaluate.registers.measures import date_terms
 
 from .conftest import oracle, random_marks
@@ -179,7 +179,7 @@ def test_result_accessors(tiny):
     assert "Register marks read: 18" in tiny.summary()
     fig = tiny.plot()
     assert fig.axes[0].get_xlabel().startswith("Overall absence rate")
-    with pytest.raises(Exception):
+    with pytest.raises(TypeError):
         tiny.marks["read"] = 0        # read-only
 
 

@@ -18,7 +18,6 @@ file, the column and the 1-based data row. Parquet is typed, so malformed values
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -180,8 +179,10 @@ def check_csv(path: str | Path, *, block_size: int = 1 << 24) -> int:
                 raise InputError(f"{what}: {get[col][i].as_py()!r}", file=name,
                                  column=index[col], row=seen + i + 1)
         dates = pc.strptime(get["date"], format="%Y-%m-%d", unit="s", error_is_null=True)
-        if dates.null_count:
-            i = int(pc.index(pc.is_null(dates), True).as_py())
+        back = pc.strftime(dates, format="%Y-%m-%d")    # 2024-02-30 does not come back
+        bad = pc.fill_null(pc.not_equal(back, get["date"]), True)
+        if pc.any(bad).as_py():
+            i = int(pc.index(bad, True).as_py())
             raise InputError(f"not a calendar date: {get['date'][i].as_py()!r}", file=name,
                              column=index["date"], row=seen + i + 1)
         seen += n
@@ -266,6 +267,3 @@ def read_marks(path: str | Path, *, engine: str | Any = "duckdb", format: str | 
         code=t.code.cast("string"),
     )
 
-
-def _cpu_count() -> int:
-    return os.cpu_count() or 1
