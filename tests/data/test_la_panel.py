@@ -363,3 +363,60 @@ def test_real_treatment_cohorts(real):
     ya = ann[ann["period_type"] == "year"].groupby("la_name")["cohort"].first()
     assert ya["Blackpool"] == t_of[2024]
     assert ((ann["treated"]) == ((ann["cohort"] > 0) & (ann["t"] >= ann["cohort"]))).all()
+
+
+def test_differencing_matches_a_loop_oracle():
+    """Random releases (suppression, revisions, jumps) against a plain loop written apart."""
+    from evaluate.data.la_panel import COUNT_COLUMNS, MAX_FILL, difference_ytd, schedules
+
+    rng = np.random.default_rng(7)
+    ends = pd.date_range("2023-09-15", periods=12, freq="14D")
+    rows = []
+    for la in range(6):
+        enrol = float(rng.integers(50, 500))
+        level = np.zeros(4)
+        for end in ends:
+            if rng.random() < 0.08:  # LA missing from this release
+                continue
+            step = enrol * 10 * 2 * rng.uniform(0.5, 1.2)
+            if rng.random() < 0.1:
+                step *= rng.choice([-0.5, 2.0])  # revision down or a coverage jump
+            poss = level[0] + step
+            absn = rng.uniform(0.03, 0.1) * step
+            unauth = absn * rng.uniform(0.2, 0.5)
+            vals = np.array([poss, level[1] + absn, level[2] + absn - unauth, level[3] + unauth])
+            level = vals
+            vals = vals.copy()
+            if rng.random() < 0.1:
+                vals[rng.integers(0, 4)] = np.nan  # a suppressed cell
+            rows.append({"la_code": f"E0{la}", "phase": "Primary", "year": 2023,
+                         "release_end": end, "enrolments": enrol, "num_schools": 1.0,
+                         "pa_rate": np.nan, "total_source": "",
+                         **dict(zip(COUNT_COLUMNS, vals, strict=True))})
+    ytd = pd.DataFrame(rows)
+    got, _ = difference_ytd(ytd, schedules(ytd, ["fortnight"])["fortnight"])
+    got = got.set_index(["la_code", "period"])
+    by = {(r["la_code"], r["release_end"]): r for r in rows}
+    n_valid = 0
+    for la in ytd["la_code"].unique():
+        for k, end in enumerate(ends):
+            if (la, end) not in by:
+                continue
+            cur = by[(la, end)]
+            row = got.loc[(la, f"2023/24 to {end:%Y-%m-%d}")]
+            prev = by.get((la, ends[k - 1])) if k else None
+            for col in COUNT_COLUMNS:
+                if k == 0:
+                    want = cur[col]
+                elif prev is None:
+                    want = np.nan
+                else:
+                    dp = cur["possible_sessions"] - prev["possible_sessions"]
+                    d = cur[col] - prev[col]
+                    weeks = (end - ends[k - 1]).days / 7
+                    bad = (dp < 0 or dp > MAX_FILL * 10 * cur["enrolments"] * weeks
+                           or math.isnan(d) or d < 0)
+                    want = np.nan if bad else d
+                assert same([row[col]], [want]), (la, end, col)
+                n_valid += not math.isnan(want)
+    assert n_valid > 150
