@@ -420,3 +420,26 @@ def test_differencing_matches_a_loop_oracle():
                 assert same([row[col]], [want]), (la, end, col)
                 n_valid += not math.isnan(want)
     assert n_valid > 150
+
+
+def test_bad_input_names_file_column_row(tmp_path):
+    path = write_fixture(tmp_path / "r.csv")
+    lines = path.read_text().splitlines()
+    bad = lines[2].split(",")
+    bad[4] = "2023-13-45"
+    path.write_text("\n".join([lines[0], lines[1], ",".join(bad)]) + "\n")
+    with pytest.raises(InputError) as err:
+        read_la_releases([path])
+    assert (err.value.file, err.value.column, err.value.row) == ("r.csv", "week_ending_friday", 2)
+    nophase = tmp_path / "n.csv"
+    nophase.write_text("time_period,time_identifier,geographic_level,possible_sessions\n"
+                       "202324,Academic year,National,10\n")
+    with pytest.raises(InputError, match="required column missing") as err:
+        read_la_releases([nophase])
+    assert err.value.column == "education_phase"
+    with pytest.raises(InputError, match="not a number|neither a number"):
+        p2 = tmp_path / "x.csv"
+        p2.write_text(nophase.read_text().replace(",10", ",ten").replace(
+            "possible_sessions", "education_phase,possible_sessions").replace(
+            "National,", "National,Total,"))
+        read_la_releases([p2])
