@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import threading
 from pathlib import Path
 
@@ -75,7 +76,9 @@ def test_download_then_cache_hit(server, tmp_path):
     second = fetch([src], tmp_path, sleep=no_sleep([]))
     assert second[0].status == "cached"
     assert Handler.hits["/la.csv"] == 1  # the second call made no request
-    assert list((tmp_path / "cache").iterdir()) == [path]  # no temporary files left
+    manifest = tmp_path / "cache" / "fetch_manifest.json"
+    assert sorted((tmp_path / "cache").iterdir()) == [manifest, path]  # no temporary files left
+    assert json.loads(manifest.read_text())["files"][0]["sha256"] == SHA
     assert results_frame(second)["status"].tolist() == ["cached"]
 
 
@@ -83,7 +86,7 @@ def test_corrupt_cached_copy_is_replaced(server, tmp_path):
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "la.csv").write_bytes(b"garbage")
     r = fetch([Source("la", f"{server}/la.csv", "la.csv", SHA)], tmp_path, sleep=no_sleep([]))
-    assert r[0].status == "downloaded"
+    assert r[0].status == "downloaded" and Handler.hits["/la.csv"] == 1
     assert (tmp_path / "cache" / "la.csv").read_bytes() == BODY
 
 

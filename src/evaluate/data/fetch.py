@@ -36,9 +36,13 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from evaluate.errors import InputError
+from evaluate.io import write_json
 
 __all__ = ["Source", "FetchResult", "check_url", "safe_destination", "sources_from_config",
            "fetch", "results_frame"]
+
+#: Record of the last fetch, written (atomically) in the cache folder.
+MANIFEST = "fetch_manifest.json"
 
 #: Base of the EES public API (data-set identifiers become ``{EES_API}/data-sets/{id}/csv``).
 EES_API = "https://api.education.gov.uk/statistics/v1"
@@ -277,6 +281,8 @@ def fetch(sources: Iterable[Source], data_dir: str | Path, *, cache: str = CACHE
     Returns
     -------
     list of FetchResult
+        Also written to ``data_dir/cache/fetch_manifest.json`` (name, URL, path, SHA-256,
+        status, attempts, bytes, verified).
 
     Raises
     ------
@@ -316,6 +322,8 @@ def fetch(sources: Iterable[Source], data_dir: str | Path, *, cache: str = CACHE
         target.parent.mkdir(parents=True, exist_ok=True)
         results.append(_download(src, target, retries=retries, backoff=backoff,
                                  timeout=timeout, sleep=sleep))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    write_json({"files": [r.to_dict() for r in results]}, cache_dir / MANIFEST)
     return results
 
 

@@ -48,7 +48,7 @@ from evaluate.data.la_treatment import (  # noqa: F401  (the LA panel's public i
 from evaluate.data.programmes import term_bounds
 from evaluate.data.symbols import SymbolLog
 
-__all__ = ["LAPanel", "build_la_panel", "add_totals", "schedules", "difference_ytd",
+__all__ = ["LAPanel", "build_la_panel", "find_la_files", "add_totals", "schedules", "difference_ytd",
            "academic_label", "year_start", "mentor_treatment", "add_treatment",
            "read_public_mentor_areas", "read_public_priority_areas"]
 
@@ -242,6 +242,30 @@ def build_la_panel(paths: Iterable[str | Path] | None = None, *,
                 "period_types": list(period_types), "files": sorted(releases.sources)}
     return LAPanel(panel=panel, national=national, missing=missing, attrition=log,
                    symbols=releases.symbols, sources=dict(releases.sources), settings=settings)
+
+
+#: File-name patterns of the LA attendance files, looked for by :func:`find_la_files`.
+LA_FILE_PATTERNS = ("attendance_la_weekly_panel*.csv*", "attendance_la_ytd_*.csv*")
+
+
+def find_la_files(folder: str | Path) -> list[Path]:
+    """The LA attendance files in ``folder`` (long table of releases first, then snapshots).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from evaluate.data.la_panel import find_la_files
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("attendance_la_ytd_202324.csv", "attendance_la_weekly_panel.csv.gz", "x.csv"):
+    ...     _ = (d / name).write_text("")
+    >>> [p.name for p in find_la_files(d)]
+    ['attendance_la_weekly_panel.csv.gz', 'attendance_la_ytd_202324.csv']
+    """
+    folder = Path(folder)
+    found: list[Path] = []
+    for pattern in LA_FILE_PATTERNS:
+        found += [p for p in sorted(folder.glob(pattern)) if p not in found]
+    return found
 
 
 def add_totals(la: pd.DataFrame) -> pd.DataFrame:
