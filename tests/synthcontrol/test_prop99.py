@@ -54,7 +54,7 @@ def test_published_point_estimates(wide):
 
 def test_time_weights_as_published(wide):
     fit = sdid_fit(*_matrix(wide))
-    lam = dict(zip(wide.index[:19], fit.lam))
+    lam = dict(zip(wide.index[:19], fit.lam, strict=True))
     assert {k for k, v in lam.items() if v > 0.01} == {1986, 1987, 1988}
     assert lam[1988] == pytest.approx(0.427, abs=0.002)
 

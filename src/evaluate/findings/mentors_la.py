@@ -238,7 +238,7 @@ def mentor_la_findings(panel: pd.DataFrame, treatment: pd.DataFrame, *,
         d = d.assign(treated=((d["cohort"] > 0) & (d["t"] >= d["cohort"])).astype(float))
         has_post = d["treated"].sum() > 0
         if has_post and d["cohort"].eq(0).any():
-            def est(x: pd.DataFrame) -> float:
+            def est(x: pd.DataFrame, oc: str = oc) -> float:
                 return float(twfe(x, outcome=oc, unit="la_code", time="t", cohort="cohort").estimates["treated"])
             ri = randomization_inference(d, estimator=est, unit="la_code", cohort="cohort", draws=ri_draws, seed=seed)
             r["randomization"] = {"estimate": ri["observed"], "p_value": ri["p_value"], "draws": ri_draws,

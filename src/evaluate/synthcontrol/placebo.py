@@ -46,7 +46,7 @@ def placebo_in_space(data: pd.DataFrame, *, outcome: str, unit: str, time: str, 
     Examples
     --------
     >>> from evaluate.synthcontrol import example_la_panel, placebo_in_space
-    >>> panel = example_la_panel(n_las=20, n_periods=10, effect=-2.0, seed=3)
+    >>> panel = example_la_panel(n_las=20, n_periods=10, effect=-5.0, seed=3)
     >>> tab = placebo_in_space(panel, outcome="y", unit="la_code", time="t", cohort="cohort",
     ...                        method="sc")
     >>> tab["role"].value_counts().to_dict()

@@ -54,7 +54,7 @@ def _sdid_refits(Y: np.ndarray, N0: int, T0: int, fit: Fit, pseudo: np.ndarray) 
     allowed = M == 0
     X0 = np.where(allowed, fit.omega[None, :], 0.0)
     X0 = np.array([_normalise(r) if r.sum() > 0 else np.where(a, 1.0 / a.sum(), 0.0)
-                   for r, a in zip(X0, allowed)])
+                   for r, a in zip(X0, allowed, strict=True)])
     kw = dict(n=T0, zeta=fit.zeta_omega, allowed=allowed, min_decrease=min_dec)
     X = fw_weights_batch(G, C, bb, X0=X0, max_iter=100, **kw)
     X = np.array([sparsify(r) for r in X])
