@@ -3,7 +3,7 @@
 Run by hand (not part of the unit tests)::
 
     .venv/bin/python analysis/mentoring_rtm.py                      # 100 replications
-    .venv/bin/python analysis/mentoring_rtm.py --reps 20 --pupils 10000
+    .venv/bin/python analysis/mentoring_rtm.py --reps 20 --pupils 8000
 
 Design
     Each replication draws a new pupil panel with
@@ -67,7 +67,7 @@ __all__ = ["ESTIMATORS", "SCENARIOS", "Scenario", "estimate", "main", "run", "sh
 
 DEFAULT_REPS = 100
 DEFAULT_SEED = 20251123
-DEFAULT_PUPILS = 20_000
+DEFAULT_PUPILS = 15_000
 POST_YEAR = 2023
 
 #: (label, match_on, comparison) of the matched DiDs.
