@@ -106,7 +106,7 @@ def test_match_command_and_a_bad_matching_specification(tmp_path):
     good.write_text("seed: 11\noutput: out\ndata:\n  dir: synth\n  synthetic: {schools: 400}\n", encoding="utf-8")
     out = _cli("match", "--config", str(good))
     assert out.returncode == 0, out.stderr
-    assert (tmp_path / "out" / "matching" / "hubs_matched.csv").exists()
+    assert (tmp_path / "work" / "out" / "matching" / "hubs_matched.csv").exists()
     assert (tmp_path / "out" / "results" / "matching_hubs.json").exists()
     assert "match" in out.stderr
     bad = tmp_path / "bad.yml"

@@ -37,6 +37,7 @@ PUBLIC_MODULES = (
     "evaluate.report.sentences",
     "evaluate.synthetic",
     "evaluate.apidocs",
+    "evaluate.disclosure",
 )
 
 #: Public names still without an Examples section. This list may only shrink: the test

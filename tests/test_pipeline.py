@@ -38,6 +38,13 @@ def runs(tmp_path_factory):
     return tmp, s1, s2, again
 
 
+def _path(tmp, output: str, rel: str):
+    """Where a run's file lives: the panel and matched samples in the working area
+    (``work/<output>``), everything else in the publication area (``<output>``)."""
+    working = rel.startswith(("panel/", "matching/"))
+    return (tmp / "work" / output / rel) if working else (tmp / output / rel)
+
+
 def test_every_stage_ran_then_was_cached(runs):
     _, s1, s2, again = runs
     assert [s.status for s in s1.stages] == ["ran", "ran", "ran", "ran"]
@@ -54,7 +61,8 @@ def test_outputs_exist_and_config_is_copied(runs):
                 "matching/hubs_matched.csv", "matching/hubs_units.csv", "results/matching_hubs.json",
                 "results/hubs.json", "results/mentors.json", "results/hubs_robustness.json",
                 "results/mentors_robustness.json"]:
-        assert (out / rel).exists(), rel
+        assert _path(tmp, "out1", rel).exists(), rel
+    assert not (out / "panel").exists() and not (out / "matching").exists()
     assert (out / "evaluation.yml").read_text() == (tmp / "out1.yml").read_text()
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["seed"] == 7
@@ -65,7 +73,7 @@ def test_same_seed_gives_byte_identical_outputs(runs):
     for rel in ["panel/panel_year.parquet", "panel/panel_term.parquet", "panel/attrition.csv",
                 "results/data_quality.json", "matching/hubs_matched.csv", "matching/hubs_units.csv",
                 "results/matching_hubs.json", "results/hubs.json", "results/mentors.json"]:
-        assert (tmp / "out1" / rel).read_bytes() == (tmp / "out2" / rel).read_bytes(), rel
+        assert _path(tmp, "out1", rel).read_bytes() == _path(tmp, "out2", rel).read_bytes(), rel
 
 
 def test_matching_accounts_for_every_treated_school(runs):
@@ -73,8 +81,8 @@ def test_matching_accounts_for_every_treated_school(runs):
     matched sample's weights are those of the per-unit table."""
     out = runs[0] / "out1"
     res = json.loads((out / "results" / "matching_hubs.json").read_text())
-    units = pd.read_csv(out / "matching" / "hubs_units.csv")
-    panel = pd.read_parquet(out / "panel" / "panel_year.parquet")
+    units = pd.read_csv(_path(runs[0], "out1", "matching/hubs_units.csv"))
+    panel = pd.read_parquet(_path(runs[0], "out1", "panel/panel_year.parquet"))
     for c in res["counts"]:
         g = c["cohort"]
         left_out = sum(v for k, v in c.items() if k.startswith("treated_dropped_"))
@@ -90,7 +98,7 @@ def test_matching_accounts_for_every_treated_school(runs):
 
 def test_attrition_adds_up_and_matches_the_panel(runs):
     out = runs[0] / "out1"
-    log = pd.read_csv(out / "panel" / "attrition.csv")
+    log = pd.read_csv(_path(runs[0], "out1", "panel/attrition.csv"))
     assert (log["rows_before"] - log["rows_after"] == log["dropped"]).all()
     dq = json.loads((out / "results" / "data_quality.json").read_text())
     assert dq["synthetic"] is True
@@ -99,7 +107,7 @@ def test_attrition_adds_up_and_matches_the_panel(runs):
 
 
 def test_panel_counts_are_consistent(runs):
-    panel = pd.read_parquet(runs[0] / "out1" / "panel" / "panel_year.parquet")
+    panel = pd.read_parquet(_path(runs[0], "out1", "panel/panel_year.parquet"))
     assert not panel.duplicated(["school_id", "year"]).any()
     assert panel["school_id"].notna().all()
     assert (panel["hub_cohort"] >= 0).all()

@@ -88,7 +88,7 @@ def run(
         summary = pipeline.run(cfg, config_path=path, until=until, force=force, progress=progress)
     for st in summary.stages:
         _echo(f"{st.stage:<8} {st.status}")
-    _echo(f"outputs in {cfg.output_dir}")
+    _echo(f"published outputs in {cfg.output_dir}; working files in {cfg.working_dir}")
 
 
 @app.command()
@@ -99,8 +99,8 @@ def match(
     """Match each programme's cohorts on their pre-period; write the matched sample, weights and balance.
 
     Runs the data and panel stages first if needed (cached), then the match stage, which
-    writes OUTPUT/matching/<programme>_matched.csv (sample and weights),
-    OUTPUT/matching/<programme>_units.csv (every candidate, with the reason it was left out)
+    writes WORKING/matching/<programme>_matched.csv (sample and weights),
+    WORKING/matching/<programme>_units.csv (every candidate, with the reason it was left out)
     and OUTPUT/results/matching_<programme>.json (counts, balance tables, matched DiD).
     """
     from evaluate import pipeline

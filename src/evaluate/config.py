@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evaluate.errors import ConfigError
+from evaluate.errors import ConfigError, InputError
 
 DEFAULT_SEED = 20240901
 
@@ -109,6 +109,28 @@ class ValueSettings(_Strict):
     mentors: ProgrammeValue = ProgrammeValue()
 
 
+class DisclosureSettings(_Strict):
+    """Statistical disclosure control of everything published (``evaluate.disclosure``).
+
+    Counts of pupils from 1 to ``pupil_threshold - 1`` are shown as ``c``, with secondary
+    suppression so that no hidden cell can be recovered from its row, column or total;
+    ``school_threshold`` does the same for counts of schools (``null``: not suppressed);
+    ``round_to`` rounds published pupil counts to a multiple (DfE uses 5 in some outputs).
+    """
+
+    pupil_threshold: int = Field(default=10, ge=1)
+    school_threshold: int | None = Field(default=None, ge=1)
+    round_to: int | None = Field(default=None, ge=1)
+    secondary: bool = True
+
+    def rules(self):  # -> evaluate.disclosure.DisclosureRules (imported lazily)
+        """These settings as :class:`evaluate.disclosure.DisclosureRules`."""
+        from evaluate.disclosure import DisclosureRules
+
+        return DisclosureRules(pupil_threshold=self.pupil_threshold, school_threshold=self.school_threshold,
+                               round_to=self.round_to, secondary=self.secondary)
+
+
 Outcome = Literal["overall_absence_rate", "authorised_rate", "unauthorised_rate", "pa_rate", "severe_rate"]
 
 
@@ -116,7 +138,8 @@ class Config(_Strict):
     """The whole run configuration. Every field has a default, so an empty file is valid."""
 
     seed: int = DEFAULT_SEED
-    output: Path = Path("output")
+    output: Path = Path("output")   # the publication area: only what passed disclosure control
+    working: Path | None = None     # the working area (default work/<name of output>): panel, pupil-level files
     data: DataSettings = DataSettings()
     programmes: ProgrammeSettings = ProgrammeSettings()
     panel: PanelSettings = PanelSettings()
@@ -125,26 +148,71 @@ class Config(_Strict):
     outcomes: tuple[Outcome, ...] = ("overall_absence_rate", "pa_rate", "severe_rate")
     reports: tuple[str, ...] = ("data-quality", "hubs", "mentors", "technical-annex")
     reports_dir: Path = Path("reports")
+    disclosure: DisclosureSettings = DisclosureSettings()
 
     # Paths in the file are relative to the file's folder; this is that folder.
     base_dir: Path = Field(default=Path("."), exclude=True)
 
-    def resolve(self, path: Path) -> Path:
-        """A path from the file, made absolute against the file's folder."""
-        return path if path.is_absolute() else (self.base_dir / path).resolve()
+    def resolve(self, path: Path, *, setting: str = "path", mode: str = "read") -> Path:
+        """A path from the file, made absolute against the file's folder.
+
+        It may not contain ``..`` nor lead outside the project folder (for reading, also
+        the folders of ``$EVALUATE_DATA_ROOTS``): :func:`evaluate.disclosure.safe_path`.
+        """
+        from evaluate.disclosure.paths import safe_path
+
+        return safe_path(path, base=self.base_dir, setting=setting, mode=mode)  # type: ignore[arg-type]
 
     @property
     def output_dir(self) -> Path:
-        return self.resolve(self.output)
+        """The publication area (``output:``): reports read only from here."""
+        return self.resolve(self.output, setting="output", mode="write")
+
+    @property
+    def working_dir(self) -> Path:
+        """The working area (``working:``; default ``work/<name of the output folder>``, so that
+        two runs with different outputs keep their working files apart): it may hold
+        unsuppressed and pupil-level data and is never rendered."""
+        working = self.working if self.working is not None else Path("work") / self.output_dir.name
+        return self.resolve(working, setting="working", mode="write")
 
     @property
     def data_dir(self) -> Path:
-        return self.resolve(self.data.dir)
+        return self.resolve(self.data.dir, setting="data.dir")
 
     @property
     def documents(self) -> list[Path]:
-        """The Quarto documents this run renders, in order."""
-        return [self.resolve(self.reports_dir) / f"{name}.qmd" for name in self.reports]
+        """The Quarto documents this run renders, in order.
+
+        ``reports_dir`` may also be the package's own ``reports/`` folder.
+        """
+        from evaluate.disclosure.paths import safe_path
+
+        own = Path(__file__).resolve().parents[2]
+        try:
+            folder = self.resolve(self.reports_dir, setting="reports_dir")
+        except InputError:
+            folder = safe_path(self.reports_dir, base=own, setting="reports_dir")
+        return [folder / f"{name}.qmd" for name in self.reports]
+
+    def check_paths(self, file: str | None = None) -> None:
+        """Resolve every path of the configuration; the two output areas must not overlap.
+
+        Raises
+        ------
+        ConfigError
+            A path escapes the project, or the working area is inside the publication area
+            (or the reverse).
+        """
+        try:
+            out, work = self.output_dir, self.working_dir
+            self.data_dir  # noqa: B018 - resolving is the check
+            self.documents  # noqa: B018
+        except InputError as err:
+            raise ConfigError(err.message, file=file, column=err.column) from None
+        if out == work or out in work.parents or work in out.parents:
+            raise ConfigError(f"the working area {work} and the publication area {out} must be separate "
+                              "folders (neither inside the other)", file=file, column="working")
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -163,13 +231,20 @@ def load_config(path: str | Path | None) -> Config:
         raise ConfigError("the configuration file does not exist", file=str(path))
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"the YAML tag{where} is refused: {exc.problem}. A configuration is data; "
+                          "it may not construct Python objects or run code", file=str(path)) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid YAML ({exc.__class__.__name__})", file=str(path)) from None
     if not isinstance(raw, dict):
         raise ConfigError("the top level must be a mapping of settings", file=str(path))
     try:
-        return Config(**raw, base_dir=path.resolve().parent)
+        cfg = Config(**raw, base_dir=path.resolve().parent)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"{err['msg']} (input: {err.get('input')!r})", file=str(path), column=where) from None
+    cfg.check_paths(str(path))
+    return cfg

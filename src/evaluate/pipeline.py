@@ -1,8 +1,13 @@
 """The stages of ``evaluate run``: data -> panel -> (estimates) -> results JSON.
 
 Each stage reads only the outputs of the stage before it and is skipped when the hash
-of its inputs and settings matches the record of its last run (``OUTPUT/.stages``), so
+of its inputs and settings matches the record of its last run (``WORKING/.stages``), so
 a second ``make report`` with nothing changed is quick. ``force=True`` reruns all.
+
+Two output areas (:mod:`evaluate.disclosure.publish`): the working area (``working:``,
+default ``work/``) holds the panel, the matched samples and the stage records; the
+publication area (``output:``) holds only what passed disclosure control: every results
+JSON is written by :func:`publish`, and the reports read nothing else.
 """
 
 from __future__ import annotations
@@ -19,6 +24,13 @@ from evaluate.errors import InputError
 from evaluate.io import atomic_path, sha256_file, write_json
 
 Progress = Callable[[str, float], None]
+
+
+def publish(cfg: Config, obj: object, path: Path) -> Path:
+    """Write a results JSON into the publication area through disclosure control."""
+    from evaluate.disclosure import publish_json
+
+    return publish_json(obj, path, area=cfg.output_dir, rules=cfg.disclosure.rules())
 STAGES: tuple[str, ...] = ("data", "panel", "match", "estimates")
 
 #: The cohort column of each programme in the panel.
@@ -100,19 +112,20 @@ def stage_panel(cfg: Config, *, force: bool = False, progress: Progress | None =
     from evaluate.data.panel import build_panel, write_panel
     from evaluate.data.quality import data_quality
 
-    out = cfg.output_dir
-    panel_dir = out / "panel"
+    out, work = cfg.output_dir, cfg.working_dir
+    panel_dir = work / "panel"
     dq_path = out / "results" / "data_quality.json"
     outputs = [panel_dir / "panel_year.parquet", panel_dir / "panel_term.parquet",
                panel_dir / "attrition.csv", dq_path]
     settings = {
         "panel": cfg.panel.model_dump(mode="json"),
         "mentors": cfg.programmes.mentors.model_dump(mode="json"),
+        "disclosure": cfg.disclosure.model_dump(mode="json"),
         "inputs": _data_files(cfg.data_dir),
         "version": _package_version(),
     }
     key = _key(settings)
-    record = out / ".stages" / "panel.json"
+    record = work / ".stages" / "panel.json"
     if not force and _cached(record, key, outputs):
         return StageOutcome("panel", "cached", tuple(outputs))
     if progress:
@@ -126,7 +139,7 @@ def stage_panel(cfg: Config, *, force: bool = False, progress: Progress | None =
     if progress:
         progress("panel", 0.7)
     write_panel(build, panel_dir)
-    write_json(data_quality(build, cfg.data_dir), dq_path)
+    publish(cfg, data_quality(build, cfg.data_dir, rules=cfg.disclosure.rules()), dq_path)
     write_json({"key": key, "settings": settings}, record)
     if progress:
         progress("panel", 1.0)
@@ -146,9 +159,9 @@ def stage_match(cfg: Config, *, force: bool = False, progress: Progress | None =
 
     from evaluate.matching import matched_did
 
-    out = cfg.output_dir
+    out, work = cfg.output_dir, cfg.working_dir
     m = cfg.matching
-    panel_path = out / "panel" / "panel_year.parquet"
+    panel_path = work / "panel" / "panel_year.parquet"
     if not m.enabled:
         return StageOutcome("match", "skipped")
     if not panel_path.exists():
@@ -156,12 +169,12 @@ def stage_match(cfg: Config, *, force: bool = False, progress: Progress | None =
     programmes = [p for p in m.programmes if getattr(cfg.programmes, p).enabled]
     outputs = []
     for p in programmes:
-        outputs += [out / "matching" / f"{p}_matched.csv", out / "matching" / f"{p}_units.csv",
+        outputs += [work / "matching" / f"{p}_matched.csv", work / "matching" / f"{p}_units.csv",
                     out / "results" / f"matching_{p}.json"]
     settings = {"matching": m.model_dump(mode="json"), "outcomes": list(cfg.outcomes), "seed": cfg.seed,
                 "panel": sha256_file(panel_path), "version": _package_version()}
     key = _key(settings)
-    record = out / ".stages" / "match.json"
+    record = work / ".stages" / "match.json"
     if not force and _cached(record, key, outputs):
         return StageOutcome("match", "cached", tuple(outputs))
     panel = pd.read_parquet(panel_path)
@@ -176,14 +189,14 @@ def stage_match(cfg: Config, *, force: bool = False, progress: Progress | None =
             res = matched_did(panel, outcome=y, unit="school_id", time="year", cohort=cohort, matching=cm,
                               estimator=m.estimator, cluster=m.cluster)
             estimates[y] = {k: v for k, v in res.to_dict().items() if k != "matching"}
-        (out / "matching").mkdir(parents=True, exist_ok=True)
-        with atomic_path(out / "matching" / f"{p}_matched.csv") as tmp:
+        (work / "matching").mkdir(parents=True, exist_ok=True)
+        with atomic_path(work / "matching" / f"{p}_matched.csv") as tmp:
             cm.stacked().rename(columns={"stack": "cohort"}).to_csv(tmp, index=False)
         units = pd.concat([mr.units.assign(cohort=g) for g, mr in sorted(cm.matches.items())], ignore_index=True)
-        with atomic_path(out / "matching" / f"{p}_units.csv") as tmp:
+        with atomic_path(work / "matching" / f"{p}_units.csv") as tmp:
             units.rename(columns={"unit": "school_id"}).to_csv(tmp, index=False)
-        write_json({"programme": p, "cohort_column": cohort, **cm.to_dict(), "estimates": estimates},
-                   out / "results" / f"matching_{p}.json")
+        publish(cfg, {"programme": p, "cohort_column": cohort, **cm.to_dict(), "estimates": estimates},
+                out / "results" / f"matching_{p}.json")
     write_json({"key": key, "settings": settings}, record)
     if progress:
         progress("match", 1.0)
@@ -225,18 +238,19 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
     from evaluate.findings.planning import power_findings, value_findings
     from evaluate.findings.robustness import programme_robustness
 
-    out = cfg.output_dir
-    panel_path = out / "panel" / "panel_year.parquet"
+    out, work = cfg.output_dir, cfg.working_dir
+    panel_path = work / "panel" / "panel_year.parquet"
     if not panel_path.exists():
         raise InputError("no panel yet: run the panel stage first", file=str(panel_path))
     programmes = [p for p in ("hubs", "mentors") if getattr(cfg.programmes, p).enabled]
     outputs = [out / "results" / f"{p}{suffix}.json" for p in programmes for suffix in ("", "_robustness")]
     settings = {"matching": cfg.matching.model_dump(mode="json"), "outcomes": list(cfg.outcomes),
                 "value": cfg.value.model_dump(mode="json"),
+                "disclosure": cfg.disclosure.model_dump(mode="json"),
                 "seed": cfg.seed, "panel": sha256_file(panel_path), "version": _package_version(),
                 "synthetic": cfg.data.source == "synthetic"}
     key = _key(settings)
-    record = out / ".stages" / "estimates.json"
+    record = work / ".stages" / "estimates.json"
     if not force and _cached(record, key, outputs):
         return StageOutcome("estimates", "cached", tuple(outputs))
     panel = pd.read_parquet(panel_path)
@@ -256,10 +270,10 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
         res["value"] = value_findings(res, panel, cohort=PROGRAMME_COHORT[p], cost=v.cost, years=v.years,
                                       source=v.source, value_per_day=v.value_per_day)
         res["power"] = power_findings(res, panel, cohort=PROGRAMME_COHORT[p])
-        write_json(res, out / "results" / f"{p}.json")
+        publish(cfg, res, out / "results" / f"{p}.json")
         rob = programme_robustness(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcome=cfg.outcomes[0],
                                    cluster=cluster, matching=cm, synthetic=cfg.data.source == "synthetic")
-        write_json(rob, out / "results" / f"{p}_robustness.json")
+        publish(cfg, rob, out / "results" / f"{p}_robustness.json")
     write_json({"key": key, "settings": settings}, record)
     if progress:
         progress("estimates", 1.0)
@@ -295,7 +309,8 @@ def write_provenance(cfg: Config, config_path: Path | None) -> Path:
             shutil.copyfile(config_path, tmp)
     data_files = {name: cfg.data_dir / name for name in _data_files(cfg.data_dir)} if cfg.data_dir.exists() else {}
     prov = collect_provenance(seed=cfg.seed, data_files=data_files, config_path=config_path)
-    return write_json(prov, out / "provenance.json")
+    prov["disclosure"] = cfg.disclosure.rules().to_dict()
+    return publish(cfg, prov, out / "provenance.json")
 
 
 def render_reports(cfg: Config, *, formats: tuple[str, ...] = ("html", "pdf"), engine: str = "auto",
@@ -319,7 +334,7 @@ def render_reports(cfg: Config, *, formats: tuple[str, ...] = ("html", "pdf"), e
             inputs[extra.name] = sha256_file(extra)
         key = _key({"inputs": inputs, "formats": list(formats), "version": _package_version()})
         targets = [out / "reports" / f"{doc.stem}.{'html' if f == 'html' else 'pdf'}" for f in formats]
-        record = out / ".stages" / f"report-{doc.stem}.json"
+        record = cfg.working_dir / ".stages" / f"report-{doc.stem}.json"
         if not force and _cached(record, key, targets):
             outcomes.append(StageOutcome(f"report {doc.stem}", "cached", tuple(targets)))
             continue

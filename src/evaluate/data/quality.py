@@ -12,6 +12,7 @@ import pandas as pd
 from evaluate.data.ees import read_ees
 from evaluate.data.panel import PanelBuild
 from evaluate.data.published import published_rows
+from evaluate.disclosure import DisclosureRules, TableSpec, control_table
 
 
 def _num(x: Any) -> float | None:
@@ -55,12 +56,42 @@ def _attrition_summary(build: PanelBuild) -> dict[str, Any]:
             "panel_term_rows": len(build.panel_term), "adds_up": adds_up}
 
 
-def data_quality(build: PanelBuild, data_dir: str | Path) -> dict[str, Any]:
+def coverage_table_controlled(rows: pd.DataFrame, rules: DisclosureRules | None = None) -> dict[str, Any]:
+    """Schools and pupils by year, term and phase, with an ``All phases`` total per year and
+    term, through disclosure control (:func:`evaluate.disclosure.control_table`).
+
+    ``rows`` has one row per school and period: ``year``, ``term``, ``phase``,
+    ``school_id``, ``enrolments``. Returns :meth:`ControlledTable.to_dict`.
+    """
+    by = (rows.groupby(["year", "term", "phase"], sort=True)
+          .agg(schools=("school_id", "nunique"), enrolments=("enrolments", "sum")).reset_index())
+    tot = (rows.groupby(["year", "term"], sort=True)
+           .agg(schools=("school_id", "nunique"), enrolments=("enrolments", "sum")).reset_index()
+           .assign(phase=ALL_PHASES))
+    table = (pd.concat([by, tot], ignore_index=True)
+             .assign(_last=lambda d: d["phase"] == ALL_PHASES)
+             .sort_values(["year", "term", "_last", "phase"], kind="stable").drop(columns="_last")
+             .reset_index(drop=True))
+    table["year"] = table["year"].astype(int)
+    table["schools"] = table["schools"].astype(int)
+    table["enrolments"] = table["enrolments"].astype(float)
+    return control_table(table, COVERAGE_SPEC, rules, name="coverage").to_dict()
+
+
+#: The label of the total row of each year and term of the coverage table.
+ALL_PHASES = "All phases"
+#: The coverage table's disclosure spec: enrolments are pupils; phases add up to the total.
+COVERAGE_SPEC = TableSpec(counts={"schools": "schools", "enrolments": "pupils"},
+                          row_total=("phase", ALL_PHASES), group_by=("year", "term"))
+
+
+def data_quality(build: PanelBuild, data_dir: str | Path, *, rules: DisclosureRules | None = None) -> dict[str, Any]:
     """Summarise a panel build for the data-quality report.
 
     Keys: ``synthetic``, ``national`` (panel against the national rows of the data
     folder's own aggregate file), ``dfe_published`` (panel against DfE's published
-    headline figures, :mod:`evaluate.data.published`), ``coverage``, ``suppression``, ``attrition``,
+    headline figures, :mod:`evaluate.data.published`), ``coverage`` (a controlled table:
+    ``records``, ``spec``, ``rules``, ``suppressed``), ``suppression``, ``attrition``,
     ``conversions``, ``programmes``, ``problems``, ``options``.
     """
     base = Path(data_dir)
@@ -104,11 +135,7 @@ def data_quality(build: PanelBuild, data_dir: str | Path) -> dict[str, Any]:
     cov_y = py.assign(term="year")
     cov = pd.concat([cov_y[["year", "term", "phase", "school_id", "enrolments"]],
                      pt[["year", "term", "phase", "school_id", "enrolments"]]])
-    cov = (cov.groupby(["year", "term", "phase"], sort=True)
-           .agg(schools=("school_id", "nunique"), enrolments=("enrolments", "sum")).reset_index())
-    coverage = [{"year": int(r.year), "term": str(r.term), "phase": str(r.phase),
-                 "schools": int(r.schools), "enrolments": float(r.enrolments)}
-                for r in cov.itertuples(index=False)]
+    coverage = coverage_table_controlled(cov, rules)
     suppression = [{"file": str(r.file), "column": str(r.column), "symbol": str(r.symbol),
                     "count": int(r.count)} for r in build.symbols.itertuples(index=False)]
     attrition = [{k: (int(v) if isinstance(v, (int, np.integer)) else str(v)) for k, v in row.items()}

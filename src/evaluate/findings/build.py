@@ -94,7 +94,7 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
     Parameters
     ----------
     panel
-        The school-year panel (``output/panel/panel_year.parquet``).
+        The school-year panel (``work/output/panel/panel_year.parquet``).
     programme
         ``"hubs"`` or ``"mentors"`` (a label).
     cohort

@@ -78,7 +78,17 @@ def optional_json(relative: str) -> Any | None:
     {'schools': 1830} None
     >>> run.cleanup()
     """
-    return load_json(relative) if (output_dir() / relative).is_file() else None
+    return load_json(relative) if _inside(relative).is_file() else None
+
+
+def _inside(relative: str) -> Path:
+    """``$EVALUATE_OUTPUT/<relative>``, refusing a path that leaves the publication area."""
+    root = output_dir().resolve()
+    path = (root / relative).resolve()
+    if Path(relative).is_absolute() or ".." in Path(relative).parts or root not in path.parents:
+        raise ReportError("a report reads only the publication area (the run's output folder); "
+                          f"refusing '{relative}'", file=str(relative))
+    return path
 
 
 def load_json(relative: str) -> Any:
@@ -95,9 +105,14 @@ def load_json(relative: str) -> Any:
     >>> with mock.patch.dict(os.environ, {"EVALUATE_OUTPUT": run.name}):
     ...     print(load_json("summary.json"))
     {'schools': 1830}
+    >>> with mock.patch.dict(os.environ, {"EVALUATE_OUTPUT": run.name}):
+    ...     load_json("../work/panel/attrition.json")
+    Traceback (most recent call last):
+    ...
+    evaluate.report.ReportError: file ../work/panel/attrition.json: a report reads only the publication area (the run's output folder); refusing '../work/panel/attrition.json'
     >>> run.cleanup()
     """
-    path = output_dir() / relative
+    path = _inside(relative)
     if not path.is_file():
         raise ReportError("report input not found: run `evaluate run` first", file=str(path))
     try:

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -197,7 +198,7 @@ def national_chart(national: Iterable[Mapping], *, synthetic: bool) -> Chart:
     return Chart(fig, title, cap, alt, synthetic)
 
 
-def coverage_chart(coverage: Iterable[Mapping], *, synthetic: bool) -> Chart:
+def coverage_chart(coverage: Iterable[Mapping] | Mapping[str, Any], *, synthetic: bool) -> Chart:
     """Schools in the panel by year and phase (the term with the most schools).
 
     Examples
@@ -215,8 +216,13 @@ def coverage_chart(coverage: Iterable[Mapping], *, synthetic: bool) -> Chart:
     >>> chart.caption.endswith("Synthetic data: not real findings.")
     True
     """
-    df = pd.DataFrame(list(coverage))
-    title = coverage_title(df.to_dict("records"))
+    rows = coverage["records"] if isinstance(coverage, Mapping) else list(coverage)
+    df = pd.DataFrame(rows)
+    # the chart shows phases (not the All phases totals) and only published counts: a
+    # count suppressed by disclosure control ('c') is a gap, never a number
+    df = df[df["phase"] != "All phases"]
+    df = df.assign(schools=pd.to_numeric(df["schools"], errors="coerce"))
+    title = coverage_title(df.dropna(subset=["schools"]).to_dict("records"))
     per = (df.groupby(["year", "phase"], as_index=False)["schools"].max()
            .sort_values(["phase", "year"]))
     years = sorted(per["year"].astype(int).unique())

@@ -55,8 +55,19 @@ SHARED_ENV = "EVALUATE_SHARED_DATA"
 OPTION_NOTES: dict[str, str] = {
     "seed": "Seed of every random step (the synthetic country, bootstraps, placebo draws). "
             "Same seed, data and code: byte-identical results.",
-    "output": "Folder for the panel, the matching files, `results/*.json`, the rendered reports and "
-              "the provenance (a copy of this file included).",
+    "output": "The publication area: `results/*.json`, the rendered reports and the provenance (a copy "
+              "of this file included). Only what passed disclosure control is written here, and the "
+              "reports read nothing else. Inside the project folder; no `..`.",
+    "working": "The working area (default `work/<name of output>`; git-ignored): the panel, the "
+               "matching files and anything pupil-level. Never rendered; must not overlap `output`.",
+    "disclosure.pupil_threshold": "Counts of pupils from 1 to this minus 1 are published as `c` "
+                                  "(DfE's usual threshold is 10); rates computed from them too.",
+    "disclosure.school_threshold": "The same for counts of schools, where a school could be identified; "
+                                   "`null` publishes school counts as they are.",
+    "disclosure.round_to": "Round published pupil counts half up to a multiple of this (DfE uses 5 in "
+                           "some outputs); `null`: no rounding.",
+    "disclosure.secondary": "Suppress further cells so that no suppressed cell can be recovered from its "
+                            "row, column or total. Leave on; off is for tests.",
     "data.source": "`synthetic`: generate synthetic England into `data.dir` (skipped when it already "
                    "holds the same seed and size). `folder`: read DfE-format files from `data.dir`.",
     "data.dir": "The data folder, laid out as `docs/data-formats.md` describes.",
@@ -120,7 +131,8 @@ OPTION_NOTES: dict[str, str] = {
     "outcomes": "Outcomes estimated for every programme (percentages). The first one is also the "
                 "outcome of the robustness analyses; the reports' headline is overall absence.",
     "reports": "The documents `evaluate report` renders, by name, from `reports_dir`.",
-    "reports_dir": "Folder of the report documents (`<name>.qmd`).",
+    "reports_dir": "Folder of the report documents (`<name>.qmd`): inside the project, or the "
+                   "package's own `reports/`.",
 }
 
 

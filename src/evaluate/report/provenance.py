@@ -144,6 +144,11 @@ def provenance_markdown(prov: Mapping[str, Any], *, label: str | None = "tbl-pro
     cfg = prov.get("config")
     if cfg:
         rows.append(("Configuration", f"{cfg.get('path')} (SHA-256 `{str(cfg.get('sha256'))[:16]}`)"))
+    sdc = prov.get("disclosure")
+    if sdc:
+        from evaluate.disclosure import DisclosureRules
+
+        rows.append(("Disclosure control", DisclosureRules(**sdc).describe()))
     for name, ver in (prov.get("packages") or {}).items():
         rows.append((f"Package {name}", str(ver)))
     out = markdown_table(pd.DataFrame(rows, columns=["item", "value"]),
@@ -159,4 +164,24 @@ def provenance_markdown(prov: Mapping[str, Any], *, label: str | None = "tbl-pro
                                      label=None if label is None else f"{label}-files")
         if max_files is not None and len(files) > max_files:
             out += f"\n{len(files) - max_files} more files are listed in `provenance.json`.\n"
+    out += "\n" + symbol_key_markdown(label=None if label is None else f"{label}-key")
     return out
+
+
+def symbol_key_markdown(*, label: str | None = "tbl-symbol-key") -> str:
+    """DfE's key to the symbols a published table may hold instead of a number.
+
+    Examples
+    --------
+    >>> from evaluate.report.provenance import symbol_key_markdown
+    >>> print(symbol_key_markdown(label=None).splitlines()[2])
+    | `c` | confidential: suppressed to protect small counts (disclosure control) |
+    """
+    import pandas as pd
+
+    from evaluate.disclosure import SYMBOL_KEY
+
+    df = pd.DataFrame([(f"`{k}`", v) for k, v in SYMBOL_KEY.items()], columns=["symbol", "meaning"])
+    return markdown_table(df, formats={"symbol": "text", "meaning": "text"},
+                          headers={"symbol": "Symbol", "meaning": "Meaning"},
+                          caption="Symbols in this report's tables (DfE's key).", label=label)

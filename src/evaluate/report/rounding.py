@@ -12,6 +12,9 @@ import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from numbers import Real
 
+#: DfE symbols that stand in for a number and are printed as they are.
+DFE_SYMBOLS = frozenset({"c", "x", "z", "low", "u", ":"})
+
 __all__ = ["round_half_up", "fmt_number", "fmt_pct", "fmt_pp", "fmt_count", "year_label"]
 
 
@@ -70,9 +73,13 @@ def fmt_number(x: Real | str | None, ndigits: int = 1, *, missing: str = "", tho
     '0.0'
     >>> fmt_number(None, missing="n/a")
     'n/a'
+    >>> fmt_number("c")  # a DfE symbol (here: suppressed by disclosure control) is kept
+    'c'
     """
     if _missing(x):
         return missing
+    if isinstance(x, str) and x in DFE_SYMBOLS:
+        return x
     q = Decimal(1).scaleb(-ndigits)
     d = _decimal(x).quantize(q, rounding=ROUND_HALF_UP)
     if d == 0:

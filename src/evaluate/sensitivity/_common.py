@@ -22,7 +22,7 @@ from evaluate.did.att_gt import ATTgtResult, callaway_santanna
 from evaluate.did.results import DiDResult, finish_plot
 from evaluate.errors import InputError
 
-#: Column names of ``output/panel/panel_year.parquet`` (the defaults of every analysis).
+#: Column names of ``work/output/panel/panel_year.parquet`` (the defaults of every analysis).
 DEFAULT_COLUMNS: dict[str, str] = {"outcome": "overall_absence_rate", "unit": "school_id", "time": "year",
                                    "cohort": "hub_cohort"}
 

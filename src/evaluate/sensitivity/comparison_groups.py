@@ -95,7 +95,7 @@ def alternative_comparisons(data: pd.DataFrame, *, comparisons: Sequence[str] = 
         ``overall_absence_rate`` and ``pa_rate`` and on ``ofsted``, ``priority_area``,
         ``phase``, ``fsm_pct``, ``size`` and ``region``, so those columns must exist).
     outcome, unit, time, cohort
-        Columns; defaults are those of ``output/panel/panel_year.parquet`` (hub cohorts).
+        Columns; defaults are those of ``work/output/panel/panel_year.parquet`` (hub cohorts).
     covariates, estimator, weights, cluster, anticipation, base_period, level
         As :func:`evaluate.did.callaway_santanna` (analytic standard errors). ``weights``
         and ``anticipation``, ``base_period`` are not used by the matched estimate

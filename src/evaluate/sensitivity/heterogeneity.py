@@ -138,7 +138,7 @@ def heterogeneity(data: pd.DataFrame, *, by: str, bins: int | None = None, compa
         - ``"auto"`` (the default): ``"all"`` when ``by`` is the cohort column (the
           comparison units have no cohort of their own), otherwise ``"same"``.
     outcome, unit, time, cohort
-        Columns; defaults are those of ``output/panel/panel_year.parquet`` (hub cohorts).
+        Columns; defaults are those of ``work/output/panel/panel_year.parquet`` (hub cohorts).
     covariates, control, estimator, weights, cluster, anticipation, base_period, level
         As :func:`evaluate.did.callaway_santanna` (analytic standard errors).
 

@@ -95,7 +95,7 @@ def leave_one_out(data: pd.DataFrame, *, group: str = "hub_id", groups: Sequence
         comparison units stay; ``"all"``: leave out every unit of the group (for a local
         authority, its comparison schools too).
     outcome, unit, time, cohort
-        Columns; defaults are those of ``output/panel/panel_year.parquet`` (hub cohorts).
+        Columns; defaults are those of ``work/output/panel/panel_year.parquet`` (hub cohorts).
     covariates, control, estimator, weights, cluster, anticipation, base_period, level
         As :func:`evaluate.did.callaway_santanna` (analytic standard errors).
 

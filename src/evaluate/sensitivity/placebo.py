@@ -122,7 +122,7 @@ def placebo_timing(data: pd.DataFrame, *, shift: int | Sequence[int] = 1,
         Observed periods to move adoption back (1 or more), or several shifts (one row each).
     outcome, unit, time, cohort
         Columns (cohort = first treated period, 0 = never treated); defaults are those of
-        ``output/panel/panel_year.parquet`` (hub cohorts).
+        ``work/output/panel/panel_year.parquet`` (hub cohorts).
     covariates, control, estimator, weights, cluster, anticipation, base_period, level
         As :func:`evaluate.did.callaway_santanna` (analytic standard errors).
 

@@ -1,0 +1,49 @@
+"""Statistical disclosure control and safe handling of pupil data.
+
+Every table a report shows and every CSV or JSON written for publication passes through
+one gate, :func:`control_table` (called by :func:`publish_table`, :func:`publish_json`
+and the report tables): counts of pupils below the threshold (default 10) become ``c``,
+a second cell is suppressed wherever the first could be recovered by subtraction, rates
+computed from a suppressed count are suppressed, and pupil counts can be rounded to the
+nearest 5 as DfE does. :func:`audit_table` and :func:`scan_html` check the result
+independently. Pupil identifiers are pseudonymised with :func:`pseudonymise` before any
+intermediate file is written, and :func:`check_publication_area` keeps them out of the
+publication area. The rules come from ``disclosure:`` in ``evaluation.yml``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from evaluate.disclosure import DisclosureRules, TableSpec, control_table, audit_table
+>>> df = pd.DataFrame({"area": ["A", "B", "C", "Total"], "pupils": [3, 40, 52, 95]})
+>>> spec = TableSpec(counts={"pupils": "pupils"}, row_total=("area", "Total"))
+>>> out = control_table(df, spec, DisclosureRules(pupil_threshold=10))
+>>> out.table["pupils"].tolist(), audit_table(out.table, spec)
+(['c', 'c', 52, 95], [])
+"""
+
+from evaluate.disclosure.audit import Problem, audit_table, html_tables, scan_html
+from evaluate.disclosure.paths import safe_path
+from evaluate.disclosure.pseudonym import KEY_ENV, pseudonymise, pupil_id_columns
+from evaluate.disclosure.publish import check_publication_area, publish_json, publish_table
+from evaluate.disclosure.rules import SYMBOL_KEY, DisclosureRules
+from evaluate.disclosure.suppress import SUPPRESSED, ControlledTable, TableSpec, control_table
+
+__all__ = [
+    "DisclosureRules",
+    "TableSpec",
+    "ControlledTable",
+    "control_table",
+    "audit_table",
+    "scan_html",
+    "html_tables",
+    "Problem",
+    "pseudonymise",
+    "pupil_id_columns",
+    "publish_json",
+    "publish_table",
+    "check_publication_area",
+    "safe_path",
+    "KEY_ENV",
+    "SUPPRESSED",
+    "SYMBOL_KEY",
+]
