@@ -82,6 +82,11 @@ def test_tiny_panel_by_hand():
     assert other.counts["comparison"] == 2 and other.counts["not_in_comparison_pool"] == 2
     same = mentoring_did(df, post_year=2023, match_on=1, comparison="same_area", exact=("phase",))
     assert same.counts["comparison"] == 2
+    # exact=None matches exactly on whichever of phase and FSM the panel has
+    assert mentoring_did(df, post_year=2023, match_on=1).settings["exact"] == ["phase", "fsm"]
+    no_fsm = mentoring_did(df.drop(columns="fsm"), post_year=2023, match_on=1, comparison="all")
+    assert no_fsm.settings["exact"] == ["phase"]
+    assert no_fsm.to_frame()["estimate"].tolist() == pytest.approx(est.tolist())
 
 
 def test_naive_share_improved_counts_dropped():

@@ -480,7 +480,7 @@ class MentoringPupilsResult:
 
 def mentoring_did(panel: pd.DataFrame, *, post_year: int, pre_year: int | None = None, match_on: int = 2,
                   comparison: str = "other_areas", covariates: Sequence[str] = (),
-                  exact: Sequence[str] = ("phase", "fsm"), distance: str = "mahalanobis", ratio: int = 1,
+                  exact: Sequence[str] | None = None, distance: str = "mahalanobis", ratio: int = 1,
                   replace: bool = True, caliper: float | None = None, seed: int = 0,
                   truth: Mapping[str, Any] | None = None, source: str | None = None) -> MentoringPupilsResult:
     """Mentored pupils against matched comparison pupils: naive numbers and a pupil-level DiD.
@@ -507,7 +507,8 @@ def mentoring_did(panel: pd.DataFrame, *, post_year: int, pre_year: int | None =
         Passed to :func:`evaluate.matching.nearest_neighbour`: the Mahalanobis distance
         (default) on the pre-year absence rates and ``covariates``, 1:1 *with*
         replacement (without it the few comparison pupils with very high prior absence
-        run out and the matched groups differ before mentoring), exactly on phase and FSM.
+        run out and the matched groups differ before mentoring), exactly on ``exact``
+        (``None``: whichever of ``phase`` and ``fsm`` the panel has).
     truth
         Optional truth (:attr:`evaluate.synthetic.pupils.MentoringPupils.truth`) to compare
         with: the estimates get ``truth`` and ``error`` columns.
@@ -546,6 +547,8 @@ def mentoring_did(panel: pd.DataFrame, *, post_year: int, pre_year: int | None =
     pre_year = post_year - 1 if pre_year is None else pre_year
     if pre_year >= post_year:
         raise InputError(f"pre_year ({pre_year}) must come before post_year ({post_year})", column="year")
+    if exact is None:
+        exact = [c for c in ("phase", "fsm") if c in panel.columns]
     covariates, exact = list(covariates), list(exact)
     need = list(REQUIRED) + covariates + exact + ([] if comparison == "all" else ["mentor_area"])
     df = _check(panel, list(dict.fromkeys(need)), source)
