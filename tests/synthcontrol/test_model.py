@@ -122,9 +122,9 @@ def test_batch_frank_wolfe_equals_one_at_a_time():
 def test_placebo_p_value_small_for_large_effect_and_uniformish_for_none():
     big = synthetic_did(example_la_panel(n_las=25, n_periods=12, effect=-5.0, seed=5), vcov="none", **COLS)
     assert big.to_frame()["p_placebo"].iloc[0] == pytest.approx(1 / 25)
-    ps = [synthetic_did(example_la_panel(n_las=15, n_periods=10, effect=0.0, seed=s), vcov="none",
-                        **COLS).to_frame()["p_placebo"].iloc[0] for s in range(12)]
-    assert 0.3 < np.mean(ps) < 0.7  # about uniform under no effect (mean 0.5)
+    ps = [synthetic_did(example_la_panel(n_las=15, n_periods=8, cohorts=((6, 1),), effect=0.0, seed=s),
+                        vcov="none", **COLS).to_frame()["p_placebo"].iloc[0] for s in range(8)]
+    assert 0.25 < np.mean(ps) < 0.75  # about uniform under no effect (mean 0.5, sd of the mean 0.1)
 
 
 def test_one_sdid_fit_is_fast():
@@ -132,8 +132,8 @@ def test_one_sdid_fit_is_fast():
 
     p = example_la_panel(n_las=150, n_periods=90, cohorts=((60, 4),), seed=0)
     t0 = time.perf_counter()
-    r = synthetic_did(p, placebo=True, vcov="placebo", replications=50, seed=0, **COLS)
-    per_fit = (time.perf_counter() - t0) / (1 + 146 + 50)
+    r = synthetic_did(p, placebo=True, vcov="placebo", replications=20, seed=0, **COLS)
+    per_fit = (time.perf_counter() - t0) / (1 + 146 + 20)
     assert per_fit < 0.05, per_fit  # measured about 0.02 s per fit on 2 shared cores
     assert abs(r.overall + 1.0) < 0.5
     json.dumps(r.to_dict())

@@ -124,3 +124,26 @@ def test_placebo_in_space_california(long, wide):
     row = tab[tab["unit"] == "Missouri"].iloc[0]
     assert row["estimate"] == pytest.approx(gap[19:].mean(), abs=0.02)
     assert row["pre_rmspe"] == pytest.approx(np.sqrt(np.mean(gap[:19] ** 2)), abs=0.01)
+
+
+def test_jackknife_and_placebo_se_match_diff_diff_with_three_treated():
+    import warnings
+
+    from diff_diff import SyntheticDiD
+
+    from evaluate.synthcontrol import example_la_panel
+
+    p = example_la_panel(n_las=25, n_periods=10, effect=-1.0, cohorts=((7, 3),), seed=3)
+    d = p.assign(tr=(p["cohort"] > 0).astype(int))
+    kw = dict(outcome="y", unit="la_code", time="t", cohort="cohort", placebo=False)
+    fit_kw = dict(outcome="y", treatment="tr", unit="la_code", time="t", post_periods=[7, 8, 9, 10])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        jk = SyntheticDiD(variance_method="jackknife").fit(d, **fit_kw)
+        pl = SyntheticDiD(variance_method="placebo", n_bootstrap=100, seed=0).fit(d, **fit_kw)
+    ours_jk = synthetic_did(p, vcov="jackknife", **kw)
+    assert ours_jk.overall == pytest.approx(jk.att, abs=1e-9)
+    assert float(ours_jk.to_frame()["se"].iloc[0]) == pytest.approx(jk.se, rel=1e-8)
+    # the same permutation stream (numpy default_rng(seed).permutation of the donors)
+    ours_pl = synthetic_did(p, vcov="placebo", replications=100, seed=0, **kw)
+    assert float(ours_pl.to_frame()["se"].iloc[0]) == pytest.approx(pl.se, rel=1e-6)
