@@ -215,10 +215,18 @@ PANEL_FILE = "attendance_la_weekly_panel.csv.gz"
 
 
 @pytest.fixture(scope="module")
-def real():
+def releases():
     if not (SHARED / PANEL_FILE).exists():
         pytest.skip(f"real DfE files not found at {SHARED} (set EVALUATE_SHARED_DATA)")
-    return build_la_panel([SHARED / PANEL_FILE])
+    return read_la_releases([SHARED / PANEL_FILE])
+
+
+@pytest.fixture(scope="module")
+def real(releases):
+    n_steps = len(releases.attrition.rows)
+    lp = build_la_panel(releases=releases)
+    assert len(releases.attrition.rows) == n_steps  # building does not change the releases
+    return lp
 
 
 def raw_last_release():
@@ -316,9 +324,8 @@ def test_real_codes_and_phases(real):
 
 
 @pytest.mark.real_data
-def test_real_dfe_total_equals_sum_of_phases():
-    r = read_la_releases([SHARED / PANEL_FILE])
-    la = r.la[r.la["year"] == 2025]
+def test_real_dfe_total_equals_sum_of_phases(releases):
+    la = releases.la[releases.la["year"] == 2025]
     k = ["la_code", "release_end"]
     for col in ("possible_sessions", "overall_absence_sessions", "unauthorised_absence_sessions"):
         s = la[la["phase"] != "Total"].groupby(k)[col].sum(min_count=3)
@@ -329,19 +336,32 @@ def test_real_dfe_total_equals_sum_of_phases():
 
 @pytest.mark.real_data
 def test_real_snapshot_files_both_spellings_agree(real):
-    r = read_la_releases([SHARED / PANEL_FILE, SHARED / "attendance_la_ytd_202324.csv",
-                          SHARED / "attendance_la_ytd_202526.csv"])
-    assert sorted(r.snapshot_checks["year"].unique()) == [2023, 2025]
-    assert (r.snapshot_checks["max_abs_difference"] == 0).all()
-    only = build_la_panel([SHARED / "attendance_la_ytd_202223.csv"], period_types=("year",))
+    names = ["attendance_la_ytd_202223.csv", "attendance_la_ytd_202324.csv",  # school_type
+             "attendance_la_ytd_202526.csv"]                                  # education_phase
+    only = build_la_panel([SHARED / n for n in names], period_types=("year",))
     y = only.panel
-    assert set(y["year"]) == {2022} and "E10000006" not in set(y["la_code"])
+    assert set(y["year"]) == {2022, 2023, 2025} and "E10000006" not in set(y["la_code"])
     merged = y.merge(real.panel[real.panel["period_type"] == "year"],
                      on=["la_code", "phase", "period"], suffixes=("", "_long"))
-    same_src = merged["phase"] != "Total"
-    a = merged.loc[same_src, "possible_sessions"]
-    b = merged.loc[same_src, "possible_sessions_long"]
-    assert len(a) > 400 and ((a == b) | (a.isna() & b.isna())).all()
+    for col in ("possible_sessions", "overall_absence_sessions", "pa_rate", "num_schools"):
+        a, b = merged[col], merged[f"{col}_long"]
+        assert ((a == b) | (a.isna() & b.isna())).all(), col
+    assert len(merged) == len(y) > 3 * 4 * 150
+
+
+def test_snapshot_compared_with_long_table(tmp_path):
+    long = write_fixture(tmp_path / "long.csv")
+    snap = tmp_path / "snap.csv"
+    snap.write_text("time_period,time_identifier,geographic_level,new_la_code,la_name,region_name,"
+                    "school_type,possible_sessions,overall_absence\n"
+                    "202324,Academic year,Local authority,E06000002,Middlesbrough,R,Primary,6900,345\n"
+                    "202324,Academic year,Local authority,E06000002,Middlesbrough,R,Secondary,4807,300\n")
+    r = read_la_releases([long, snap])
+    c = r.snapshot_checks.set_index("column")
+    assert c.loc["possible_sessions", "max_abs_difference"] == 7
+    assert c.loc["overall_absence_sessions", "max_abs_difference"] == 0
+    assert c.loc["possible_sessions", "matched_rows"] == 2
+    assert not r.la["snapshot"].any()  # the long table is used for the year
 
 
 @pytest.mark.real_data
@@ -443,3 +463,21 @@ def test_bad_input_names_file_column_row(tmp_path):
             "possible_sessions", "education_phase,possible_sessions").replace(
             "National,", "National,Total,"))
         read_la_releases([p2])
+
+
+@pytest.mark.real_data
+def test_real_weighted_total_pa_close_to_dfe(real, releases):
+    lp = build_la_panel(releases=releases, period_types=("year",), total_pa="weighted")
+    y = lp.panel[lp.panel["phase"] == "Total"].set_index(["la_code", "year"])["pa_rate"]
+    pub = real.panel[(real.panel["period_type"] == "year") & (real.panel["phase"] == "Total")]
+    pub = pub.set_index(["la_code", "year"])["pa_rate"]
+    assert pub.loc[pd.IndexSlice[:, 2022:2024]].isna().all()   # not published before 2025/26
+    assert y.loc[pd.IndexSlice[:, 2022:2024]].notna().mean() > 0.9
+    both = pub.notna()
+    assert (y[both] == pub[both]).all()  # DfE's own Total is kept where published
+    ph = real.panel[(real.panel["period_type"] == "year") & (real.panel["phase"] != "Total")
+                    & (real.panel["year"] == 2023)]
+    lo = ph.groupby("la_code")["pa_rate"].min()
+    hi = ph.groupby("la_code")["pa_rate"].max()
+    t = y.xs(2023, level="year").dropna()
+    assert ((t >= lo[t.index] - 1e-9) & (t <= hi[t.index] + 1e-9)).all()  # a weighted mean
