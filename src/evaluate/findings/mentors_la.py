@@ -236,18 +236,32 @@ def mentor_la_findings(panel: pd.DataFrame, treatment: pd.DataFrame, *,
         else:
             r["cs_priority"] = {"estimable": False, "reason": "no priority_area column"}
         d = d.assign(treated=((d["cohort"] > 0) & (d["t"] >= d["cohort"])).astype(float))
-        has_post = d["treated"].sum() > 0
-        if has_post and d["cohort"].eq(0).any():
+        # LAs treated from the first observed period have no pre-period: out of the regressions
+        first_t = d["t"].min() if len(d) else 0
+        always = d.loc[(d["cohort"] > 0) & (d["cohort"] <= first_t), "la_code"].unique()
+        counts["dropped"][oc]["las_treated_from_first_period"] = int(len(always))
+        dr = d[~d["la_code"].isin(always)]
+        if dr["treated"].sum() > 0 and dr["cohort"].eq(0).any() and dr["t"].nunique() > 1:
             def est(x: pd.DataFrame, oc: str = oc) -> float:
                 return float(twfe(x, outcome=oc, unit="la_code", time="t", cohort="cohort").estimates["treated"])
-            ri = randomization_inference(d, estimator=est, unit="la_code", cohort="cohort", draws=ri_draws, seed=seed)
-            r["randomization"] = {"estimate": ri["observed"], "p_value": ri["p_value"], "draws": ri_draws,
-                                  "estimator": "TWFE, cohorts permuted across LAs"}
-            wb = wild_cluster_bootstrap(d, param="treated", cluster="la_code", draws=wild_draws, seed=seed,
-                                        outcome=oc, regressors=["treated"], fixed_effects=["la_code", "t"])
-            r["wild_bootstrap"] = {k: wb.get(k) for k in ("estimate", "p_value", "ci_low", "ci_high", "n_clusters")}
+            try:
+                ri = randomization_inference(dr, estimator=est, unit="la_code", cohort="cohort",
+                                             draws=ri_draws, seed=seed)
+                r["randomization"] = {"estimate": ri["observed"], "p_value": ri["p_value"], "draws": ri_draws,
+                                      "estimator": "TWFE, cohorts permuted across LAs"}
+            except (InputError, ValueError, np.linalg.LinAlgError) as err:
+                r["randomization"] = {"estimable": False, "reason": f"not estimable: {err}"}
+            try:
+                wb = wild_cluster_bootstrap(dr, param="treated", cluster="la_code", draws=wild_draws, seed=seed,
+                                            outcome=oc, regressors=["treated"], fixed_effects=["la_code", "t"])
+                r["wild_bootstrap"] = {k: wb.get(k) for k in ("estimate", "p_value", "ci_low", "ci_high",
+                                                              "n_clusters")}
+            except (InputError, ValueError, np.linalg.LinAlgError) as err:
+                r["wild_bootstrap"] = {"estimable": False, "reason": f"not estimable: {err}"}
         else:
-            r["randomization"] = r["wild_bootstrap"] = {"estimable": False, "reason": "no treated period"}
+            r["randomization"] = r["wild_bootstrap"] = {
+                "estimable": False, "reason": "not estimable: no treated LA-period with a pre-period and a comparison"}
+        d = dr
         # MDE for the design: treated LAs, comparison LAs, pre and post periods of the main cohort
         n_t = int((d.groupby("la_code")["cohort"].first() > 0).sum())
         n_c = int((d.groupby("la_code")["cohort"].first() == 0).sum())
