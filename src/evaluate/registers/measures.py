@@ -145,10 +145,10 @@ def _materialise(t: ibis.Table) -> ibis.Table:
     backends use :meth:`ibis.Table.cache`.
     """
     con = t.get_backend()
+    con._run_pre_execute_hooks(t)  # registers in-memory tables (memtables) first
     if con.name != "duckdb":
         return t.cache()
     name = f"_evaluate_register_counts_{uuid.uuid4().hex}"
-    con._run_pre_execute_hooks(t)  # registers in-memory tables (memtables)
     con.raw_sql(f'CREATE TEMP TABLE "{name}" AS {con.compile(t)}')
     return con.table(name)
 
@@ -440,32 +440,33 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
     acc = acc.merge(_code_frame()[["code", "code_set", "category"]], on=["code", "code_set"],
                     how="left")
     fine = acc[acc["problem"] == 0]
+    # unknown codes and malformed marks in detail (few rows), in one query
+    lj = counts.left_join(ct, [counts.code == ct.code, counts.code_set == ct.code_set])
+    odd = lj.filter((lj.problem > 0) | lj.category.isnull()).select(
+        counts.code, counts.code_set, counts.problem, counts.urn, counts.year, counts.term,
+        counts.n)
+    odd = odd.group_by(["code", "code_set", "problem", "urn", "year", "term"]).aggregate(
+        n=odd.n.sum()).to_pandas()
     unknown_rows = []
-    for r in fine[fine["category"].isna()].sort_values(["code_set", "code"]).itertuples():
-        ex = (counts.filter((counts.code == r.code) & (counts.code_set == r.code_set)
-                            & (counts.problem == 0) & (counts.urn == int(r.example_urn)))
-              .order_by(["year", "term"]).limit(1).select("year", "term").to_pandas())
-        unknown_rows.append({"code": r.code, "code_set": r.code_set, "marks": int(r.n),
-                             "example_urn": int(r.example_urn),
-                             "example_year": int(ex["year"].iloc[0]),
-                             "example_term": TERMS[int(ex["term"].iloc[0])]})
+    unk = odd[odd["problem"] == 0]
+    for (code, cset), g in unk.groupby(["code", "code_set"], sort=True):
+        first = g.sort_values(["urn", "year", "term"]).iloc[0]
+        unknown_rows.append({"code": code, "code_set": cset, "marks": int(g["n"].sum()),
+                             "example_urn": int(first["urn"]), "example_year": int(first["year"]),
+                             "example_term": TERMS[int(first["term"])]})
     unknown = pd.DataFrame(unknown_rows, columns=["code", "code_set", "marks", "example_urn",
                                                   "example_year", "example_term"])
-    mal = {int(k): int(v) for k, v in acc[acc["problem"] > 0].groupby("problem")["n"].sum().items()}
-    if no_date:
-        mal[2] = no_date
     mal_rows = []
-    for k in sorted(mal):
-        if k == 2:
-            ex = marks.filter(marks.date.isnull()).aggregate(u=marks.urn.min()).to_pandas()
-            urn, when = ex["u"].iloc[0], None
-        else:
-            g = counts.filter(counts.problem == k)
-            ex = g.aggregate(u=g.urn.min(), y=g.year.min()).to_pandas()
-            urn, when = ex["u"].iloc[0], ex["y"].iloc[0]
-        mal_rows.append({"problem": _PROBLEMS[k - 1], "marks": mal[k],
-                         "example_urn": None if pd.isna(urn) else int(urn),
-                         "example_year": None if when is None or pd.isna(when) else int(when)})
+    for k, g in odd[odd["problem"] > 0].groupby("problem", sort=True):
+        first = g.sort_values(["urn", "year"], na_position="last").iloc[0]
+        mal_rows.append((int(k), int(g["n"].sum()), first["urn"], first["year"]))
+    if no_date:
+        ex = marks.filter(marks.date.isnull()).aggregate(u=marks.urn.min()).to_pandas()
+        mal_rows.append((2, no_date, ex["u"].iloc[0], None))
+    mal_rows = [{"problem": _PROBLEMS[k - 1], "marks": n,
+                 "example_urn": None if pd.isna(u) else int(u),
+                 "example_year": None if y is None or pd.isna(y) else int(y)}
+                for k, n, u, y in sorted(mal_rows, key=lambda r: r[0])]
     malformed = pd.DataFrame(mal_rows, columns=["problem", "marks", "example_urn", "example_year"])
 
     # pivot: pupil x school x term
@@ -501,14 +502,14 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
         **{c: pupil_term[c].sum() for c in sum_cols}))
     school_cols = ["enrolled", "pa10", "pa50", *sum_cols]
 
-    def school(t: ibis.Table, keys: list[str]) -> pd.DataFrame:
-        return t.group_by(keys).aggregate(**{c: t[c].sum() for c in school_cols}).to_pandas()
-
-    st = school(pupil_term, ["urn", "year", "term"])
-    st["period"] = st["term"].astype(int).map(dict(enumerate(TERMS)))
-    sy = school(pupil_year, ["urn", "year"])
-    sy["period"] = "year"
-    sch = pd.concat([st.drop(columns="term"), sy], ignore_index=True)
+    st = pupil_term.group_by(["urn", "year", "term"]).aggregate(
+        **{c: pupil_term[c].sum() for c in school_cols})
+    sy = pupil_year.group_by(["urn", "year"]).aggregate(
+        **{c: pupil_year[c].sum() for c in school_cols}).mutate(term=ibis.literal(3, "int8"))
+    both = st.mutate(term=st.term.cast("int8")).union(sy.select(st.columns))
+    sch = both.to_pandas()
+    sch["period"] = sch["term"].astype(int).map(dict(enumerate([*TERMS, "year"])))
+    sch = sch.drop(columns="term")
     sch = sch.rename(columns={"enrolled": "enrolments", "pa10": "enrolments_pa_10_exact",
                               "pa50": "enrolments_pa_50_exact"})
     front = ["urn", "year", "period", "enrolments", *_SUMS, "enrolments_pa_10_exact",

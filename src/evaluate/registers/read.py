@@ -244,13 +244,13 @@ def read_marks(path: str | Path, *, engine: str | Any = "duckdb", format: str | 
                 check_csv(f)
         if con.name == "duckdb":
             t = con.read_csv(names, all_varchar=True)
-        else:
-            t = con.read_csv(names, header=True, inferSchema=False)
+        else:  # Spark reads a folder (and its hive partitions) or a glob itself
+            t = con.read_csv(str(path), header=True, inferSchema=False)
     elif con.name == "duckdb":
         t = con.read_parquet(names, hive_partitioning=len(files) > 1 and path.is_dir(),
                              union_by_name=True)
     else:
-        t = con.read_parquet(names if len(names) > 1 else names[0])
+        t = con.read_parquet(str(path))
     t = t.rename({ALIASES[c]: c for c in t.columns if c in ALIASES and ALIASES[c] not in t.columns})
     missing = [c for c in MARK_COLUMNS if c not in t.columns]
     if missing:
