@@ -54,7 +54,10 @@ def test_mde_against_closed_form_and_statement(planted):
                                              post=m["post"], sigma2=m["sigma2"], rho=m["rho"]))
     o = planted[2]["outcomes"]["pa_rate"]
     assert o["plausible"]["effect"] == pytest.approx(5 * 111 / 40_000)
+    assert o["plausible_expansion"]["effect"] == pytest.approx(5 * 1000 / 40_000)
+    assert m["mde"] > 0.125  # above both plausible effects
     assert o["statement"].startswith("This design cannot detect")
+    assert o["detectable"] == {"first_phase": False, "expansion": False}
 
 
 def test_no_pre_period_reported_as_not_estimable():

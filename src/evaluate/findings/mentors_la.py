@@ -145,7 +145,8 @@ def _synth_rows(res) -> list[dict[str, Any]]:
 def mentor_la_findings(panel: pd.DataFrame, treatment: pd.DataFrame, *,
                        outcomes: Sequence[str] = ("overall_absence_rate", "unauthorised_absence_rate", "pa_rate"),
                        period_type: str = "year", phase: str = "Total", start: str = "actual",
-                       pupils_mentored_per_la: float = 111.0, per_pupil_effect: float = 5.0,
+                       pupils_mentored_per_la: float = 111.0, expansion_pupils_per_la: float = 1000.0,
+                       per_pupil_effect: float = 5.0,
                        la_pupils: float | None = None, ri_draws: int = 199, wild_draws: int = 999,
                        replications: int = 100, seed: int | None = 0) -> dict[str, Any]:
     """LA-level findings of the mentor programme for the report (plain JSON: no numpy, NaN -> None).
@@ -165,9 +166,12 @@ def mentor_la_findings(panel: pd.DataFrame, treatment: pd.DataFrame, *,
         The rows used.
     start
         ``"actual"`` or ``"announced"``: which start date defines the cohorts.
-    pupils_mentored_per_la, per_pupil_effect, la_pupils
-        The plausible-effect arithmetic (:func:`plausible_effect`); ``la_pupils`` defaults to
-        the treated LAs' median ``possible_sessions / 380`` at year level, else 40,000.
+    pupils_mentored_per_la, expansion_pupils_per_la, per_pupil_effect, la_pupils
+        The plausible-effect arithmetic (:func:`plausible_effect`): pupils mentored per LA per
+        year in the first phase (default 111: 1,665 pupils over 3 years in 5 areas) and in the
+        expansion (default 1,000: 10,000 pupils in about 10 areas), the fall in a mentored
+        pupil's absence rate (points) and the LA's pupils (default: the treated LAs' median
+        ``possible_sessions / 380`` at year level, else 40,000).
     ri_draws, wild_draws, replications
         Randomisation draws, wild bootstrap draws, SDID/SC placebo draws (several treated).
     seed
@@ -287,19 +291,30 @@ def mentor_la_findings(panel: pd.DataFrame, treatment: pd.DataFrame, *,
                 pupils = 40_000.0
         pl = plausible_effect(pupils_mentored=pupils_mentored_per_la, la_pupils=pupils,
                               per_pupil_effect=per_pupil_effect)
+        px = plausible_effect(pupils_mentored=expansion_pupils_per_la, la_pupils=pupils,
+                              per_pupil_effect=per_pupil_effect)
         r["plausible"] = pl
-        if np.isfinite(mde) and mde > pl["effect"]:
+        r["plausible_expansion"] = px
+        r["detectable"] = {"first_phase": bool(np.isfinite(mde) and mde <= pl["effect"]),
+                           "expansion": bool(np.isfinite(mde) and mde <= px["effect"])}
+        if np.isfinite(mde) and mde > max(pl["effect"], px["effect"]):
             r["statement"] = (f"This design cannot detect an effect of the size the programme could plausibly "
                               f"have: the minimum detectable effect is {mde:.2f} points, the plausible effect "
-                              f"on the LA-wide rate {pl['effect']:.3f} points ({pl['arithmetic']}).")
+                              f"on the LA-wide rate {pl['effect']:.3f} points ({pl['arithmetic']}), or "
+                              f"{px['effect']:.3f} points at the expansion's scale ({px['arithmetic']}).")
+        elif np.isfinite(mde) and mde > pl["effect"]:
+            r["statement"] = (f"The minimum detectable effect ({mde:.2f} points) is above the plausible effect "
+                              f"of the first phase ({pl['effect']:.3f} points: {pl['arithmetic']}) but not "
+                              f"above the expansion's ({px['effect']:.3f} points: {px['arithmetic']}).")
         elif np.isfinite(mde):
             r["statement"] = (f"The minimum detectable effect ({mde:.2f} points) is below the plausible "
-                              f"effect ({pl['effect']:.3f} points).")
+                              f"effect ({pl['effect']:.3f} points: {pl['arithmetic']}).")
         else:
             r["statement"] = "The minimum detectable effect cannot be computed for this design."
         out[oc] = r
     settings = {"period_type": period_type, "phase": phase, "start": start, "seed": seed,
-                "pupils_mentored_per_la": pupils_mentored_per_la, "per_pupil_effect": per_pupil_effect,
+                "pupils_mentored_per_la": pupils_mentored_per_la,
+                "expansion_pupils_per_la": expansion_pupils_per_la, "per_pupil_effect": per_pupil_effect,
                 "la_pupils": la_pupils, "ri_draws": ri_draws, "wild_draws": wild_draws,
                 "replications": replications}
     return _jsonable({"settings": settings, "counts": counts, "outcomes": out})
