@@ -11,8 +11,7 @@ Steps
        31 July (the package's :func:`evaluate.data.programmes.term_bounds`, with August
        in autumn), looked up in a small table of the distinct dates (:func:`date_terms`).
     2. Marks are counted by (pupil, school, year, term, code, session) -- the one
-       heavy pass over the marks; a light pass counts them by code, session and month
-       for the mark accounting.
+       heavy pass over the marks; a light pass counts them by date (missing dates).
     3. The counts are joined to the code table (:mod:`evaluate.registers.codes`) and
        pivoted with conditional sums to one row per pupil x school x year x term (kept
        in the engine as a temporary table), and per pupil x school x year (sum of the
@@ -117,10 +116,12 @@ def date_terms(dates: pd.Series | list) -> pd.DataFrame:
 
 
 def _problem(t: ibis.Table) -> ibis.IntegerValue:
-    """0 for a well-formed mark, else the 1-based index of the problem in ``_PROBLEMS``."""
+    """0 for a well-formed mark, else the 1-based index of the problem in ``_PROBLEMS``.
+
+    For dated marks (a missing date is counted in the light pass).
+    """
     return ibis.cases(
         (t.session.isnull() | ~t.session.isin(["AM", "PM"]), 1),
-        (t.date.isnull(), 2) if "date" in t.columns else (ibis.literal(False), 2),
         (t.pupil_id.isnull(), 3),
         (t.urn.isnull(), 4),
         (t.code.isnull(), 5),
@@ -369,8 +370,8 @@ class RegisterMeasures:
 def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasures:
     """Absence measures from register marks (see the module docstring for the rules).
 
-    One heavy pass over the marks counts them by pupil, school, code, session, academic
-    year and term (the term of each date from a small table of the dates present,
+    A light pass counts the marks by date (marks read, missing dates); one heavy pass
+    counts the dated marks by pupil, school, code, session, academic year and term (the term of each date from a small table of the dates present,
     :func:`date_terms`); the counts are kept in the engine, give the mark accounting
     (unknown codes, malformed marks), and are joined to the code table and pivoted to pupil x school x term rows, which are kept in the
     engine; everything else is computed from those rows.
@@ -418,11 +419,17 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
     engine = marks.get_backend().name
     marks = marks.select("pupil_id", "urn", "date", "session", "code")
 
-    # the one heavy pass: marks counted by pupil, school, code, session, year and term;
-    # terms through a small table of the dates present
-    dates = marks.filter(marks.date.notnull()).select("date").distinct().to_pandas()["date"]
-    dt_tab = ibis.memtable(date_terms(dates).astype({"year": "int16", "term": "int8"}),
+    # light pass: marks by date (the dates present, marks read, missing dates)
+    by_date = marks.group_by("date").aggregate(n=marks.count()).to_pandas()
+    read = int(by_date["n"].sum())
+    no_date = int(by_date.loc[by_date["date"].isna(), "n"].sum())
+    dated = by_date[by_date["date"].notna()]
+    dt_tab = ibis.memtable(date_terms(dated["date"]).astype({"year": "int16", "term": "int8"}),
                            schema={"date": "date", "year": "int16", "term": "int8"})
+
+    # the one heavy pass: dated marks counted by pupil, school, code, session, year and
+    # term (terms through the small table of dates; grouping by the session is cheaper
+    # than filtering on it)
     joined = marks.inner_join(dt_tab, "date")
     counts = joined.group_by(["pupil_id", "urn", "code", "session", "year", "term"]).aggregate(
         n=ibis._.count())
@@ -433,8 +440,6 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
     ct = ibis.memtable(_code_frame())
 
     # accounting: every mark read is counted, not counted, unknown or malformed
-    whole = marks.aggregate(read=marks.count(), no_date=marks.date.isnull().sum()).to_pandas()
-    read, no_date = int(whole["read"].iloc[0]), int(whole["no_date"].fillna(0).iloc[0])
     acc = (counts.group_by(["code", "code_set", "problem"])
            .aggregate(n=counts.n.sum(), example_urn=counts.urn.min()).to_pandas())
     acc = acc.merge(_code_frame()[["code", "code_set", "category"]], on=["code", "code_set"],
@@ -463,6 +468,7 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
     if no_date:
         ex = marks.filter(marks.date.isnull()).aggregate(u=marks.urn.min()).to_pandas()
         mal_rows.append((2, no_date, ex["u"].iloc[0], None))
+
     mal_rows = [{"problem": _PROBLEMS[k - 1], "marks": n,
                  "example_urn": None if pd.isna(u) else int(u),
                  "example_year": None if y is None or pd.isna(y) else int(y)}

@@ -1,0 +1,137 @@
+"""Speed and peak memory of the registers stage (DuckDB, 2 threads) beside plain pandas.
+
+For each size: write synthetic register marks (Parquet parts, streamed) to a temporary
+folder, then run the stage in a fresh subprocess and record wall time, marks per second
+and the subprocess's peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``,
+DuckDB's memory included). The pandas baseline (read the five columns, term per date,
+``groupby(pupil, school, year, term, code).size()``, code table, pivot to school x term)
+runs in its own subprocess at the sizes pandas can hold. Generated data is deleted.
+
+    .venv/bin/python benchmarks/registers_speed.py --sizes 10e6 100e6 380e6 --pandas 10e6 30e6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STAGE = r"""
+import json, resource, sys, time
+from evaluate.registers import read_marks, register_measures
+path, threads, mem, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+t = time.perf_counter()
+res = register_measures(read_marks(path, threads=threads, memory_limit=mem, temp_directory=tmp))
+wall = time.perf_counter() - t
+s = res.schools
+print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "marks": res.marks["read"], "rows": len(s),
+                  "possible": int(s.loc[s.period == "year", "sess_possible"].sum()),
+                  "overall": int(s.loc[s.period == "year", "sess_overall"].sum())}))
+"""
+
+PANDAS = r"""
+import json, resource, sys, time
+import numpy as np, pandas as pd
+from evaluate.registers import code_table
+from evaluate.registers.measures import date_terms
+path = sys.argv[1]
+t = time.perf_counter()
+df = pd.read_parquet(path, columns=["pupil_id", "urn", "date", "session", "code"])
+df = df[df["session"].isin(["AM", "PM"])]
+dates = date_terms(pd.Series(df["date"].unique())).set_index("date")
+d = pd.to_datetime(df["date"]).dt.date
+df["year"] = d.map(dates["year"]).to_numpy()
+df["term"] = d.map(dates["term"]).to_numpy()
+g = df.groupby(["pupil_id", "urn", "year", "term", "code"], observed=True).size().rename("n").reset_index()
+del df
+g["code_set"] = np.where(g["year"] >= 2024, "2024", "pre2024")
+g = g.merge(code_table(), on=["code", "code_set"])
+cat = g["category"]
+g["possible"] = g["n"] * cat.isin(["present", "aea", "authorised", "unauthorised"])
+g["overall"] = g["n"] * cat.isin(["authorised", "unauthorised"])
+p = g.groupby(["pupil_id", "urn", "year", "term"])[["possible", "overall"]].sum()
+p["pa10"] = (p["possible"] > 0) & (10 * p["overall"] >= p["possible"])
+s = p.groupby(["urn", "year", "term"]).sum()
+wall = time.perf_counter() - t
+print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "possible": int(s["possible"].sum()), "overall": int(s["overall"].sum())}))
+"""
+
+
+def run(code: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                         check=False)
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed",
+                "returncode": out.returncode}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", nargs="+", type=float, default=[10e6, 100e6])
+    ap.add_argument("--pandas", nargs="*", type=float, default=[10e6],
+                    help="sizes at which to run the pandas baseline too")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--memory-limit", default="4GB")
+    ap.add_argument("--workdir", default=None)
+    ap.add_argument("--seed", type=int, default=20240901)
+    args = ap.parse_args()
+
+    from evaluate.synthetic.registers import write_registers
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="registers_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"# registers stage benchmark: {os.cpu_count()} cores, load average "
+          f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())}, DuckDB threads {args.threads}, "
+          f"memory_limit {args.memory_limit}", flush=True)
+    rows = []
+    for size in args.sizes:
+        n = int(size)
+        folder = work / f"marks_{n}"
+        shutil.rmtree(folder, ignore_errors=True)
+        t = time.perf_counter()
+        info = write_registers(folder, seed=args.seed, years=(2023,), max_marks=n,
+                               chunk_marks=10_000_000)
+        gen = time.perf_counter() - t
+        disk = sum(f.stat().st_size for f in folder.rglob("*.parquet")) / 1e6
+        load = os.getloadavg()[0]
+        stage = run(STAGE, str(folder), str(args.threads), args.memory_limit, str(work / "spill"))
+        row = {"marks": info["marks"], "pupils": info["pupils"], "schools": info["schools"],
+               "gen_s": gen, "gen_rate": info["marks"] / gen / 1e6, "parquet_mb": disk,
+               "load": load, "stage": stage}
+        if stage.get("possible") is not None:
+            truth = info["truth"]
+            row["stage_matches_truth"] = (stage["possible"] == int(truth["sess_possible"].sum())
+                                          and stage["overall"] == int(truth["sess_overall"].sum()))
+        if any(abs(size - p) < 1 for p in args.pandas):
+            row["pandas"] = run(PANDAS, str(folder))
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(work / "spill", ignore_errors=True)
+
+    print("\n| marks | pupils | schools | generate (M marks/s) | stage wall (s) | stage M marks/s "
+          "| stage peak RSS (MB) | pandas wall (s) | pandas M marks/s | pandas peak RSS (MB) "
+          "| load avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        s, p = r["stage"], r.get("pandas", {})
+        sw = s.get("wall")
+        pw = p.get("wall")
+        print(f"| {r['marks']:,} | {r['pupils']:,} | {r['schools']:,} | {r['gen_rate']:.1f} | "
+              f"{sw:.1f} | {r['marks'] / sw / 1e6:.1f} | {s['rss_mb']:.0f} | "
+              + (f"{pw:.1f} | {r['marks'] / pw / 1e6:.1f} | {p['rss_mb']:.0f} | " if pw else
+                 (f"{p.get('error', '-')} | - | - | " if p else "- | - | - | "))
+              + f"{r['load']:.2f} |" if sw else f"| {r['marks']:,} | failed: {s} |")
+
+
+if __name__ == "__main__":
+    main()
