@@ -9,8 +9,8 @@ Design
     Each replication draws a new pupil panel with
     :func:`evaluate.synthetic.pupils.mentoring_pupils` (``--pupils`` pupils, 5 mentor areas
     and 5 areas without mentors, mentoring starting 1 September 2023, so the referral year
-    is 2022/23's predecessor 2022 and the years are 2021 (pre-pre), 2022 (pre, referral),
-    2023 (post), 2024). A pupil's logit propensity to miss a session is a stable latent part
+    is 2022/23 and the years are 2021 (pre-pre), 2022 (pre, referral), 2023 (post) and
+    2024, academic years by their start). A pupil's logit propensity to miss a session is a stable latent part
     plus transitory AR(1) noise (60% of the pupil variance stable, year-to-year correlation
     of the transitory part 0.3); referral needs 10%+ absence in 2022 (persistent absence),
     and among those eligible the odds of referral rise with the observed 2022 rate and,
@@ -39,9 +39,10 @@ Estimators (each replication; :func:`evaluate.findings.mentoring_pupils.mentorin
     number), the share that would have fallen without mentoring (truth), and the share
     among matched comparison pupils (2 pre-years, other areas).
 
-Each replication draws from ``mentoring_pupils(seed=[seed, scenario, rep])``-style seeds
-(``seed * 1000 + 100 * scenario + rep``), so the results depend only on ``--seed``,
-``--pupils`` and ``--reps``.
+Replication ``rep`` of scenario number ``k`` draws its panel with the seed
+:func:`replication_seed` ``(seed, k, rep)`` (a ``numpy.random.SeedSequence`` of the three),
+so the results depend only on ``--seed``, ``--pupils`` and ``--reps``, and no two
+replications share a seed.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ import pandas as pd
 from evaluate.findings.mentoring_pupils import mentoring_did
 from evaluate.synthetic.pupils import mentoring_pupils
 
-__all__ = ["ESTIMATORS", "SCENARIOS", "Scenario", "estimate", "main", "run", "shares_table", "summarise",
-           "to_markdown"]
+__all__ = ["ESTIMATORS", "SCENARIOS", "Scenario", "estimate", "main", "replication_seed", "run", "shares_table",
+           "summarise", "to_markdown"]
 
 DEFAULT_REPS = 100
 DEFAULT_SEED = 20251123
@@ -129,6 +130,11 @@ def estimate(panel: pd.DataFrame, truth: dict) -> tuple[list[dict], dict]:
     return rows, shares
 
 
+def replication_seed(seed: int, scenario_index: int, rep: int) -> int:
+    """The seed of one replication's panel: distinct for every (seed, scenario, replication)."""
+    return int(np.random.SeedSequence([seed, scenario_index, rep]).generate_state(1, dtype=np.uint64)[0])
+
+
 def run(reps: int, seed: int, n_pupils: int, scenario: Scenario, *, progress: bool = False
         ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``reps`` replications of one scenario: estimates (one row per replication and estimator) and shares."""
@@ -136,7 +142,7 @@ def run(reps: int, seed: int, n_pupils: int, scenario: Scenario, *, progress: bo
     rows, share_rows = [], []
     t0 = time.perf_counter()
     for r in range(reps):
-        mp = mentoring_pupils(seed=seed * 1000 + 100 * idx + r, n_pupils=n_pupils,
+        mp = mentoring_pupils(seed=replication_seed(seed, idx, r), n_pupils=n_pupils,
                               effect_scale=scenario.effect_scale, observed_selection=scenario.observed_selection,
                               latent_selection=scenario.latent_selection)
         est, sh = estimate(mp.panel, dict(mp.truth))
