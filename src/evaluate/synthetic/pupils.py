@@ -65,6 +65,7 @@ from scipy.special import expit, logit
 from evaluate.synthetic import calibration as cal
 from evaluate.synthetic.absence import PUBLISHED_YEARS
 from evaluate.synthetic.england import (
+    _SIZE,
     FULL_COUNTS,
     PANEL_YEARS,
     SCHOOL_SD,
@@ -82,10 +83,11 @@ from evaluate.synthetic.programmes import (
 
 __all__ = ["MentoringPupils", "mentoring_pupils"]
 
-#: Pupil phases of the panel and the share of pupils in each (England's enrolment mix).
+#: Pupil phases of the panel and the share of pupils in each (synthetic England's enrolment
+#: mix of the two phases, FULL_COUNTS times mean school size, rounded).
 PUPIL_PHASES: dict[str, float] = {"primary": 0.59, "secondary": 0.41}
 #: Mean pupils per school by phase (synthetic England's school sizes).
-SCHOOL_SIZE: dict[str, int] = {"primary": 280, "secondary": 950}
+SCHOOL_SIZE: dict[str, int] = {p: _SIZE[p][0] for p in PUPIL_PHASES}
 #: Logit shift of a pupil eligible for free school meals (before centring).
 FSM_EFFECT = 0.35
 #: Mean share of FSM pupils in mentor areas and in comparison areas.
@@ -158,8 +160,7 @@ class MentoringPupils:
 
 def _phase_params(years: list[int]) -> dict[tuple[str, int], cal.PupilParams]:
     """Calibrated pupil parameters by (phase, year), school effects as in synthetic England."""
-    enrol = {p: FULL_COUNTS[p] * {"primary": 280, "secondary": 950, "special": 120, "ap": 45}[p]
-             for p in FULL_COUNTS}
+    enrol = {p: FULL_COUNTS[p] * _SIZE[p][0] for p in FULL_COUNTS}
     total = sum(enrol.values())
     share = {p: v / total for p, v in enrol.items()}
     weights = {"overall": share, "pa": share, "severe": share}
