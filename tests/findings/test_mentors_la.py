@@ -29,7 +29,7 @@ def test_json_ready_and_counts(planted):
     assert (c["treated_las"], c["comparison_las"], c["cohorts"]) == (6, 34, {"5": 4, "9": 2})
     assert c["dropped"]["overall_absence_rate"]["missing_outcome"] == 1
     assert c["dropped"]["overall_absence_rate"]["suppressed_or_not_derivable"] == 1
-    assert c["dropped"]["overall_absence_rate"]["synth_units_unbalanced"] == 2
+    assert c["dropped"]["overall_absence_rate"]["synth_units_incomplete"] == 2
     assert out["outcomes"]["absent_col"]["estimable"] is False
 
 

@@ -58,7 +58,13 @@ def test_missing_outcomes_drop_whole_units_with_counts():
     p = example_la_panel(n_las=20, n_periods=8, cohorts=((6, 1),), seed=3)
     p.loc[[5, 17], "y"] = np.nan  # unit 1 (row 5) and unit 3 (row 17)
     r = synthetic_did(p, placebo=False, vcov="none", **COLS)
-    assert r.dropped() == {"rows_missing_outcome": 2, "units_unbalanced": 2, "rows_unbalanced": 14}
+    assert r.dropped() == {"rows_missing_outcome": 2, "units_incomplete": 2, "rows_incomplete": 14}
+    # a period missing for most units goes instead of the units
+    q = example_la_panel(n_las=20, n_periods=8, cohorts=((6, 1),), seed=3)
+    q.loc[(q["t"] == 2) & (q.index % 3 > 0), "y"] = np.nan
+    r = synthetic_did(q, placebo=False, vcov="none", **COLS)
+    assert r.dropped() == {"rows_missing_outcome": 13, "periods_incomplete": 1, "rows_incomplete": 7}
+    assert r.to_frame()["n_pre"].iloc[0] == 4
 
 
 def test_bad_input_names_column_and_row():
@@ -137,3 +143,12 @@ def test_one_sdid_fit_is_fast():
     assert per_fit < 0.05, per_fit  # measured about 0.02 s per fit on 2 shared cores
     assert abs(r.overall + 1.0) < 0.5
     json.dumps(r.to_dict())
+
+
+def test_no_treated_unit_gives_not_estimable_overall():
+    p = example_la_panel(n_las=10, n_periods=6, cohorts=((4, 1),))
+    p = p[p["cohort"] == 0]
+    r = synthetic_did(p, **COLS)
+    t = r.to_frame()
+    assert t["term"].tolist() == ["overall"] and not t["estimable"].iloc[0]
+    assert r.to_frame()["reason"].iloc[0] == "no treated unit in the data"

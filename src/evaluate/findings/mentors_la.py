@@ -29,6 +29,7 @@ from evaluate.did.results import _jsonable
 from evaluate.errors import InputError
 from evaluate.power import estimate_variance_components, mde_did
 from evaluate.synthcontrol import synthetic_control, synthetic_did
+from evaluate.synthcontrol.model import balance
 
 __all__ = ["example_mentor_panel", "mentor_la_findings", "plausible_effect"]
 
@@ -112,9 +113,23 @@ def _matched_controls(d: pd.DataFrame, outcome: str, k: int = 5) -> list:
     return sorted(chosen)
 
 
+def _balanced(d: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The complete LA x period part of ``d`` (:func:`evaluate.synthcontrol.model.balance`)."""
+    wide = d.pivot(index="la_code", columns="t", values=outcome)
+    coh = d.groupby("la_code")["cohort"].first().reindex(wide.index)
+    keep_u, keep_t = balance(wide.notna().to_numpy(), treated=coh.to_numpy() != 0)
+    out = d[d["la_code"].isin(wide.index[keep_u]) & d["t"].isin(wide.columns[keep_t])]
+    return out, {"las_incomplete": int((~keep_u).sum()), "periods_incomplete": int((~keep_t).sum()),
+                 "rows_incomplete": int(len(d) - len(out))}
+
+
 def _cs(d: pd.DataFrame, outcome: str, seed: int | None) -> dict[str, Any]:
     if d["cohort"].gt(0).sum() == 0 or d["cohort"].eq(0).sum() == 0:
         return {"estimable": False, "reason": "no treated or no comparison LA"}
+    d, left_out = _balanced(d, outcome)
+    if d["cohort"].gt(0).sum() == 0 or d["cohort"].eq(0).sum() == 0:
+        return {"estimable": False, "reason": "no treated or no comparison LA with complete outcomes",
+                "dropped": left_out}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -128,7 +143,7 @@ def _cs(d: pd.DataFrame, outcome: str, seed: int | None) -> dict[str, Any]:
     return {"estimable": bool(np.isfinite(o["estimate"])), "att": o["estimate"], "se": o["se"],
             "ci_low": o["ci_low"], "ci_high": o["ci_high"], "p_value": o["p_value"],
             "n_las": int(d["la_code"].nunique()),
-            "dropped": res.dropped(),
+            "dropped": {**res.dropped(), **left_out},
             "event_study": [{"event_time": r.component, "estimate": r.estimate, "se": r.se,
                              "ci_low": r.ci_low, "ci_high": r.ci_high}
                             for r in dyn[dyn["term"] != "overall"].itertuples()]}
@@ -183,7 +198,10 @@ def mentor_la_findings(panel: pd.DataFrame, treatment: pd.DataFrame, *,
         ``settings``, ``counts`` (treated and comparison LAs, rows dropped by reason) and
         ``outcomes``: per outcome ``synthetic_control`` and ``synthetic_did`` (per cohort),
         ``cs_matched`` and ``cs_priority`` (simple ATT and event study), ``randomization``,
-        ``wild_bootstrap``, ``mde``, ``plausible`` and ``statement``.
+        ``wild_bootstrap``, ``mde``, ``plausible``, ``plausible_expansion``, ``detectable`` and
+        ``statement``. Rows whose outcome is missing (suppressed: no possible sessions either)
+        or is a percentage outside 0-100 are dropped and counted; the synthetic methods also
+        drop incomplete periods and LAs (``synth_*`` counts).
 
     Examples
     --------
@@ -221,9 +239,11 @@ def mentor_la_findings(panel: pd.DataFrame, treatment: pd.DataFrame, *,
             continue
         miss = d0[oc].isna()
         suppressed = miss & d0.get("possible_sessions", pd.Series(np.nan, index=d0.index)).isna()
+        bad = ~miss & ~d0[oc].between(0, 100)
         counts["dropped"][oc] = {"suppressed_or_not_derivable": int(suppressed.sum()),
-                                 "missing_outcome": int((miss & ~suppressed).sum())}
-        d = d0[~miss]
+                                 "missing_outcome": int((miss & ~suppressed).sum()),
+                                 "rate_outside_0_100": int(bad.sum())}
+        d = d0[~miss & ~bad]
         r: dict[str, Any] = {}
         kw = dict(outcome=oc, unit="la_code", time="t", cohort="cohort", seed=seed, replications=replications)
         sc = synthetic_control(d, **kw)

@@ -11,8 +11,9 @@ weights ``N1_g * T1_g`` (treated units times post periods, the number of treated
 Arkhangelsky et al. 2021, section 8). The standard error of that average treats the cohort
 estimates as independent, which is approximate: the cohorts share donors.
 
-Units with a missing outcome in any period are left out (whole units: the methods need a
-balanced matrix) and counted; a cohort with fewer than two pre-treatment periods, no post
+The methods need a complete units x periods matrix: :func:`balance` removes the period or
+unit with the largest share of missing outcomes, one at a time, until none is missing (all
+counted in ``dropped_*``); a cohort with fewer than two pre-treatment periods, no post
 period or fewer than two donors is reported as not estimable with the reason, never dropped.
 """
 
@@ -51,6 +52,39 @@ class Design:
     reason: str | None = None
 
 
+def balance(observed: np.ndarray, *, treated: np.ndarray | None = None,
+            treated_factor: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """Units and periods to keep for a complete matrix, removing the emptiest line first.
+
+    Repeatedly removes the period or the unit with the largest share of missing cells
+    (a treated unit's share counts ``treated_factor`` times, so a missing treated cell
+    tends to remove the period rather than the treated unit) until no cell is missing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from evaluate.synthcontrol.model import balance
+    >>> obs = np.array([[1, 1, 0, 1], [1, 1, 0, 1], [1, 0, 0, 1]], dtype=bool)
+    >>> [a.tolist() for a in balance(obs)]
+    [[True, True, False], [True, True, False, True]]
+    """
+    obs = np.asarray(observed, dtype=bool)
+    keep_u = np.ones(obs.shape[0], dtype=bool)
+    keep_t = np.ones(obs.shape[1], dtype=bool)
+    w = np.where(treated, treated_factor, 1.0) if treated is not None else np.ones(obs.shape[0])
+    while keep_u.any() and keep_t.any():
+        sub = obs[np.ix_(keep_u, keep_t)]
+        if sub.all():
+            break
+        miss_u = (1 - sub.mean(axis=1)) * w[keep_u]
+        miss_t = 1 - sub.mean(axis=0)
+        if miss_t.max() >= miss_u.max():
+            keep_t[np.flatnonzero(keep_t)[int(np.argmax(miss_t))]] = False
+        else:
+            keep_u[np.flatnonzero(keep_u)[int(np.argmax(miss_u))]] = False
+    return keep_u, keep_t
+
+
 def designs(data: pd.DataFrame, *, outcome: str, unit: str, time: str, treated_units=None,
             cohort: str | None = None, treat_time=None) -> tuple[list[Design], dict[str, int]]:
     """Check the panel and build one :class:`Design` per cohort; count what was left out."""
@@ -84,14 +118,16 @@ def designs(data: pd.DataFrame, *, outcome: str, unit: str, time: str, treated_u
         d["g"] = np.where(d["u"].isin(tu), treat_time, 0)
     dropped = {"dropped_rows_missing_outcome": int(d["y"].isna().sum())}
     d = d[d["y"].notna()]
-    times = sorted(d["t"].unique().tolist())
-    n_per = d.groupby("u")["t"].nunique()
-    incomplete = n_per.index[n_per < len(times)]
-    dropped["dropped_units_unbalanced"] = int(len(incomplete))
-    dropped["dropped_rows_unbalanced"] = int(d["u"].isin(incomplete).sum())
-    d = d[~d["u"].isin(incomplete)]
     wide = d.pivot(index="u", columns="t", values="y").sort_index()
     ucoh = d.groupby("u")["g"].first().reindex(wide.index)
+    keep_u, keep_t = balance(wide.notna().to_numpy(), treated=(ucoh.to_numpy() != 0))
+    dropped["dropped_units_incomplete"] = int((~keep_u).sum())
+    dropped["dropped_periods_incomplete"] = int((~keep_t).sum())
+    kept = wide.iloc[keep_u, keep_t]
+    dropped["dropped_rows_incomplete"] = int(wide.notna().to_numpy().sum() - kept.size)
+    wide = kept
+    ucoh = ucoh[keep_u]
+    times = wide.columns.tolist()
     donors = wide.index[ucoh.to_numpy() == 0].tolist()
     out = []
     cohorts = sorted(set(pd.unique(data[cohort] if cohort else pd.Series([treat_time]))) - {0})
@@ -101,7 +137,7 @@ def designs(data: pd.DataFrame, *, outcome: str, unit: str, time: str, treated_u
         post = [t for t in times if t >= gval]
         reason = None
         if not treated:
-            reason = "no treated unit with a complete outcome series"
+            reason = "not estimable: no treated unit left with complete outcomes"
         elif len(pre) < MIN_PRE:
             reason = (f"not estimable: {len(pre)} pre-treatment period(s) observed before {gval} "
                       f"(needs {MIN_PRE})")
@@ -172,7 +208,10 @@ def _estimate(method: str, data: pd.DataFrame, *, outcome: str, unit: str, time:
             "time_weights": {str(t): float(w) for t, w in zip(dz.times[:T0], fit.lam, strict=False) if w > 1e-10},
             "zeta_omega": fit.zeta_omega, "zeta_lambda": fit.zeta_lambda,
         }
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["term", "cohort", "n_treated", "n_donors", "n_pre", "n_post",
+                                        "estimable", "reason", "estimate", "se", "pre_rmspe", "post_rmspe",
+                                        "rmspe_ratio", "p_placebo"])
+    table["estimable"] = table["estimable"].astype(bool)
     ok = table[table["estimable"]]
     if len(ok):
         w = ok["n_treated"].to_numpy(float) * ok["n_post"].to_numpy(float)
@@ -183,9 +222,14 @@ def _estimate(method: str, data: pd.DataFrame, *, outcome: str, unit: str, time:
         est = se = np.nan
     overall = {"term": "overall", "cohort": np.nan, "estimate": est, "se": se,
                "n_treated": int(ok["n_treated"].sum()), "n_donors": int(table["n_donors"].max()) if len(table) else 0,
-               "estimable": bool(len(ok)), "reason": "" if len(ok) else "no cohort is estimable",
+               "estimable": bool(len(ok)),
+               "reason": "" if len(ok) else ("no cohort is estimable" if len(table) else "no treated unit in the data"),
                "p_placebo": float(ok["p_placebo"].iloc[0]) if len(ok) == 1 else np.nan}
     table = pd.concat([table, pd.DataFrame([overall])], ignore_index=True)
+    for c in ("estimate", "se", "n_treated", "n_donors", "n_pre", "n_post", "pre_rmspe", "post_rmspe",
+              "rmspe_ratio", "p_placebo"):
+        table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
+    table["estimable"] = table["estimable"].astype(bool)
     z = table["estimate"] / table["se"]
     table["ci_low"] = table["estimate"] - q * table["se"]
     table["ci_high"] = table["estimate"] + q * table["se"]
