@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from evaluate.synthcontrol.core import Fit, noise_level, sc_fit
-from evaluate.synthcontrol.weights import fw_weights, fw_weights_batch, sparsify
+from evaluate.synthcontrol.weights import fw_weights_batch, sparsify
 
 __all__ = ["jackknife_se", "placebo_fits", "placebo_se"]
 
@@ -21,20 +21,11 @@ def _normalise(v: np.ndarray) -> np.ndarray:
     return v / s if s > 0 else np.full(v.size, 1.0 / v.size)
 
 
-#: Above this many donors, placebo refits keep the treated fit's time weights (see
-#: :func:`_sdid_refits`).
-REFIT_TIME_WEIGHTS_MAX_DONORS = 60
-
-
 def _sdid_refits(Y: np.ndarray, N0: int, T0: int, fit: Fit, pseudo: np.ndarray) -> np.ndarray:
     """SDID refits, one per row of ``pseudo`` (P x m indices of donors used as treated).
 
-    The unit weights are always re-estimated (all placebos together). The time weights are
-    re-estimated one placebo at a time as R does when there are at most
-    :data:`REFIT_TIME_WEIGHTS_MAX_DONORS` donors; with more, they are kept at the treated
-    fit's: taking one donor row out of more than 60 barely moves them, and re-estimating
-    them (nearly unpenalised Frank-Wolfe, thousands of steps) would cost about 0.1 s per
-    placebo on 150 LAs x 90 fortnights.
+    Both the unit weights and the time weights are re-estimated as R does, each set for all
+    placebos together (:func:`~evaluate.synthcontrol.weights.fw_weights_batch`).
 
     Returns the P x T gaps (pseudo-treated mean minus synthetic, the synthetic shifted by the
     lambda-weighted pre-period gap) and the P estimates.
@@ -59,28 +50,39 @@ def _sdid_refits(Y: np.ndarray, N0: int, T0: int, fit: Fit, pseudo: np.ndarray) 
     X = fw_weights_batch(G, C, bb, X0=X0, max_iter=100, **kw)
     X = np.array([sparsify(r) for r in X])
     X = fw_weights_batch(G, C, bb, X0=X, max_iter=10_000, **kw)
-    gaps = np.empty((P, Y.shape[1]))
-    taus = np.empty(P)
-    refit_lambda = N0 <= REFIT_TIME_WEIGHTS_MAX_DONORS
-    for p in range(P):
-        donors = allowed[p]
-        target = M[p] @ Y0
-        gap = target - X[p] @ Y0
-        if not refit_lambda:
-            shift = float(fit.lam @ gap[:T0])
-            taus[p] = float(gap[T0:].mean() - shift)
-            gaps[p] = gap - shift
-            continue
-        A_l = Y0[donors, :T0]
-        b_l = Y0[donors, T0:].mean(axis=1)
-        lam = fw_weights(A_l, b_l, zeta=fit.zeta_lambda, intercept=True, x0=fit.lam,
-                         min_decrease=min_dec, max_iter=100)
-        lam = fw_weights(A_l, b_l, zeta=fit.zeta_lambda, intercept=True, x0=sparsify(lam),
-                         min_decrease=min_dec, max_iter=10_000)
-        shift = float(lam @ gap[:T0])
-        taus[p] = float(gap[T0:].mean() - shift)
-        gaps[p] = gap - shift
+    if N0 - pseudo.shape[1] < 2:
+        lam = np.tile(fit.lam, (P, 1))
+    else:
+        lam = _time_weights_batch(Y0, T0, fit, pseudo, min_dec)
+    gaps = (M - X) @ Y0  # pseudo-treated mean minus synthetic, P x T
+    shift = np.einsum("pt,pt->p", lam, gaps[:, :T0])
+    taus = gaps[:, T0:].mean(axis=1) - shift
+    gaps = gaps - shift[:, None]
     return gaps, taus
+
+
+def _time_weights_batch(Y0: np.ndarray, T0: int, fit: Fit, pseudo: np.ndarray, min_dec: float) -> np.ndarray:
+    """The time weights of every placebo, solved together (each with its own donor rows).
+
+    Problem ``p`` is R's: rows are the donors left after removing ``pseudo[p]``, columns the
+    pre periods, target the donors' post-period mean, all centred over those rows.
+    """
+    P, m = pseudo.shape
+    N0 = Y0.shape[0]
+    A = Y0[:, :T0]
+    b = Y0[:, T0:].mean(axis=1)
+    n = N0 - m
+    Ar, br = A[pseudo], b[pseudo]  # P x m x T0, P x m
+    mA = (A.sum(axis=0)[None, :] - Ar.sum(axis=1)) / n
+    mb = (b.sum() - br.sum(axis=1)) / n
+    G = (A.T @ A)[None] - np.einsum("pmk,pmj->pkj", Ar, Ar) - n * np.einsum("pk,pj->pkj", mA, mA)
+    C = (A.T @ b)[None] - np.einsum("pmk,pm->pk", Ar, br) - n * mA * mb[:, None]
+    bb = float(b @ b) - np.einsum("pm,pm->p", br, br) - n * mb**2
+    X0 = np.tile(fit.lam, (P, 1))
+    kw = dict(n=n, zeta=fit.zeta_lambda, min_decrease=min_dec)
+    X = fw_weights_batch(G, C, bb, X0=X0, max_iter=100, **kw)
+    X = np.array([sparsify(r) for r in X])
+    return fw_weights_batch(G, C, bb, X0=X, max_iter=10_000, **kw)
 
 
 def _sc_refits(Y: np.ndarray, N0: int, T0: int, pseudo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

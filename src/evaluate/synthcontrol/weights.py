@@ -174,7 +174,7 @@ def fw_weights_batch(G: np.ndarray, C: np.ndarray, bb: np.ndarray, *, n: int, ze
     Parameters
     ----------
     G
-        ``k x k`` Gram matrix.
+        ``k x k`` Gram matrix shared by every problem, or ``P x k x k`` (one per problem).
     C
         ``P x k``: ``A'b_p`` per problem.
     bb
@@ -213,9 +213,15 @@ def fw_weights_batch(G: np.ndarray, C: np.ndarray, bb: np.ndarray, *, n: int, ze
     C = np.asarray(C, dtype=float)
     bb = np.asarray(bb, dtype=float)
     eta = n * zeta**2
-    diagG = np.diag(G).copy()
+    G = np.asarray(G, dtype=float)
+    per_problem = G.ndim == 3
     rows = np.arange(P)
-    Gx = X @ G
+    if per_problem:
+        diagG = np.einsum("pkk->pk", G).copy()
+        Gx = np.einsum("pk,pkj->pj", X, G)
+    else:
+        diagG = np.diag(G).copy()
+        Gx = X @ G
     xx = np.einsum("pk,pk->p", X, X)
     cx = np.einsum("pk,pk->p", C, X)
     xGx = np.einsum("pk,pk->p", X, Gx)
@@ -230,15 +236,16 @@ def fw_weights_batch(G: np.ndarray, C: np.ndarray, bb: np.ndarray, *, n: int, ze
         xi = X[rows, i]
         gd = gi - np.einsum("pk,pk->p", grad, X)
         d2 = 1.0 - 2.0 * xi + xx
-        denom = diagG[i] - 2.0 * Gx[rows, i] + xGx + eta * d2
+        gii = diagG[rows, i] if per_problem else diagG[i]
+        denom = gii - 2.0 * Gx[rows, i] + xGx + eta * d2
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where((d2 > 0) & (denom > 0), np.clip(-gd / denom, 0.0, 1.0), 0.0)
         step = np.where(active, step, 0.0)
         s1 = 1.0 - step
-        xGx = s1 * s1 * xGx + 2.0 * step * s1 * Gx[rows, i] + step * step * diagG[i]
+        xGx = s1 * s1 * xGx + 2.0 * step * s1 * Gx[rows, i] + step * step * gii
         xx = s1 * s1 * xx + 2.0 * step * s1 * xi + step * step
         cx = s1 * cx + step * C[rows, i]
-        Gx = s1[:, None] * Gx + step[:, None] * G[i]
+        Gx = s1[:, None] * Gx + step[:, None] * (G[rows, i] if per_problem else G[i])
         X *= s1[:, None]
         X[rows, i] += step
         val = zeta**2 * xx + (xGx - 2.0 * cx + bb) / n
