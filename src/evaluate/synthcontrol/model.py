@@ -320,7 +320,9 @@ def synthetic_did(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     placebo
         Refit with every donor in turn as the treated unit (same penalties, warm starts):
         the placebo-in-space p-value is the rank of ``|tau|``, ``(1 + #{|tau_j| >= |tau|}) /
-        (N0 + 1)``, in ``p_placebo``.
+        (N0 + 1)``, in ``p_placebo``. Each placebo is one donor; with several treated units
+        the treated estimate is an average over them, less noisy than one donor's, so the
+        p-value is conservative then.
     vcov
         ``"placebo"`` (R ``vcov(method = "placebo")``; with one treated unit every donor
         once instead of random draws), ``"jackknife"`` (R's, fixed weights; NaN with one

@@ -87,37 +87,39 @@ def fw_weights(A: np.ndarray, b: np.ndarray, *, zeta: float, intercept: bool = T
     c = A.T @ b
     bb = float(b @ b)
     diagG = np.diag(G).copy()
+    H = np.ascontiguousarray((G - c[:, None]).T)  # row i: G[:, i] - c
     Gx = G @ x
+    grad = Gx - c + eta * x  # half gradient of ||Ax-b||^2 + eta ||x||^2, updated in place
     xx = float(x @ x)
     cx = float(c @ x)
     xGx = float(x @ Gx)
     tol = min_decrease**2
-    prev = prev2 = np.inf
+    prev = np.inf
     for t in range(max_iter):
-        grad = Gx - c + eta * x  # half gradient of ||Ax-b||^2 + eta ||x||^2
         i = int(np.argmin(grad))
-        # direction d = e_i - x
-        gd = grad[i] - float(grad @ x)
-        # ||A d||^2 = G_ii - 2 (Gx)_i + x'Gx ; ||d||^2 = 1 - 2 x_i + x'x
-        Ad2 = diagG[i] - 2.0 * Gx[i] + xGx
-        d2 = 1.0 - 2.0 * x[i] + xx
-        denom = Ad2 + eta * d2
-        if d2 <= 0 or denom <= 0:
-            step = 0.0
-        else:
-            step = min(1.0, max(0.0, -gd / denom))
+        gi = float(grad[i])
+        xi = float(x[i])
+        gx = float(grad @ x)
+        # direction d = e_i - x: ||A d||^2 = G_ii - 2 (Gx)_i + x'Gx, ||d||^2 = 1 - 2 x_i + x'x
+        gxi = gi + c[i] - eta * xi  # (Gx)_i
+        d2 = 1.0 - 2.0 * xi + xx
+        denom = diagG[i] - 2.0 * gxi + xGx + eta * d2
+        step = min(1.0, max(0.0, -(gi - gx) / denom)) if (d2 > 0 and denom > 0) else 0.0
         if step > 0:
             s1 = 1.0 - step
-            xGx = s1 * s1 * xGx + 2.0 * step * s1 * Gx[i] + step * step * diagG[i]
-            xx = s1 * s1 * xx + 2.0 * step * s1 * x[i] + step * step
+            xGx = s1 * s1 * xGx + 2.0 * step * s1 * gxi + step * step * diagG[i]
+            xx = s1 * s1 * xx + 2.0 * step * s1 * xi + step * step
             cx = s1 * cx + step * c[i]
-            Gx = s1 * Gx + step * G[:, i]
+            # grad' = G x' - c + eta x' = s1 grad + step (G[:, i] - c) + eta step e_i
+            grad *= s1
+            grad += step * H[i]
+            grad[i] += eta * step
             x *= s1
             x[i] += step
         val = zeta**2 * xx + (xGx - 2.0 * cx + bb) / n
-        prev2, prev = prev, val
-        if t >= 1 and prev2 - prev <= tol:
+        if t >= 1 and prev - val <= tol:
             break
+        prev = val
     return x
 
 
