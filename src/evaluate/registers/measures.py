@@ -48,6 +48,7 @@ publishable aggregate.
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -138,14 +139,28 @@ def _code_frame() -> pd.DataFrame:
     })
 
 
-def _materialise(t: ibis.Table) -> ibis.Table:
+class _Clock:
+    """Wall time of each step (kept in ``settings['seconds']``)."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.steps[step] = round(self.steps.get(step, 0.0) + now - self.last, 3)
+        self.last = now
+
+
+def _materialise(t: ibis.Table, like: ibis.Table | None = None) -> ibis.Table:
     """Compute ``t`` once and keep it in the engine (DuckDB: a temporary table).
 
     DuckDB gets an explicit ``CREATE TEMP TABLE`` (it spills to the temporary directory
     under memory pressure) because Ibis 12's cache release fails with sqlglot 30; other
-    backends use :meth:`ibis.Table.cache`.
+    backends use :meth:`ibis.Table.cache`. ``like``: a table whose backend to use (for a
+    memtable, which has none of its own).
     """
-    con = t.get_backend()
+    con = (like if like is not None else t).get_backend()
     con._run_pre_execute_hooks(t)  # registers in-memory tables (memtables) first
     if con.name != "duckdb":
         return t.cache()
@@ -182,8 +197,11 @@ class RegisterMeasures:
         enrolments_pa_50_exact`` and every reason column (counts of marks).
     pupils
         Lazy Ibis table, one row per pupil x school x year x term (``term`` is
-        ``autumn``/``spring``/``summer``) with the same sessions and reasons plus the
-        flags ``pa10`` and ``pa50`` (1/0). Pupil data: keep it in the working area.
+        ``autumn``/``spring``/``summer``) with the same sessions plus the flags ``pa10``
+        and ``pa50`` (1/0). Pupil data: keep it in the working area.
+    pupil_reasons
+        Lazy Ibis table, the same rows by reason in long form: ``pupil_id, urn, year,
+        term, reason, marks`` (reason columns with no marks are absent).
     marks
         Counts of marks: ``read``, ``counted`` (possible sessions), ``not_counted``,
         ``unknown``, ``malformed`` (read = the other four).
@@ -213,6 +231,7 @@ class RegisterMeasures:
 
     schools: pd.DataFrame
     pupils: Any
+    pupil_reasons: Any
     marks: Mapping[str, int]
     unknown: pd.DataFrame
     malformed: pd.DataFrame
@@ -420,21 +439,30 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
     marks = marks.select("pupil_id", "urn", "date", "session", "code")
 
     # light pass: marks by date (the dates present, marks read, missing dates)
+    clock = _Clock()
     by_date = marks.group_by("date").aggregate(n=marks.count()).to_pandas()
+    clock("light pass (dates)")
     read = int(by_date["n"].sum())
     no_date = int(by_date.loc[by_date["date"].isna(), "n"].sum())
     dated = by_date[by_date["date"].notna()]
-    dt_tab = ibis.memtable(date_terms(dated["date"]).astype({"year": "int16", "term": "int8"}),
-                           schema={"date": "date", "year": "int16", "term": "int8"})
+    dterms = date_terms(dated["date"])
+    # one small key: 4 * year + term (a narrow group key makes the heavy pass much faster)
+    dt_tab = ibis.memtable(pd.DataFrame({"date": dterms["date"],
+                                         "yt": (4 * dterms["year"] + dterms["term"]).astype("int16")}),
+                           schema={"date": "date", "yt": "int16"})
 
     # the one heavy pass: dated marks counted by pupil, school, code, session, year and
     # term (terms through the small table of dates; grouping by the session is cheaper
     # than filtering on it)
+    if cache:
+        dt_tab = _materialise(dt_tab, like=marks)
     joined = marks.inner_join(dt_tab, "date")
-    counts = joined.group_by(["pupil_id", "urn", "code", "session", "year", "term"]).aggregate(
+    counts = joined.group_by(["pupil_id", "urn", "code", "session", "yt"]).aggregate(
         n=ibis._.count())
     if cache:
         counts = _materialise(counts)
+        clock("heavy pass (counts)")
+    counts = counts.mutate(year=(counts.yt // 4).cast("int16"), term=(counts.yt % 4).cast("int8"))
     counts = counts.mutate(problem=_problem(counts),
                            code_set=ibis.ifelse(counts.year >= CODE_SETS["2024"], "2024", "pre2024"))
     ct = ibis.memtable(_code_frame())
@@ -452,6 +480,7 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
         counts.n)
     odd = odd.group_by(["code", "code_set", "problem", "urn", "year", "term"]).aggregate(
         n=odd.n.sum()).to_pandas()
+    clock("accounting")
     unknown_rows = []
     unk = odd[odd["problem"] == 0]
     for (code, cset), g in unk.groupby(["code", "code_set"], sort=True):
@@ -475,14 +504,22 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
                 for k, n, u, y in sorted(mal_rows, key=lambda r: r[0])]
     malformed = pd.DataFrame(mal_rows, columns=["problem", "marks", "example_urn", "example_year"])
 
-    # pivot: pupil x school x term
+    # pivot: pupil x school x term, by category (integer keys: cheap conditional sums)
+    reasons = reason_columns()
+    cf = _code_frame()
+    cf = cf.assign(set_id=(cf["code_set"] == "2024").astype("int8"),
+                   rid=cf["reason"].map({r: i for i, r in enumerate(reasons)}).astype("int16"))
+    ct_int = ibis.memtable(cf[["code", "set_id", "category", "rid"]])
     ok = counts.filter(counts.problem == 0)
-    known = ok.inner_join(ct, [ok.code == ct.code, ok.code_set == ct.code_set]).select(
-        ok.pupil_id, ok.urn, ok.year, ok.term, ok.n, ct.category, ct.reason)
+    ok = ok.mutate(set_id=(ok.year >= CODE_SETS["2024"]).cast("int8"))
+    known = ok.inner_join(ct_int, [ok.code == ct_int.code, ok.set_id == ct_int.set_id]).select(
+        ok.pupil_id, ok.urn, ok.year, ok.term, ok.n, ct_int.category, ct_int.rid)
     cat = {c: i for i, c in enumerate(CATEGORIES)}
 
     def by_cat(*names: str) -> ibis.Value:
-        return known.n.sum(where=known.category.isin([cat[x] for x in names])).fill_null(0)
+        ids = [cat[x] for x in names]
+        cond = known.category == ids[0] if len(ids) == 1 else known.category.isin(ids)
+        return ibis.ifelse(cond, known.n, 0).sum()
 
     aggs = {
         "sess_possible": by_cat("present", "aea", "authorised", "unauthorised"),
@@ -493,28 +530,45 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
         "sess_approved_educational_activity": by_cat("aea"),
         "sess_not_counted": by_cat("not_counted"),
     }
-    reasons = reason_columns()
-    for r in reasons:
-        aggs[r] = known.n.sum(where=known.reason == r).fill_null(0)
     pupil_term = _flags(known.group_by(["pupil_id", "urn", "year", "term"]).aggregate(**aggs))
     if cache:
         pupil_term = _materialise(pupil_term)
+        clock("pivot (pupil x school x term)")
     term_name = ibis.cases((pupil_term.term == 0, "autumn"), (pupil_term.term == 1, "spring"),
                            else_="summer")
     pupils = pupil_term.mutate(term=term_name).drop("enrolled")
+    rname = ibis.memtable(pd.DataFrame({"rid": np.arange(len(reasons), dtype="int16"),
+                                        "reason": reasons}))
+    pupil_reasons = (known.group_by(["pupil_id", "urn", "year", "term", "rid"])
+                     .aggregate(marks=known.n.sum()))
+    pupil_reasons = pupil_reasons.inner_join(rname, "rid").mutate(
+        term=ibis.cases((pupil_reasons.term == 0, "autumn"), (pupil_reasons.term == 1, "spring"),
+                        else_="summer")).select("pupil_id", "urn", "year", "term", "reason", "marks")
 
-    sum_cols = [*_SUMS, *reasons]
+    # school x term and x year: pupils' sums and flags; reasons counted from the counts
     pupil_year = _flags(pupil_term.group_by(["pupil_id", "urn", "year"]).aggregate(
-        **{c: pupil_term[c].sum() for c in sum_cols}))
-    school_cols = ["enrolled", "pa10", "pa50", *sum_cols]
-
+        **{c: pupil_term[c].sum() for c in _SUMS}))
+    school_cols = ["enrolled", "pa10", "pa50", *_SUMS]
     st = pupil_term.group_by(["urn", "year", "term"]).aggregate(
         **{c: pupil_term[c].sum() for c in school_cols})
     sy = pupil_year.group_by(["urn", "year"]).aggregate(
         **{c: pupil_year[c].sum() for c in school_cols}).mutate(term=ibis.literal(3, "int8"))
     both = st.mutate(term=st.term.cast("int8")).union(sy.select(st.columns))
     sch = both.to_pandas()
-    sch["period"] = sch["term"].astype(int).map(dict(enumerate([*TERMS, "year"])))
+    long = known.group_by(["urn", "year", "term", "rid"]).aggregate(n=known.n.sum()).to_pandas()
+    clock("school tables")
+    wide = long.pivot_table(index=["urn", "year", "term"], columns="rid", values="n",
+                            aggfunc="sum", fill_value=0)
+    wide = wide.reindex(columns=range(len(reasons)), fill_value=0)
+    wide.columns = reasons
+    wide = wide.reset_index()
+    wide_year = wide.groupby(["urn", "year"], as_index=False)[reasons].sum().assign(term=3)
+    wide = pd.concat([wide, wide_year], ignore_index=True)
+    for c in ("urn", "year", "term"):
+        wide[c] = wide[c].astype("int64")
+        sch[c] = sch[c].astype("int64")
+    sch = sch.merge(wide, on=["urn", "year", "term"], how="left")
+    sch["period"] = sch["term"].map(dict(enumerate([*TERMS, "year"])))
     sch = sch.drop(columns="term")
     sch = sch.rename(columns={"enrolled": "enrolments", "pa10": "enrolments_pa_10_exact",
                               "pa50": "enrolments_pa_50_exact"})
@@ -522,8 +576,6 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
              "enrolments_pa_50_exact"]
     for c in [*front[3:], *reasons]:
         sch[c] = sch[c].fillna(0).astype("int64")
-    sch["urn"] = sch["urn"].astype("int64")
-    sch["year"] = sch["year"].astype("int64")
     order = {"autumn": 0, "spring": 1, "summer": 2, "year": 3}
     sch = (sch.assign(_o=sch["period"].map(order)).sort_values(["urn", "year", "_o"], kind="stable")
            .drop(columns="_o").reset_index(drop=True))
@@ -531,6 +583,7 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
 
     dual = pupil_term.group_by(["pupil_id", "year", "term"]).aggregate(k=pupil_term.urn.nunique())
     dual_n = int(dual.filter(dual.k > 1).count().to_pandas())
+    clock("dual registration")
     terms = sch[sch["period"] != "year"]
     counted = int(terms["sess_possible"].sum())
     not_counted = int(terms["sess_not_counted"].sum())
@@ -548,6 +601,8 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
                 "terms": "autumn Aug-Dec, spring Jan-Easter Sunday, summer Easter Monday-Jul",
                 "code_sets": "pre2024 up to 2023/24, 2024 from 2024/25",
                 "persistent": "10 * overall >= possible", "severe": "2 * overall >= possible",
-                "dual_registration": "per pupil x school; D not counted at the school recording it"}
-    return RegisterMeasures(schools=sch, pupils=pupils, marks=marks_tally, unknown=unknown,
+                "dual_registration": "per pupil x school; D not counted at the school recording it",
+                "seconds": dict(clock.steps)}
+    return RegisterMeasures(schools=sch, pupils=pupils, pupil_reasons=pupil_reasons,
+                            marks=marks_tally, unknown=unknown,
                             malformed=malformed, dual_registered=dual_n, settings=settings)
