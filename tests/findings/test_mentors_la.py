@@ -104,3 +104,35 @@ def test_real_la_panel_year_level():
     assert rows[first]["estimable"] is False and "pre-treatment" in rows[first]["reason"]
     assert out["counts"]["treated_las"] >= 5 and out["counts"]["comparison_las"] > 100
     assert out["outcomes"]["overall_absence_rate"]["mde"]["mde"] > 0
+
+
+def test_matched_comparison_las_are_nearest_within_region():
+    import pandas as pd
+
+    from evaluate.findings.mentors_la import _matched_controls, phase_mix
+
+    panel, tr = example_mentor_panel(seed=0)
+    # add phase rows so the phase mix is a matching covariate
+    phases = []
+    rng = np.random.default_rng(0)
+    for ph, share in (("Primary", 0.55), ("Secondary", 0.4), ("Special", 0.05)):
+        q = panel.copy()
+        q["phase"] = ph
+        q["possible_sessions"] = q["possible_sessions"] * (share + rng.normal(0, 0.02, len(q)))
+        phases.append(q)
+    full = pd.concat([panel, *phases], ignore_index=True)
+    mix = phase_mix(full, "term")
+    assert mix.shape == (40, 2) and mix["share_primary"].between(0.4, 0.7).all()
+    d = panel.assign(cohort=panel["la_code"].map(
+        {r.la_code: (5 if r.cohort_year == 2023 else 9) for r in tr.itertuples()}).fillna(0).astype(int))
+    chosen, notes = _matched_controls(d, "overall_absence_rate", mix, k=3)
+    units = d.groupby("la_code").agg(cohort=("cohort", "first"), region=("region", "first"))
+    assert 0 < len(chosen) <= 3 * 6 and set(units.loc[chosen, "cohort"]) == {0}
+    if not notes:  # region matched exactly: every comparison LA shares a treated LA's region
+        assert set(units.loc[chosen, "region"]) <= set(units.loc[units["cohort"] > 0, "region"])
+    # the nearest comparison LA on the pre-period mean of the first treated LA is chosen
+    pre = d[d["t"] < 5].groupby("la_code")["overall_absence_rate"].mean()
+    first = units.index[units["cohort"] == 5][0]
+    same = units.index[(units["cohort"] == 0) & (units["region"] == units.loc[first, "region"])]
+    z = pd.concat([pre, mix], axis=1).loc[same]
+    assert (z.index.isin(chosen)).any()

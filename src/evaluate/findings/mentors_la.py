@@ -31,7 +31,7 @@ from evaluate.power import estimate_variance_components, mde_did
 from evaluate.synthcontrol import synthetic_control, synthetic_did
 from evaluate.synthcontrol.model import balance
 
-__all__ = ["example_mentor_panel", "mentor_la_findings", "plausible_effect"]
+__all__ = ["example_mentor_panel", "mentor_la_findings", "phase_mix", "plausible_effect"]
 
 #: Sessions a pupil can attend in a school year (190 days, two sessions a day).
 SESSIONS_PER_YEAR = 380.0
@@ -90,27 +90,65 @@ def _cohorts(panel: pd.DataFrame, treatment: pd.DataFrame, start: str) -> pd.Ser
     return out
 
 
-def _matched_controls(d: pd.DataFrame, outcome: str, k: int = 5) -> list:
-    """``k`` never-treated LAs per treated LA nearest on pre-period mean outcome, same region first."""
-    chosen: set = set()
+def phase_mix(panel: pd.DataFrame, period_type: str) -> pd.DataFrame:
+    """Each LA's shares of possible sessions in primary and secondary schools (special is the rest).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluate.findings.mentors_la import phase_mix
+    >>> p = pd.DataFrame({"la_code": ["A"] * 3, "period_type": "year",
+    ...                   "phase": ["Primary", "Secondary", "Special"],
+    ...                   "possible_sessions": [60.0, 30.0, 10.0]})
+    >>> phase_mix(p, "year").round(2).to_dict("records")
+    [{'share_primary': 0.6, 'share_secondary': 0.3}]
+    """
+    cols = ["share_primary", "share_secondary"]
+    if "possible_sessions" not in panel.columns:
+        return pd.DataFrame(columns=cols)
+    p = panel[(panel["period_type"] == period_type) & panel["phase"].isin(["Primary", "Secondary", "Special"])]
+    tot = p.pivot_table(index="la_code", columns="phase", values="possible_sessions", aggfunc="sum")
+    tot = tot.reindex(columns=["Primary", "Secondary", "Special"])
+    share = tot.div(tot.sum(axis=1), axis=0)
+    return pd.DataFrame({"share_primary": share["Primary"], "share_secondary": share["Secondary"]}).dropna()
+
+
+def _matched_controls(d: pd.DataFrame, outcome: str, mix: pd.DataFrame, k: int = 5) -> tuple[list, list[str]]:
+    """Comparison LAs: per cohort, ``k`` never-treated LAs per treated LA (Mahalanobis, with
+    replacement) on the pre-period mean outcome and the phase mix, exactly within region
+    when every treated LA's region has enough never-treated LAs
+    (:func:`evaluate.matching.nearest_neighbour`). Returns the LAs and notes."""
+    from evaluate.matching import nearest_neighbour
+
     units = d.groupby("la_code").agg(cohort=("cohort", "first"), region=("region", "first"))
-    pre_mean = {}
-    for u, row in units.iterrows():
-        g = row["cohort"]
-        pre_mean[u] = d.loc[(d["la_code"] == u) & ((d["t"] < g) if g > 0 else True), outcome].mean()
-    units["pre"] = pd.Series(pre_mean)
-    ctrl = units[units["cohort"] == 0]
-    for u, row in units[units["cohort"] > 0].iterrows():
-        g = row["cohort"]
-        pre_t = d.loc[d["t"] < g]
-        own = pre_t.loc[pre_t["la_code"] == u, outcome].mean()
-        cpre = pre_t[pre_t["la_code"].isin(ctrl.index)].groupby("la_code")[outcome].mean()
-        if not np.isfinite(own) or cpre.empty:
+    units = units.join(mix, how="left")
+    chosen: set = set()
+    notes: list[str] = []
+    for g in sorted(u for u in units["cohort"].unique() if u > 0):
+        pre = d[d["t"] < g].groupby("la_code")[outcome].mean().rename("pre_mean")
+        f = units[(units["cohort"] == g) | (units["cohort"] == 0)].join(pre, how="left")
+        covs = [c for c in ("pre_mean", "share_primary", "share_secondary")
+                if c in f.columns and f[c].notna().any()]
+        f = f.dropna(subset=covs).reset_index()
+        f["treat"] = (f["cohort"] == g).astype(int)
+        if f["treat"].sum() == 0 or (f["treat"] == 0).sum() < k or not covs:
+            notes.append(f"cohort {g}: not matched (no pre-period outcome or too few comparison LAs)")
             continue
-        same = cpre[cpre.index.isin(ctrl.index[ctrl["region"] == row["region"]])]
-        pool = same if len(same) >= k else cpre
-        chosen.update((pool - own).abs().nsmallest(k).index.tolist())
-    return sorted(chosen)
+        if "pre_mean" not in covs:
+            notes.append(f"cohort {g}: no pre-period: matched on phase mix and region only")
+        need = f[f["treat"] == 1]["region"].unique()
+        per_region = f[f["treat"] == 0]["region"].value_counts()
+        exact = ["region"] if all(per_region.get(r, 0) >= k for r in need) else []
+        if not exact:
+            notes.append(f"cohort {g}: too few never-treated LAs in some region: region not matched exactly")
+        try:
+            m = nearest_neighbour(f, treatment="treat", unit="la_code", covariates=covs, distance="mahalanobis",
+                                  exact=exact, ratio=k, replace=True)
+        except InputError as err:
+            notes.append(f"cohort {g}: matching failed: {err}")
+            continue
+        chosen.update(m.pairs["control_unit"].tolist())
+    return sorted(chosen), notes
 
 
 def _balanced(d: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -226,6 +264,7 @@ def mentor_la_findings(panel: pd.DataFrame, treatment: pd.DataFrame, *,
     d0["cohort"] = d0["la_code"].map(coh).fillna(0).astype(int)
     if "region" not in d0.columns:
         d0["region"] = "all"
+    mix = phase_mix(panel, period_type)
     prio = d0.groupby("la_code")["priority_area"].first().astype(bool) if "priority_area" in d0.columns else None
     units = d0.groupby("la_code")["cohort"].first()
     counts: dict[str, Any] = {"treated_las": int((units > 0).sum()), "comparison_las": int((units == 0).sum()),
@@ -251,9 +290,11 @@ def mentor_la_findings(panel: pd.DataFrame, treatment: pd.DataFrame, *,
         r["synthetic_control"] = _synth_rows(sc)
         r["synthetic_did"] = _synth_rows(sd)
         counts["dropped"][oc].update({f"synth_{k}": v for k, v in sd.dropped().items()})
-        matched = _matched_controls(d, oc)
+        matched, notes = _matched_controls(d, oc, mix)
         dm = d[(d["cohort"] > 0) | d["la_code"].isin(matched)]
-        r["cs_matched"] = {**_cs(dm, oc, seed), "comparison_las": len(matched)}
+        r["cs_matched"] = {**_cs(dm, oc, seed), "comparison_las": len(matched), "matching_notes": notes,
+                           "matched_on": ("pre-period mean outcome and phase mix where available (Mahalanobis), "
+                                         "region exactly where possible (see notes)")}
         if prio is not None:
             dp = d[(d["cohort"] > 0) | d["la_code"].map(prio).fillna(False).astype(bool)]
             r["cs_priority"] = {**_cs(dp, oc, seed), "comparison_las": int(dp.loc[dp["cohort"] == 0, "la_code"].nunique())}
