@@ -247,8 +247,10 @@ def mentor_la_findings(panel: pd.DataFrame, treatment: pd.DataFrame, *,
     >>> panel, treatment = example_mentor_panel(seed=0)
     >>> out = mentor_la_findings(panel, treatment, outcomes=("overall_absence_rate",),
     ...                          period_type="term", ri_draws=19, wild_draws=99, replications=20)
-    >>> sorted(out["outcomes"]["overall_absence_rate"])[:3]
-    ['cs_matched', 'cs_priority', 'mde']
+    >>> sorted(out["outcomes"]["overall_absence_rate"])[:4]
+    ['cs_matched', 'cs_priority', 'detectable', 'mde']
+    >>> out["outcomes"]["overall_absence_rate"]["statement"][:30]
+    'This design cannot detect an e'
     """
     if period_type not in ("year", "term", "fortnight"):
         raise InputError(f"period_type must be year, term or fortnight, not {period_type!r}")

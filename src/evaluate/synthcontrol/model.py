@@ -64,9 +64,9 @@ def balance(observed: np.ndarray, *, treated: np.ndarray | None = None,
     --------
     >>> import numpy as np
     >>> from evaluate.synthcontrol.model import balance
-    >>> obs = np.array([[1, 1, 0, 1], [1, 1, 0, 1], [1, 0, 0, 1]], dtype=bool)
+    >>> obs = np.array([[1, 1, 0, 1], [1, 1, 0, 1], [1, 1, 0, 1], [1, 0, 0, 0]], dtype=bool)
     >>> [a.tolist() for a in balance(obs)]
-    [[True, True, False], [True, True, False, True]]
+    [[True, True, True, False], [True, True, False, True]]
     """
     obs = np.asarray(observed, dtype=bool)
     keep_u = np.ones(obs.shape[0], dtype=bool)
