@@ -152,3 +152,19 @@ def test_no_treated_unit_gives_not_estimable_overall():
     t = r.to_frame()
     assert t["term"].tolist() == ["overall"] and not t["estimable"].iloc[0]
     assert r.to_frame()["reason"].iloc[0] == "no treated unit in the data"
+
+
+def test_plot_paths_and_placebo_gaps():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    p = example_la_panel(n_las=15, n_periods=10, cohorts=((6, 1), (8, 2)), seed=6)
+    r = synthetic_control(p, **COLS)
+    fig = r.plot(cohort=8)
+    left, right = fig.axes[:2]
+    assert len(left.lines) >= 2 and len(right.lines) >= 12 + 1  # placebo gaps + treated gap
+    paths = r.extra["paths"]["8"]
+    gap = np.asarray(paths["treated"]) - np.asarray(paths["synthetic"])
+    np.testing.assert_allclose(right.lines[len(paths["placebo_gaps"])].get_ydata(), gap)
+    empty = synthetic_control(p[p["cohort"] == 0], **COLS)
+    assert empty.plot() is not None
