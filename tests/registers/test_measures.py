@@ -92,6 +92,17 @@ def test_pupil_rows_stay_lazy_and_are_right(tiny):
         0, 2, 0]
 
 
+def test_pupil_reasons_long_table(tiny):
+    r = tiny.pupil_reasons.to_pandas()
+    assert set(r.columns) == {"pupil_id", "urn", "year", "term", "reason", "marks"}
+    a = r[(r.pupil_id == "a") & (r.year == 2023) & (r.term == "autumn")].set_index("reason")["marks"]
+    assert a.to_dict() == {"reason_present_am": 1, "reason_present_pm": 1,
+                           "reason_i_authorised_illness": 2}
+    # the long table adds up to the school table's reason columns
+    s = tiny.schools[tiny.schools["period"] != "year"]
+    assert r["marks"].sum() == s[reason_columns()].to_numpy().sum()
+
+
 def test_date_terms_follow_the_package_rule():
     got = date_terms([D(2024, 3, 31), D(2024, 4, 1), D(2023, 12, 31), D(2024, 1, 1),
                       D(2024, 7, 31), D(2024, 8, 1), D(2025, 4, 20), D(2025, 4, 21)])

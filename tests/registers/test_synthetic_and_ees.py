@@ -126,3 +126,16 @@ def test_calendar_and_determinism(tmp_path):
     for f in a["files"]:
         assert pq.read_table(tmp_path / "a" / f).equals(pq.read_table(tmp_path / "b" / f))
     assert a["marks"] - 300_000 < 2 * len(days) and a["marks"] >= 300_000
+
+
+def test_gias_school_details_agree_with_the_synthetic_country(country):
+    from evaluate.registers import gias_school_details
+
+    base, _, _ = country
+    g = gias_school_details(base / "england" / "gias" / "edubasealldata.csv").set_index("school_urn")
+    d = school_details(N, seed=SEED, year=2023).set_index("school_urn")
+    both = d.join(g, rsuffix="_gias", how="inner")
+    assert len(both) == len(d)
+    assert (both["new_la_code"] == both["new_la_code_gias"]).all()
+    assert (both["education_phase"] == both["education_phase_gias"]).all()
+    assert (both["school_laestab"] == both["school_laestab_gias"]).all()

@@ -21,7 +21,8 @@ from evaluate.registers.codes import (
 )
 from evaluate.registers.measures import EES_COLUMNS, TERMS, RegisterMeasures, register_measures
 from evaluate.registers.read import MARK_COLUMNS, check_csv, connect, read_marks
+from evaluate.registers.schools import gias_school_details
 
 __all__ = ["CATEGORIES", "CODES", "CODE_SETS", "EES_COLUMNS", "MARK_COLUMNS", "TERMS", "Code",
-           "RegisterMeasures", "check_csv", "code_set_of_year", "code_table", "connect", "lookup",
-           "read_marks", "reason_columns", "register_measures"]
+           "RegisterMeasures", "check_csv", "code_set_of_year", "code_table", "connect",
+           "gias_school_details", "lookup", "read_marks", "reason_columns", "register_measures"]

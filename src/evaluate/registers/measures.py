@@ -10,12 +10,14 @@ Steps
        to 31 December, **spring** 1 January to Easter Sunday, **summer** Easter Monday to
        31 July (the package's :func:`evaluate.data.programmes.term_bounds`, with August
        in autumn), looked up in a small table of the distinct dates (:func:`date_terms`).
-    2. Marks are counted by (pupil, school, year, term, code, session) -- the one
-       heavy pass over the marks; a light pass counts them by date (missing dates).
+    2. Marks are counted by (pupil, school, code, session, year-and-term) -- the one
+       heavy pass over the marks, kept in the engine; a light pass counts them by date
+       (the dates present, missing dates).
     3. The counts are joined to the code table (:mod:`evaluate.registers.codes`) and
-       pivoted with conditional sums to one row per pupil x school x year x term (kept
-       in the engine as a temporary table), and per pupil x school x year (sum of the
-       terms).
+       pivoted with conditional sums over the categories to one row per pupil x school
+       x year x term (kept in the engine as a temporary table), and per pupil x school x
+       year (sum of the terms). Reason counts stay long (:attr:`RegisterMeasures.pupil_reasons`)
+       and are added up per school x term directly from the counts.
     4. Per row: ``sess_possible`` = present + approved educational activity + authorised
        + unauthorised; ``sess_overall`` = authorised + unauthorised; persistent absentee
        when ``10 * sess_overall >= sess_possible`` (10%+), severely absent when
@@ -119,10 +121,10 @@ def date_terms(dates: pd.Series | list) -> pd.DataFrame:
 def _problem(t: ibis.Table) -> ibis.IntegerValue:
     """0 for a well-formed mark, else the 1-based index of the problem in ``_PROBLEMS``.
 
-    For dated marks (a missing date is counted in the light pass).
+    For the counts' keys (a missing date is counted in the light pass, a session other
+    than AM/PM in the heavy pass's ``bad`` column, problem 1).
     """
     return ibis.cases(
-        (t.session.isnull() | ~t.session.isin(["AM", "PM"]), 1),
         (t.pupil_id.isnull(), 3),
         (t.urn.isnull(), 4),
         (t.code.isnull(), 5),
@@ -161,9 +163,12 @@ def _materialise(t: ibis.Table, like: ibis.Table | None = None) -> ibis.Table:
     memtable, which has none of its own).
     """
     con = (like if like is not None else t).get_backend()
-    con._run_pre_execute_hooks(t)  # registers in-memory tables (memtables) first
     if con.name != "duckdb":
+        if like is not None:  # a small memtable: joined as it is
+            return t
+        con._run_pre_execute_hooks(t)  # registers in-memory tables (memtables) first
         return t.cache()
+    con._run_pre_execute_hooks(t)
     name = f"_evaluate_register_counts_{uuid.uuid4().hex}"
     con.raw_sql(f'CREATE TEMP TABLE "{name}" AS {con.compile(t)}')
     return con.table(name)
@@ -451,53 +456,63 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
                                          "yt": (4 * dterms["year"] + dterms["term"]).astype("int16")}),
                            schema={"date": "date", "yt": "int16"})
 
-    # the one heavy pass: dated marks counted by pupil, school, code, session, year and
-    # term (terms through the small table of dates; grouping by the session is cheaper
-    # than filtering on it)
+    # the one heavy pass: dated marks counted by pupil, school, code, year and term
+    # (terms through the small table of dates), with the marks whose session is not
+    # AM/PM counted alongside (an aggregate is cheaper than a group key or a filter)
     if cache:
         dt_tab = _materialise(dt_tab, like=marks)
     joined = marks.inner_join(dt_tab, "date")
-    counts = joined.group_by(["pupil_id", "urn", "code", "session", "yt"]).aggregate(
-        n=ibis._.count())
+    bad_session = joined.session.isnull() | ~joined.session.isin(["AM", "PM"])
+    counts = joined.group_by(["pupil_id", "urn", "code", "yt"]).aggregate(
+        n=joined.count(), bad=bad_session.cast("int64").sum())
     if cache:
         counts = _materialise(counts)
         clock("heavy pass (counts)")
-    counts = counts.mutate(year=(counts.yt // 4).cast("int16"), term=(counts.yt % 4).cast("int8"))
-    counts = counts.mutate(problem=_problem(counts),
-                           code_set=ibis.ifelse(counts.year >= CODE_SETS["2024"], "2024", "pre2024"))
-    ct = ibis.memtable(_code_frame())
+    counts = counts.mutate(year=(counts.yt // 4).cast("int16"), term=(counts.yt % 4).cast("int8"),
+                           good=counts.n - counts.bad, problem=_problem(counts))
+    counts = counts.mutate(
+        code_set=ibis.ifelse(counts.year >= CODE_SETS["2024"], "2024", "pre2024"))
 
     # accounting: every mark read is counted, not counted, unknown or malformed
     acc = (counts.group_by(["code", "code_set", "problem"])
-           .aggregate(n=counts.n.sum(), example_urn=counts.urn.min()).to_pandas())
+           .aggregate(good=counts.good.sum(), bad=counts.bad.sum()).to_pandas())
     acc = acc.merge(_code_frame()[["code", "code_set", "category"]], on=["code", "code_set"],
                     how="left")
-    fine = acc[acc["problem"] == 0]
-    # unknown codes and malformed marks in detail (few rows), in one query
-    lj = counts.left_join(ct, [counts.code == ct.code, counts.code_set == ct.code_set])
-    odd = lj.filter((lj.problem > 0) | lj.category.isnull()).select(
-        counts.code, counts.code_set, counts.problem, counts.urn, counts.year, counts.term,
-        counts.n)
-    odd = odd.group_by(["code", "code_set", "problem", "urn", "year", "term"]).aggregate(
-        n=odd.n.sum()).to_pandas()
+    fine = acc[acc["problem"] == 0].rename(columns={"good": "n"})
+    unknown_pairs = fine[fine["category"].isna() & (fine["n"] > 0)]
+    odd = pd.DataFrame(columns=["code", "code_set", "problem", "urn", "year", "term", "good",
+                                "bad"])
+    if len(unknown_pairs) or (acc["problem"] > 0).any() or acc["bad"].sum() > 0:
+        # the details (few rows): filter first, then group
+        cond = (counts.problem > 0) | (counts.bad > 0)
+        for cset, g in unknown_pairs.groupby("code_set"):
+            cond = cond | ((counts.code_set == cset) & counts.code.isin(g["code"].tolist()))
+        sel = counts.filter(cond)
+        odd = sel.group_by(["code", "code_set", "problem", "urn", "year", "term"]).aggregate(
+            good=sel.good.sum(), bad=sel.bad.sum()).to_pandas()
     clock("accounting")
     unknown_rows = []
-    unk = odd[odd["problem"] == 0]
+    unk = odd[(odd["problem"] == 0) & (odd["good"] > 0)].merge(
+        unknown_pairs[["code", "code_set"]], on=["code", "code_set"])
     for (code, cset), g in unk.groupby(["code", "code_set"], sort=True):
         first = g.sort_values(["urn", "year", "term"]).iloc[0]
-        unknown_rows.append({"code": code, "code_set": cset, "marks": int(g["n"].sum()),
+        unknown_rows.append({"code": code, "code_set": cset, "marks": int(g["good"].sum()),
                              "example_urn": int(first["urn"]), "example_year": int(first["year"]),
                              "example_term": TERMS[int(first["term"])]})
     unknown = pd.DataFrame(unknown_rows, columns=["code", "code_set", "marks", "example_urn",
                                                   "example_year", "example_term"])
     mal_rows = []
-    for k, g in odd[odd["problem"] > 0].groupby("problem", sort=True):
+    bad = odd[odd["bad"] > 0]
+    if len(bad):
+        first = bad.sort_values(["urn", "year"], na_position="last").iloc[0]
+        mal_rows.append((1, int(bad["bad"].sum()), first["urn"], first["year"]))
+    keyp = odd[(odd["problem"] > 0) & (odd["good"] > 0)]
+    for k, g in keyp.groupby("problem", sort=True):
         first = g.sort_values(["urn", "year"], na_position="last").iloc[0]
-        mal_rows.append((int(k), int(g["n"].sum()), first["urn"], first["year"]))
+        mal_rows.append((int(k), int(g["good"].sum()), first["urn"], first["year"]))
     if no_date:
         ex = marks.filter(marks.date.isnull()).aggregate(u=marks.urn.min()).to_pandas()
         mal_rows.append((2, no_date, ex["u"].iloc[0], None))
-
     mal_rows = [{"problem": _PROBLEMS[k - 1], "marks": n,
                  "example_urn": None if pd.isna(u) else int(u),
                  "example_year": None if y is None or pd.isna(y) else int(y)}
@@ -510,10 +525,11 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
     cf = cf.assign(set_id=(cf["code_set"] == "2024").astype("int8"),
                    rid=cf["reason"].map({r: i for i, r in enumerate(reasons)}).astype("int16"))
     ct_int = ibis.memtable(cf[["code", "set_id", "category", "rid"]])
-    ok = counts.filter(counts.problem == 0)
+    ok = counts.filter((counts.problem == 0) & (counts.good > 0))
     ok = ok.mutate(set_id=(ok.year >= CODE_SETS["2024"]).cast("int8"))
     known = ok.inner_join(ct_int, [ok.code == ct_int.code, ok.set_id == ct_int.set_id]).select(
-        ok.pupil_id, ok.urn, ok.year, ok.term, ok.n, ct_int.category, ct_int.rid)
+        ok.pupil_id, ok.urn, ok.year, ok.term, ok.yt, ok.code, n=ok.good,
+        category=ct_int.category, rid=ct_int.rid)
     cat = {c: i for i, c in enumerate(CATEGORIES)}
 
     def by_cat(*names: str) -> ibis.Value:
@@ -540,7 +556,7 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
     rname = ibis.memtable(pd.DataFrame({"rid": np.arange(len(reasons), dtype="int16"),
                                         "reason": reasons}))
     pupil_reasons = (known.group_by(["pupil_id", "urn", "year", "term", "rid"])
-                     .aggregate(marks=known.n.sum()))
+                     .aggregate(marks=known.n.sum().cast("int64")))
     pupil_reasons = pupil_reasons.inner_join(rname, "rid").mutate(
         term=ibis.cases((pupil_reasons.term == 0, "autumn"), (pupil_reasons.term == 1, "spring"),
                         else_="summer")).select("pupil_id", "urn", "year", "term", "reason", "marks")
@@ -555,8 +571,11 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
         **{c: pupil_year[c].sum() for c in school_cols}).mutate(term=ibis.literal(3, "int8"))
     both = st.mutate(term=st.term.cast("int8")).union(sy.select(st.columns))
     sch = both.to_pandas()
-    long = known.group_by(["urn", "year", "term", "rid"]).aggregate(n=known.n.sum()).to_pandas()
+    long = ok.group_by(["urn", "yt", "code"]).aggregate(n=ok.good.sum()).to_pandas()
     clock("school tables")
+    long["year"], long["term"] = long["yt"] // 4, long["yt"] % 4
+    long["set_id"] = (long["year"] >= CODE_SETS["2024"]).astype("int8")
+    long = long.merge(cf[["code", "set_id", "rid"]], on=["code", "set_id"], how="inner")
     wide = long.pivot_table(index=["urn", "year", "term"], columns="rid", values="n",
                             aggfunc="sum", fill_value=0)
     wide = wide.reindex(columns=range(len(reasons)), fill_value=0)
@@ -593,9 +612,10 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
                    "unknown": unknown_n, "malformed": malformed_n}
     # the pivot must agree with the accounting mark for mark
     want = fine[fine["category"].notna()]
+    read_check = int(acc["good"].sum() + acc["bad"].sum()) + no_date
     is_nc = want["category"] == CATEGORIES.index("not_counted")
     if (int(want.loc[~is_nc, "n"].sum()), int(want.loc[is_nc, "n"].sum())) != (counted, not_counted) \
-            or counted + not_counted + unknown_n + malformed_n != read:
+            or counted + not_counted + unknown_n + malformed_n != read or read_check != read:
         raise AssertionError(f"register marks do not add up: {marks_tally}")
     settings = {"engine": engine,
                 "terms": "autumn Aug-Dec, spring Jan-Easter Sunday, summer Easter Monday-Jul",
