@@ -38,6 +38,18 @@ PUBLIC_MODULES = (
     "evaluate.synthetic",
     "evaluate.apidocs",
     "evaluate.disclosure",
+    "evaluate.data.la_panel",
+    "evaluate.data.la_read",
+    "evaluate.data.la_codes",
+    "evaluate.data.la_treatment",
+    "evaluate.data.la_synthetic",
+    "evaluate.data.fetch",
+    "evaluate.synthetic.pupils",
+    "evaluate.findings.mentoring_pupils",
+    "evaluate.findings.mentor_areas",
+    "evaluate.report.areas",
+    "evaluate.synthcontrol",
+    "evaluate.findings.mentors_la",
 )
 
 #: Public names still without an Examples section. This list may only shrink: the test

@@ -21,7 +21,8 @@ SCHOOLS = 600
 def _config(tmp: Path, *, output: str, seed: int = 7) -> Path:
     cfg = tmp / f"{output}.yml"
     cfg.write_text(
-        f"seed: {seed}\noutput: {output}\ndata:\n  dir: synth\n  synthetic: {{schools: {SCHOOLS}}}\n",
+        f"seed: {seed}\noutput: {output}\ndata:\n  dir: synth\n  synthetic: {{schools: {SCHOOLS}}}\n"
+        "programmes: {mentors: {areas: {la_data: synthetic, placebo_replications: 20}}}\n",
         encoding="utf-8",
     )
     return cfg
@@ -47,10 +48,10 @@ def _path(tmp, output: str, rel: str):
 
 def test_every_stage_ran_then_was_cached(runs):
     _, s1, s2, again = runs
-    assert [s.status for s in s1.stages] == ["ran", "ran", "ran", "ran"]
+    assert [s.status for s in s1.stages] == ["ran", "ran", "ran", "ran", "ran"]
     # second output folder: the data folder is shared and reused, the panel is new
-    assert [s.status for s in s2.stages] == ["cached", "ran", "ran", "ran"]
-    assert [s.status for s in again.stages] == ["cached", "cached", "cached", "cached"]
+    assert [s.status for s in s2.stages] == ["cached", "ran", "ran", "ran", "ran"]
+    assert [s.status for s in again.stages] == ["cached", "cached", "cached", "cached", "cached"]
 
 
 def test_outputs_exist_and_config_is_copied(runs):

@@ -279,6 +279,33 @@ def data_build(config: ConfigOpt = None,
     run(config=config, until="panel", force=force)
 
 
+@data_app.command("fetch")
+def data_fetch(
+    config: ConfigOpt = None,
+    allow_unverified: Annotated[bool, typer.Option(
+        "--allow-unverified", help="Accept sources without a sha256 (the checksum is computed and shown).")] = False,
+) -> None:
+    """Download the files named under fetch.sources of evaluation.yml into data/la/.
+
+    Each file is downloaded once (a verified copy in the cache is reused), with retries,
+    and checked against its sha256 before it is used; a mismatch is refused and the file
+    removed. Needs internet; nothing else in the package does.
+    """
+    from evaluate.config import load_config
+    from evaluate.data.fetch import fetch, results_frame, sources_from_config
+
+    path = _config_path(config)
+    cfg = load_config(path)
+    if not cfg.fetch.sources:
+        raise InputError("no sources to fetch: list them under fetch.sources in the configuration",
+                         file=str(path) if path else None, column="fetch.sources")
+    sources = sources_from_config([s.model_dump(exclude_none=True) for s in cfg.fetch.sources])
+    folder = cfg.resolve(Path("data"), setting="data", mode="write")
+    results = fetch(sources, folder, cache="la", retries=cfg.fetch.retries, backoff=cfg.fetch.backoff,
+                    timeout=cfg.fetch.timeout, allow_unverified=allow_unverified or cfg.fetch.allow_unverified)
+    typer.echo(results_frame(results)[["name", "status", "bytes", "sha256"]].to_string(index=False))
+
+
 @data_app.command("check")
 def data_check(
     files: Annotated[list[Path], typer.Argument(help="EES or GIAS CSV files to validate and summarise.")],

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evaluate.errors import ConfigError, InputError
 
@@ -40,6 +40,66 @@ class DataSettings(_Strict):
     synthetic: SyntheticSettings = SyntheticSettings()
 
 
+class AreaSettings(_Strict):
+    """The mentor programme at local-authority level (``evaluate.findings.mentor_areas``).
+
+    ``la_data: auto`` uses the real DfE LA attendance files when they can be found: first in
+    the project's ``data/la/`` folder (where ``evaluate data fetch`` puts them), then in the
+    folders of ``$EVALUATE_DATA_ROOTS``; otherwise the synthetic country summed to LAs. A
+    folder uses the files there; ``synthetic`` forces the synthetic country; ``off`` skips
+    the LA analysis. The report says which data it used.
+    """
+
+    la_data: str = "auto"
+    period: Literal["year", "term", "fortnight"] = "term"
+    phase: Literal["Total", "Primary", "Secondary", "Special"] = "Total"
+    areas_file: Path | None = None
+    max_fill: float = Field(default=1.3, gt=1)
+    placebo_replications: int = Field(default=100, ge=20)
+
+
+class FetchSource(_Strict):
+    """One file for ``evaluate data fetch``: a URL or an EES data-set id, and its SHA-256."""
+
+    name: str
+    url: str | None = None
+    dataset: str | None = None
+    version: str | None = None
+    sha256: str | None = None
+    dest: str | None = None
+
+    @model_validator(mode="after")
+    def _safe(self) -> FetchSource:
+        from evaluate.data.fetch import sources_from_config
+
+        try:
+            sources_from_config([self.model_dump(exclude_none=True)])
+        except InputError as err:
+            raise ValueError(err.message) from None
+        if self.dest is not None:
+            from evaluate.data.fetch import safe_destination
+
+            try:
+                safe_destination("/cache", self.dest)
+            except InputError as err:
+                raise ValueError(err.message) from None
+        return self
+
+
+class FetchSettings(_Strict):
+    """Downloads for users with internet (``evaluate data fetch``): into ``data/la/``.
+
+    Every file is checked against its ``sha256`` before use; a source without one is
+    refused unless ``allow_unverified`` (its checksum is then computed and reported).
+    """
+
+    sources: tuple[FetchSource, ...] = ()
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff: float = Field(default=1.0, ge=0)
+    timeout: float = Field(default=60.0, gt=0)
+    allow_unverified: bool = False
+
+
 class HubSettings(_Strict):
     enabled: bool = True
 
@@ -48,6 +108,7 @@ class MentorSettings(_Strict):
     enabled: bool = True
     partial_areas: Literal["include", "exclude"] = "include"
     start: Literal["actual", "announced"] = "actual"
+    areas: AreaSettings = AreaSettings()
 
 
 class ProgrammeSettings(_Strict):
@@ -149,6 +210,7 @@ class Config(_Strict):
     reports: tuple[str, ...] = ("data-quality", "hubs", "mentors", "technical-annex")
     reports_dir: Path = Path("reports")
     disclosure: DisclosureSettings = DisclosureSettings()
+    fetch: FetchSettings = FetchSettings()
 
     # Paths in the file are relative to the file's folder; this is that folder.
     base_dir: Path = Field(default=Path("."), exclude=True)

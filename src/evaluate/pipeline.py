@@ -31,7 +31,7 @@ def publish(cfg: Config, obj: object, path: Path) -> Path:
     from evaluate.disclosure import publish_json
 
     return publish_json(obj, path, area=cfg.output_dir, rules=cfg.disclosure.rules())
-STAGES: tuple[str, ...] = ("data", "panel", "match", "estimates")
+STAGES: tuple[str, ...] = ("data", "panel", "match", "estimates", "areas")
 
 #: The cohort column of each programme in the panel.
 PROGRAMME_COHORT = {"hubs": "hub_cohort", "mentors": "mentor_cohort"}
@@ -298,6 +298,108 @@ def _code_hash(subpackage: str = "") -> str:
     return h.hexdigest()[:16]
 
 
+def la_files(cfg: Config) -> tuple[list[Path], str]:
+    """The real DfE LA attendance files the mentor LA analysis reads, and where they were found.
+
+    ``la_data: auto`` looks in the project's ``data/la/`` (where ``evaluate data fetch``
+    writes) and then in the folders of ``$EVALUATE_DATA_ROOTS``; a folder name looks there
+    only; ``synthetic`` (or nothing found) gives no files.
+    """
+    from evaluate.data.la_panel import find_la_files
+    from evaluate.disclosure.paths import allowed_roots
+    from evaluate.errors import ConfigError
+
+    setting = cfg.programmes.mentors.areas.la_data
+    if setting in ("synthetic", "off"):
+        return [], setting
+    if setting == "auto":
+        for folder in [cfg.base_dir.resolve() / "data" / "la", *allowed_roots()]:
+            if folder.is_dir():
+                files = find_la_files(folder)
+                if files:
+                    return files, str(folder)
+        return [], "synthetic"
+    folder = cfg.resolve(Path(setting), setting="programmes.mentors.areas.la_data")
+    files = find_la_files(folder) if folder.is_dir() else []
+    if not files:
+        raise ConfigError("no DfE LA attendance files found in this folder",
+                          file=str(folder), column="programmes.mentors.areas.la_data")
+    return files, str(folder)
+
+
+def stage_areas(cfg: Config, *, force: bool = False, progress: Progress | None = None) -> StageOutcome:
+    """The mentor programme at LA level: ``OUTPUT/results/mentors_areas.json``.
+
+    On the real DfE LA files when :func:`la_files` finds them, otherwise on the synthetic
+    country summed to LAs (the JSON and the report say which). The LA panel goes to
+    ``WORKING/areas/la_panel.parquet``.
+    """
+    import pandas as pd
+
+    from evaluate.data.la_panel import build_la_panel
+    from evaluate.data.la_synthetic import la_panel_from_schools
+    from evaluate.findings.mentor_areas import mentor_area_results
+
+    mentors = cfg.programmes.mentors
+    a = mentors.areas
+    if not mentors.enabled or a.la_data == "off":
+        return StageOutcome("areas", "skipped")
+    out, work = cfg.output_dir, cfg.working_dir
+    files, where = la_files(cfg)
+    source = "real" if files else "synthetic"
+    panel_dir = work / "panel"
+    inputs = ({p.name: sha256_file(p) for p in files} if files else
+              {n: sha256_file(panel_dir / n) for n in ("panel_year.parquet", "panel_term.parquet")
+               if (panel_dir / n).exists()})
+    if not files and not inputs:
+        raise InputError("no panel yet: run the panel stage first", file=str(panel_dir))
+    areas_file = cfg.resolve(a.areas_file, setting="programmes.mentors.areas.areas_file") if a.areas_file else None
+    if areas_file is None and not files:
+        synthetic_areas = cfg.data_dir / "programmes" / "mentor_areas.csv"
+        areas_file = synthetic_areas if synthetic_areas.exists() else None
+    target = out / "results" / "mentors_areas.json"
+    pupils_target = out / "results" / "mentoring_pupils.json"
+    settings = {"areas": a.model_dump(mode="json"), "partial": mentors.partial_areas, "seed": cfg.seed,
+                "inputs": inputs, "areas_file": sha256_file(areas_file) if areas_file else None,
+                "disclosure": cfg.disclosure.model_dump(mode="json"), "version": _package_version()}
+    key = _key(settings)
+    record = work / ".stages" / "areas.json"
+    if not force and _cached(record, key, [target, pupils_target]):
+        return StageOutcome("areas", "cached", (target, pupils_target))
+    if progress:
+        progress("areas", 0.0)
+    attrition: list = []
+    missing: list = []
+    if files:
+        lp = build_la_panel(files, period_types=tuple(dict.fromkeys(("year", a.period))), max_fill=a.max_fill)
+        la = lp.panel
+        attrition = lp.attrition.to_frame().to_dict("records")
+        missing = lp.missing_summary().to_dict("records")
+    else:
+        la = la_panel_from_schools(pd.read_parquet(panel_dir / "panel_year.parquet"),
+                                   pd.read_parquet(panel_dir / "panel_term.parquet"))
+    from evaluate.io import write_parquet
+
+    (work / "areas").mkdir(parents=True, exist_ok=True)
+    write_parquet(la, work / "areas" / "la_panel.parquet")
+    res = mentor_area_results(la, source=source, areas=areas_file, files=[p.name for p in files],
+                              partial=mentors.partial_areas, period=a.period, phase=a.phase, seed=cfg.seed,
+                              replications=a.placebo_replications, attrition=attrition, missing=missing)
+    res["found_in"] = "the project's data/la folder or $EVALUATE_DATA_ROOTS" if files else None
+    res["areas_file"] = "the public programme facts shipped with the package" if areas_file is None else (
+        areas_file.name)
+    publish(cfg, res, target)
+    if progress:
+        progress("areas", 0.8)
+    from evaluate.findings.mentor_areas import pupil_mentoring_results
+
+    publish(cfg, pupil_mentoring_results(seed=cfg.seed, rules=cfg.disclosure.rules()), pupils_target)
+    write_json({"key": key, "settings": settings}, record)
+    if progress:
+        progress("areas", 1.0)
+    return StageOutcome("areas", "ran", (target, pupils_target))
+
+
 def write_provenance(cfg: Config, config_path: Path | None) -> Path:
     """Copy the configuration next to the outputs and record the run's provenance."""
     from evaluate.report.provenance import collect_provenance
@@ -352,7 +454,8 @@ def run(cfg: Config, *, config_path: Path | None = None, until: str | None = Non
     """Run the stages in order, up to and including ``until``."""
     if until is not None and until not in STAGES:
         raise InputError(f"unknown stage '{until}'; stages are {', '.join(STAGES)}", column="--until")
-    steps = {"data": stage_data, "panel": stage_panel, "match": stage_match, "estimates": stage_estimates}
+    steps = {"data": stage_data, "panel": stage_panel, "match": stage_match, "estimates": stage_estimates,
+             "areas": stage_areas}
     outcomes = []
     for name in STAGES:
         outcomes.append(steps[name](cfg, force=force, progress=progress))

@@ -60,6 +60,28 @@ OPTION_NOTES: dict[str, str] = {
               "reports read nothing else. Inside the project folder; no `..`.",
     "working": "The working area (default `work/<name of output>`; git-ignored): the panel, the "
                "matching files and anything pupil-level. Never rendered; must not overlap `output`.",
+    "programmes.mentors.areas": "The mentor programme at local-authority level (section of the mentors report).",
+    "programmes.mentors.areas.la_data": "`auto`: DfE's LA attendance files from `data/la/` (`evaluate data fetch`) "
+                                        "or a folder of `$EVALUATE_DATA_ROOTS`, else the synthetic country summed "
+                                        "to LAs; a folder: those files; `synthetic`; `off`: no LA analysis.",
+    "programmes.mentors.areas.period": "Periods of the LA analysis: `term` (default), `fortnight` (most "
+                                       "pre-periods, noisiest) or `year` (the only level with persistent absence).",
+    "programmes.mentors.areas.phase": "`Total` (all phases, the default) or one phase.",
+    "programmes.mentors.areas.areas_file": "The mentor-area programme file; `null`: the public facts shipped "
+                                           "with the package (`evaluate/data/mentor_areas_public.csv`).",
+    "programmes.mentors.areas.max_fill": "Largest plausible growth of possible sessions between two DfE releases "
+                                         "(x 10 sessions per pupil per week); larger jumps are a change of "
+                                         "coverage and the difference is set missing.",
+    "programmes.mentors.areas.placebo_replications": "Placebo draws of synthetic control and synthetic DiD.",
+    "fetch": "Files `evaluate data fetch` downloads into `data/la/` (needs internet).",
+    "fetch.sources": "A list of `{name, url}` or `{name, dataset, version}` (an EES data-set id), each with its "
+                     "`sha256`; the file is refused if its checksum differs. URLs must be http(s), without "
+                     "spaces, quotes or shell characters.",
+    "fetch.retries": "Extra attempts after a failed download (exponential backoff).",
+    "fetch.backoff": "First wait in seconds between attempts; doubled each time.",
+    "fetch.timeout": "Seconds allowed for each request.",
+    "fetch.allow_unverified": "Accept a source without `sha256` (its checksum is computed and printed). Off by "
+                              "default: a file is used only once its checksum is known.",
     "disclosure.pupil_threshold": "Counts of pupils from 1 to this minus 1 are published as `c` "
                                   "(DfE's usual threshold is 10); rates computed from them too.",
     "disclosure.school_threshold": "The same for counts of schools, where a school could be identified; "
