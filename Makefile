@@ -5,6 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= evaluation.yml
+# Real DfE files beside the repository (the development layout) may be read by the LA
+# analysis of the mentors report; the configuration itself cannot point outside the project.
+export EVALUATE_DATA_ROOTS ?= $(wildcard $(abspath ../shared/data))
 
 .PHONY: all report test test-fast lint lock data panel clean help
 all: report

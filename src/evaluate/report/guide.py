@@ -44,6 +44,9 @@ data:
   dir: synth
   synthetic:
     schools: 400
+programmes:
+  mentors:
+    areas: {la_data: synthetic, placebo_replications: 20}   # the LA analysis on the synthetic country
 """
 
 #: Environment variable naming the shared data folder (real DfE files, R reference results).
