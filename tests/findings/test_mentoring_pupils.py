@@ -12,14 +12,13 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from evaluate.disclosure import KEY_ENV as PSEUDONYM_KEY_ENV
+from evaluate.disclosure import pseudonymise, write_pupil_panel
 from evaluate.errors import InputError
 from evaluate.findings.mentoring_pupils import (
-    PSEUDONYM_KEY_ENV,
     _cluster_wls,
     mentoring_did,
     naive_share_improved,
-    pseudonymise,
-    write_pupil_panel,
 )
 from evaluate.synthetic.pupils import mentoring_pupils
 

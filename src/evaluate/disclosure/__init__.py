@@ -23,7 +23,7 @@ Examples
 
 from evaluate.disclosure.audit import Problem, audit_table, html_tables, scan_html
 from evaluate.disclosure.paths import safe_path
-from evaluate.disclosure.pseudonym import KEY_ENV, pseudonymise, pupil_id_columns
+from evaluate.disclosure.pseudonym import KEY_ENV, pseudonymise, pupil_id_columns, write_pupil_panel
 from evaluate.disclosure.publish import check_publication_area, publish_json, publish_table
 from evaluate.disclosure.rules import SYMBOL_KEY, DisclosureRules
 from evaluate.disclosure.suppress import SUPPRESSED, ControlledTable, TableSpec, control_table
@@ -39,6 +39,7 @@ __all__ = [
     "Problem",
     "pseudonymise",
     "pupil_id_columns",
+    "write_pupil_panel",
     "publish_json",
     "publish_table",
     "check_publication_area",

@@ -13,7 +13,8 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -42,7 +43,7 @@ def _key(key: str | bytes | None) -> bytes:
     return raw
 
 
-def pseudonymise(ids: Iterable[object], *, key: str | bytes | None = None, length: int = 32) -> pd.Series:
+def pseudonymise(ids: Iterable[object], *, key: str | bytes | None = None, length: int = 64) -> pd.Series:
     """Keyed hashes of pupil identifiers (hex, ``length`` characters).
 
     Parameters
@@ -53,14 +54,15 @@ def pseudonymise(ids: Iterable[object], *, key: str | bytes | None = None, lengt
         The secret; default: ``$EVALUATE_PSEUDONYM_KEY``. Missing or shorter than 16
         characters is an :class:`~evaluate.errors.InputError`.
     length
-        Hex characters kept (32 = 128 bits: no collisions in practice).
+        Hex characters kept (64: the whole HMAC-SHA256; 32 = 128 bits is already free of
+        collisions in practice).
 
     Examples
     --------
     >>> from evaluate.disclosure import pseudonymise
     >>> p = pseudonymise(["A123456789012", "A123456789012", "B000000000001"], key="a secret of 16+ chars")
     >>> p.str.len().tolist(), p[0] == p[1], p[0] == p[2]
-    ([32, 32, 32], True, False)
+    ([64, 64, 64], True, False)
     """
     k = _key(key)
     values = pd.Series(list(ids) if not isinstance(ids, pd.Series) else ids, copy=False)
@@ -96,3 +98,52 @@ def pupil_id_columns(frame: pd.DataFrame) -> list[str]:
             if len(sample) and sample.map(lambda s: bool(UPN_VALUE.match(s))).mean() > 0.5:
                 out.append(str(c))
     return out
+
+
+def write_pupil_panel(panel: pd.DataFrame, path: str | Path, *, key: str | bytes | None = None,
+                      id_columns: Sequence[str] = ("pupil_id",)) -> Path:
+    """Write a pupil-level intermediate file (working area only) with pseudonymised identifiers.
+
+    Parameters
+    ----------
+    panel
+        Pupil-level frame.
+    path
+        Destination, ``.parquet`` or ``.csv``; never under a folder named ``results`` or
+        ``reports`` (only aggregates are published).
+    key
+        Pseudonymisation key; ``None`` reads ``EVALUATE_PSEUDONYM_KEY``.
+    id_columns
+        Identifier columns replaced by their pseudonyms.
+
+    Raises
+    ------
+    InputError
+        A path under ``results``/``reports``, an unknown suffix, a missing id column, or no key.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluate.disclosure import write_pupil_panel
+    >>> df = pd.DataFrame({"pupil_id": [1, 2], "year": [2022, 2022], "sess_overall": [3, 40]})
+    >>> out = write_pupil_panel(df, "pupils.csv", key="a-secret-of-16-chars")
+    >>> pd.read_csv(out)["pupil_id"].str.len().tolist()
+    [64, 64]
+    """
+    path = Path(path)
+    if {"results", "reports"} & set(path.resolve().parts):
+        raise InputError("pupil-level frames are never written under results/ or reports/ (only aggregates)",
+                         file=str(path))
+    if path.suffix not in (".parquet", ".csv"):
+        raise InputError(f"write pupil panels as .parquet or .csv, not {path.suffix!r}", file=str(path))
+    out = panel.copy()
+    for c in id_columns:
+        if c not in out.columns:
+            raise InputError("identifier column not found", file=str(path), column=c)
+        out[c] = pseudonymise(out[c], key=key).to_numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        out.to_parquet(path, index=False)
+    else:
+        out.to_csv(path, index=False)
+    return path

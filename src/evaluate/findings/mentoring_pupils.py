@@ -35,12 +35,8 @@ under a ``results`` folder.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -50,123 +46,13 @@ from scipy import stats
 
 from evaluate.errors import InputError
 
-__all__ = ["PSEUDONYM_KEY_ENV", "MentoringPupilsResult", "mentoring_did", "naive_share_improved",
-           "pseudonymise", "write_pupil_panel"]
+__all__ = ["MentoringPupilsResult", "mentoring_did", "naive_share_improved"]
 
-#: Environment variable holding the secret key of :func:`pseudonymise` (never in the repository).
-PSEUDONYM_KEY_ENV = "EVALUATE_PSEUDONYM_KEY"
-#: Shortest key :func:`pseudonymise` accepts (characters).
-MIN_KEY_LENGTH = 16
 #: Columns every pupil panel needs.
 REQUIRED = ("pupil_id", "school_id", "year", "sess_possible", "sess_overall", "mentored")
 #: Terms of the estimates table, in order.
 TERMS = ("before_after", "did_unmatched", "did_matched")
 _COMPARISONS = ("other_areas", "same_area", "all")
-
-
-# --- pseudonymisation ---------------------------------------------------------------------
-def _key(key: str | bytes | None) -> bytes:
-    if key is None:
-        key = os.environ.get(PSEUDONYM_KEY_ENV, "")
-        if not key:
-            raise InputError(f"pupil identifiers must be pseudonymised before writing: set the environment "
-                             f"variable {PSEUDONYM_KEY_ENV} to a secret key (at least {MIN_KEY_LENGTH} "
-                             f"characters, kept out of the repository)")
-    k = key.encode() if isinstance(key, str) else bytes(key)
-    if len(k) < MIN_KEY_LENGTH:
-        raise InputError(f"the pseudonymisation key is too short ({len(k)} characters; at least "
-                         f"{MIN_KEY_LENGTH})")
-    return k
-
-
-def pseudonymise(ids: Iterable[Any], *, key: str | bytes | None = None) -> np.ndarray:
-    """Keyed pseudonyms of identifiers: HMAC-SHA256 of ``str(id)``, as 64 hex characters.
-
-    Same key and id, same pseudonym (so files pseudonymised separately still join); without
-    the key the pseudonyms cannot be reversed or recomputed by guessing ids.
-
-    Parameters
-    ----------
-    ids
-        Identifiers (any values; each is hashed as ``str(value)`` in UTF-8).
-    key
-        The secret; ``None`` reads the environment variable ``EVALUATE_PSEUDONYM_KEY``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Object array of hex strings, one per id.
-
-    Raises
-    ------
-    InputError
-        No key given and the environment variable unset or empty (no random key is
-        made up: pseudonyms must be reproducible), or a key under 16 characters.
-
-    Examples
-    --------
-    >>> from evaluate.findings.mentoring_pupils import pseudonymise
-    >>> p = pseudonymise([1, 2, 1], key="a-secret-of-16-chars")
-    >>> bool(p[0] == p[2]), bool(p[0] == p[1]), len(p[0])
-    (True, False, 64)
-    """
-    k = _key(key)
-    return np.array([hmac.new(k, str(v).encode("utf-8"), hashlib.sha256).hexdigest() for v in ids],
-                    dtype=object)
-
-
-def write_pupil_panel(panel: pd.DataFrame, path: str | Path, *, key: str | bytes | None = None,
-                      id_columns: Sequence[str] = ("pupil_id",)) -> Path:
-    """Write a pupil-level intermediate file with pseudonymised pupil identifiers.
-
-    Parameters
-    ----------
-    panel
-        Pupil-level frame.
-    path
-        Destination, ``.parquet`` or ``.csv``; never under a folder named ``results``
-        (only aggregates go there).
-    key
-        Pseudonymisation key; ``None`` reads ``EVALUATE_PSEUDONYM_KEY``.
-    id_columns
-        Identifier columns replaced by their pseudonyms.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    InputError
-        A path under ``results``, an unknown suffix, a missing id column, or no key.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from evaluate.findings.mentoring_pupils import write_pupil_panel
-    >>> df = pd.DataFrame({"pupil_id": [1, 2], "year": [2022, 2022], "sess_overall": [3, 40]})
-    >>> out = write_pupil_panel(df, "pupils.csv", key="a-secret-of-16-chars")
-    >>> back = pd.read_csv(out)
-    >>> back["pupil_id"].str.len().tolist()
-    [64, 64]
-    """
-    path = Path(path)
-    if "results" in path.resolve().parts:
-        raise InputError("pupil-level frames are never written under results/ (only aggregates)",
-                         file=str(path))
-    if path.suffix not in (".parquet", ".csv"):
-        raise InputError(f"write pupil panels as .parquet or .csv, not {path.suffix!r}", file=str(path))
-    out = panel.copy()
-    for c in id_columns:
-        if c not in out.columns:
-            raise InputError("identifier column not found", column=c)
-        out[c] = pseudonymise(out[c].to_numpy(), key=key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".parquet":
-        out.to_parquet(path, index=False)
-    else:
-        out.to_csv(path, index=False)
-    return path
 
 
 # --- input checks -------------------------------------------------------------------------
