@@ -394,10 +394,12 @@ class RegisterMeasures:
 def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasures:
     """Absence measures from register marks (see the module docstring for the rules).
 
-    A light pass counts the marks by date (marks read, missing dates); one heavy pass
-    counts the dated marks by pupil, school, code, session, academic year and term (the term of each date from a small table of the dates present,
-    :func:`date_terms`); the counts are kept in the engine, give the mark accounting
-    (unknown codes, malformed marks), and are joined to the code table and pivoted to pupil x school x term rows, which are kept in the
+    A light pass counts the marks by date (marks read, missing dates). One heavy pass
+    counts the dated marks by pupil, school, code, academic year and term (the term of
+    each date from a small table of the dates present, :func:`date_terms`), with the
+    marks whose session is not AM/PM counted alongside. The counts are kept in the
+    engine; they give the mark accounting (unknown codes, malformed marks), and are
+    joined to the code table and pivoted to pupil x school x term rows, also kept in the
     engine; everything else is computed from those rows.
 
     Parameters
@@ -406,9 +408,9 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
         Ibis table with ``pupil_id, urn, date, session, code``
         (e.g. from :func:`~evaluate.registers.read_marks`), on any backend.
     cache
-        Keep the pupil x school x term rows in the engine (a temporary table) so that
-        the school tables do not recount the marks; turn off only for backends that
-        cannot.
+        Keep the counts and the pupil x school x term rows in the engine (temporary
+        tables; ``Table.cache`` on other backends) so that nothing reads the marks twice;
+        turn off only for backends that cannot.
 
     Returns
     -------
