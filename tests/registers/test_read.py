@@ -89,3 +89,15 @@ def test_parquet_with_bad_sessions_is_counted_not_refused(tmp_path):
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "m.parquet")
     res = register_measures(read_marks(tmp_path / "m.parquet"))
     assert res.marks["malformed"] == 1 and res.malformed["problem"].tolist() == ["session not AM or PM"]
+
+
+def test_partitioned_by_school_with_the_urn_only_in_the_folder_names(tmp_path):
+    df = random_marks(1200, 9)
+    for urn, g in df.groupby("urn"):
+        folder = tmp_path / "by_school" / f"urn={urn}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pandas(g.drop(columns="urn"), preserve_index=False),
+                       folder / "marks.parquet")
+    a = register_measures(read_marks(tmp_path / "by_school")).schools
+    b = register_measures(ibis.memtable(df)).schools
+    pd.testing.assert_frame_equal(a, b)

@@ -90,6 +90,13 @@ class Code:
         The reason column the mark is counted in (EES attendance-file naming).
     meaning
         DfE's description, shortened.
+
+    Examples
+    --------
+    >>> from evaluate.registers import CODES
+    >>> first = CODES[0]
+    >>> first.code, first.code_set, first.category
+    ('/', 'pre2024', 'present')
     """
 
     code: str

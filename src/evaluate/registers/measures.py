@@ -64,7 +64,7 @@ import pandas as pd
 
 from evaluate.registers.codes import CATEGORIES, CODE_SETS, code_table, reason_columns
 
-__all__ = ["EES_COLUMNS", "RegisterMeasures", "register_measures", "TERMS"]
+__all__ = ["EES_COLUMNS", "TERMS", "RegisterMeasures", "date_terms", "register_measures"]
 
 #: Term index -> term name (the data layer's ``period`` values).
 TERMS: tuple[str, ...] = ("autumn", "spring", "summer")
