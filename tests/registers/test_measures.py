@@ -90,6 +90,10 @@ def test_pupil_rows_stay_lazy_and_are_right(tiny):
         4, 2, 1, 1]
     assert p.loc[("b", 2023, "spring"), ["sess_possible", "sess_not_counted", "pa10"]].tolist() == [
         0, 2, 0]
+    # year rows: the year's sessions and flags (a: 3 of 7 absent is persistent, not severe)
+    assert p.loc[("a", 2023, "year"), ["sess_possible", "sess_overall", "pa10", "pa50"]].tolist() == [
+        7, 3, 1, 0]
+    assert len(p) == 2 * 4 + 2        # a and b: 3 terms + year in 2023; a: autumn + year 2024
 
 
 def test_pupil_reasons_long_table(tiny):

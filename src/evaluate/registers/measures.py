@@ -201,9 +201,10 @@ class RegisterMeasures:
         sess_approved_educational_activity, sess_not_counted, enrolments_pa_10_exact,
         enrolments_pa_50_exact`` and every reason column (counts of marks).
     pupils
-        Lazy Ibis table, one row per pupil x school x year x term (``term`` is
-        ``autumn``/``spring``/``summer``) with the same sessions plus the flags ``pa10``
-        and ``pa50`` (1/0). Pupil data: keep it in the working area.
+        Lazy Ibis table, one row per pupil x school x year x period (``term`` is
+        ``autumn``, ``spring``, ``summer`` or ``year``; the year row sums the terms and
+        has its own flags) with the same sessions plus the flags ``pa10`` and ``pa50``
+        (1/0). Pupil data: keep it in the working area.
     pupil_reasons
         Lazy Ibis table, the same rows by reason in long form: ``pupil_id, urn, year,
         term, reason, marks`` (reason columns with no marks are absent).
@@ -537,7 +538,7 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
     def by_cat(*names: str) -> ibis.Value:
         ids = [cat[x] for x in names]
         cond = known.category == ids[0] if len(ids) == 1 else known.category.isin(ids)
-        return ibis.ifelse(cond, known.n, 0).sum()
+        return ibis.ifelse(cond, known.n, 0).sum().cast("int64")
 
     aggs = {
         "sess_possible": by_cat("present", "aea", "authorised", "unauthorised"),
@@ -554,7 +555,6 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
         clock("pivot (pupil x school x term)")
     term_name = ibis.cases((pupil_term.term == 0, "autumn"), (pupil_term.term == 1, "spring"),
                            else_="summer")
-    pupils = pupil_term.mutate(term=term_name).drop("enrolled")
     rname = ibis.memtable(pd.DataFrame({"rid": np.arange(len(reasons), dtype="int16"),
                                         "reason": reasons}))
     pupil_reasons = (known.group_by(["pupil_id", "urn", "year", "term", "rid"])
@@ -565,7 +565,10 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
 
     # school x term and x year: pupils' sums and flags; reasons counted from the counts
     pupil_year = _flags(pupil_term.group_by(["pupil_id", "urn", "year"]).aggregate(
-        **{c: pupil_term[c].sum() for c in _SUMS}))
+        **{c: pupil_term[c].sum().cast("int64") for c in _SUMS}))
+    cols = ["pupil_id", "urn", "year", "term", *_SUMS, "pa10", "pa50"]
+    pupils = pupil_term.mutate(term=term_name).select(cols).union(
+        pupil_year.mutate(term=ibis.literal("year")).select(cols))
     school_cols = ["enrolled", "pa10", "pa50", *_SUMS]
     st = pupil_term.group_by(["urn", "year", "term"]).aggregate(
         **{c: pupil_term[c].sum() for c in school_cols})
