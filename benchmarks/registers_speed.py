@@ -83,6 +83,8 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="4GB")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--seed", type=int, default=20240901)
+    ap.add_argument("--order", choices=["pupil", "date"], default="pupil",
+                    help="row order inside each Parquet part (write_registers(order=))")
     args = ap.parse_args()
 
     from evaluate.synthetic.registers import write_registers
@@ -91,7 +93,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(f"# registers stage benchmark: {os.cpu_count()} cores, load average "
           f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())}, DuckDB threads {args.threads}, "
-          f"memory_limit {args.memory_limit}", flush=True)
+          f"memory_limit {args.memory_limit}, row order {args.order}", flush=True)
     rows = []
     for size in args.sizes:
         n = int(size)
@@ -99,7 +101,7 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
         t = time.perf_counter()
         info = write_registers(folder, seed=args.seed, years=(2023,), max_marks=n,
-                               chunk_marks=10_000_000)
+                               chunk_marks=10_000_000, order=args.order)
         gen = time.perf_counter() - t
         disk = sum(f.stat().st_size for f in folder.rglob("*.parquet")) / 1e6
         load = os.getloadavg()[0]

@@ -139,3 +139,14 @@ def test_gias_school_details_agree_with_the_synthetic_country(country):
     assert (both["new_la_code"] == both["new_la_code_gias"]).all()
     assert (both["education_phase"] == both["education_phase_gias"]).all()
     assert (both["school_laestab"] == both["school_laestab_gias"]).all()
+
+
+def test_date_order_holds_the_same_marks(tmp_path):
+    a = write_registers(tmp_path / "a", seed=5, n_schools=50, max_marks=200_000)
+    b = write_registers(tmp_path / "b", seed=5, n_schools=50, max_marks=200_000, order="date")
+    ta = pq.read_table(tmp_path / "a" / a["files"][0]).to_pandas()
+    tb = pq.read_table(tmp_path / "b" / b["files"][0]).to_pandas()
+    assert tb["date"].is_monotonic_increasing and not ta["date"].is_monotonic_increasing
+    keys = ["pupil_id", "date", "session"]
+    pd.testing.assert_frame_equal(ta.sort_values(keys).reset_index(drop=True).astype(str),
+                                  tb.sort_values(keys).reset_index(drop=True).astype(str))

@@ -132,7 +132,7 @@ def _country(seed: int, n_schools: int | None):
 
 def write_registers(out: str | Path, *, seed: int = 20240901, n_schools: int | None = None,
                     years: Sequence[int] = (2023,), max_marks: int | None = None,
-                    chunk_marks: int = 10_000_000,
+                    chunk_marks: int = 10_000_000, order: str = "pupil",
                     progress: Callable[[int], None] | None = None) -> dict:
     """Write synthetic register marks for synthetic England as Parquet parts.
 
@@ -149,6 +149,10 @@ def write_registers(out: str | Path, *, seed: int = 20240901, n_schools: int | N
         order fixed by the seed, so a smaller size is a subset of the schools).
     chunk_marks
         Marks generated and written at a time (memory is about 40 bytes per mark).
+    order
+        Row order inside each part: ``'pupil'`` (each pupil's marks together) or
+        ``'date'`` (each session's marks for all the part's pupils together, as a daily
+        extract would be).
     progress
         Called with the number of marks written so far after every part.
 
@@ -177,6 +181,8 @@ def write_registers(out: str | Path, *, seed: int = 20240901, n_schools: int | N
     from evaluate.synthetic import calibration as cal
     from evaluate.synthetic.england import FIRST_YEAR
 
+    if order not in ("pupil", "date"):
+        raise ValueError(f"order must be 'pupil' or 'date', not {order!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     country = _country(seed, n_schools)
@@ -309,13 +315,20 @@ def write_registers(out: str | Path, *, seed: int = 20240901, n_schools: int | N
             del absent, unauth, on, off_roll
 
             n = P * S
+            if order == "pupil":
+                cols = (np.repeat(pid, S), np.repeat(urn[school], S), np.tile(date32, P),
+                        np.tile(sess_idx, P), code.ravel())
+            else:  # date-major: every pupil's morning mark, then every afternoon mark, ...
+                cols = (np.tile(pid, S), np.tile(urn[school], S), np.repeat(date32, P),
+                        np.repeat(sess_idx, P), code.T.ravel())
             table = pa.table({
-                "pupil_id": pa.array(np.repeat(pid, S)),
-                "urn": pa.array(np.repeat(urn[school], S)),
-                "date": pa.array(np.tile(date32, P), pa.date32()),
-                "session": pa.DictionaryArray.from_arrays(pa.array(np.tile(sess_idx, P)), sess_dict),
-                "code": pa.DictionaryArray.from_arrays(pa.array(code.ravel()), code_dict),
+                "pupil_id": pa.array(cols[0]),
+                "urn": pa.array(cols[1]),
+                "date": pa.array(cols[2], pa.date32()),
+                "session": pa.DictionaryArray.from_arrays(pa.array(cols[3]), sess_dict),
+                "code": pa.DictionaryArray.from_arrays(pa.array(cols[4]), code_dict),
             })
+            del cols
             del code
             name = folder / f"part-{part:05d}.parquet"
             pq.write_table(table, name, compression="snappy", row_group_size=1 << 20)
