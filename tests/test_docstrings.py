@@ -50,6 +50,12 @@ PUBLIC_MODULES = (
     "evaluate.report.areas",
     "evaluate.synthcontrol",
     "evaluate.findings.mentors_la",
+    "evaluate.registers",
+    "evaluate.registers.codes",
+    "evaluate.registers.read",
+    "evaluate.registers.measures",
+    "evaluate.registers.schools",
+    "evaluate.synthetic.registers",
 )
 
 #: Public names still without an Examples section. This list may only shrink: the test
@@ -111,7 +117,10 @@ DOCTESTS = _doctests()
 
 
 def test_doctests_found():
-    assert len(DOCTESTS) >= len(PUBLIC) - len(TODO)
+    # a name re-exported by its package (evaluate.registers.read_marks and
+    # evaluate.registers.read.read_marks) is one object with one docstring
+    distinct = {id(obj) for name, obj in PUBLIC.items() if name not in TODO}
+    assert len(DOCTESTS) >= len(distinct)
 
 
 @pytest.mark.parametrize("test", DOCTESTS, ids=[t.name for t in DOCTESTS])

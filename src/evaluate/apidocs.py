@@ -23,6 +23,7 @@ API_MODULES: tuple[str, ...] = (
     "evaluate", "evaluate.did", "evaluate.matching", "evaluate.sensitivity", "evaluate.findings",
     "evaluate.report", "evaluate.data", "evaluate.synthetic", "evaluate.config", "evaluate.pipeline",
     "evaluate.errors", "evaluate.apidocs", "evaluate.value", "evaluate.power",
+    "evaluate.disclosure", "evaluate.synthcontrol", "evaluate.registers",
 )
 
 

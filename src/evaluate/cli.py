@@ -25,6 +25,9 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Make, build and check data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+registers_app = typer.Typer(help="Daily register marks to school-term absence (DuckDB, or Spark).",
+                            no_args_is_help=True)
+app.add_typer(registers_app, name="registers")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -304,6 +307,48 @@ def data_fetch(
     results = fetch(sources, folder, cache="la", retries=cfg.fetch.retries, backoff=cfg.fetch.backoff,
                     timeout=cfg.fetch.timeout, allow_unverified=allow_unverified or cfg.fetch.allow_unverified)
     typer.echo(results_frame(results)[["name", "status", "bytes", "sha256"]].to_string(index=False))
+
+
+@registers_app.command("build")
+def registers_build(
+    marks: Annotated[Path, typer.Argument(help="Register marks: a Parquet or CSV file, a (partitioned) folder or a glob.")],
+    data: Annotated[Path, typer.Option("--data", help="Data folder: writes absence/school_absence_registers.csv there.")],
+    engine: Annotated[str, typer.Option(help="duckdb (embedded) or pyspark (local Spark).")] = "duckdb",
+    memory_limit: Annotated[str, typer.Option("--memory-limit", help="DuckDB memory before spilling to disk.")] = "4GB",
+    threads: Annotated[int, typer.Option(help="Worker threads.")] = 2,
+) -> None:
+    """Turn register marks into the school x term absence file the panel reads.
+
+    The file holds school-level counts derived from pupil data, unsuppressed: keep it in the
+    data folder (git-ignored). Pupil-level rows are never written. Unknown and malformed
+    codes are counted and shown with examples.
+    """
+    from evaluate.registers import read_marks, register_measures
+    from evaluate.registers.schools import gias_school_details
+
+    if engine not in ("duckdb", "pyspark"):
+        raise InputError(f"unknown engine '{engine}'; choose duckdb or pyspark", column="--engine")
+    table = read_marks(marks, engine=engine, memory_limit=memory_limit, threads=threads)
+    res = register_measures(table)
+    gias = data / "gias" / "edubasealldata.csv"
+    schools = gias_school_details(gias) if gias.exists() else None
+    path = res.write_ees(data / "absence" / "school_absence_registers.csv", schools=schools)
+    typer.echo(res.summary())
+    _echo(f"wrote {path}" + ("" if schools is not None else f" (no {gias}: schools have no LA or phase)"))
+
+
+@registers_app.command("synth")
+def registers_synth(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the Parquet parts of the marks.")],
+    seed: Annotated[int, typer.Option(help="Seed of synthetic England (same schools and pupils).")] = 20240901,
+    schools: Annotated[int | None, typer.Option(help="Number of schools (default: the full country).")] = None,
+    max_marks: Annotated[int | None, typer.Option("--max-marks", help="Stop after this many marks.")] = None,
+) -> None:
+    """Write synthetic register marks for synthetic England, streamed in Parquet parts."""
+    from evaluate.synthetic.registers import write_registers
+
+    info = write_registers(out, seed=seed, n_schools=schools, max_marks=max_marks)
+    _echo(f"wrote {info.get('marks', 0):,} marks to {out}")
 
 
 @data_app.command("check")

@@ -73,7 +73,7 @@ def test_registers_resemble_synthetic_england(country):
 def test_ees_round_trip_through_the_data_layer(country, tmp_path):
     base, _, res = country
     path = res.write_ees(tmp_path / "school_absence_registers.csv",
-                         schools=school_details(N, seed=SEED, year=2023), suppress=False)
+                         schools=school_details(N, seed=SEED, year=2023))
     f = read_ees(path, required=SCHOOL_REQUIRED, counts=COUNTS)
     validate(f.frame, school_absence_schema(), file=str(path))
     df = f.frame
@@ -86,15 +86,24 @@ def test_ees_round_trip_through_the_data_layer(country, tmp_path):
     assert not f.symbols.summary().shape[0]
 
 
-def test_suppressed_file_uses_dfe_symbols(country, tmp_path):
+def test_published_file_goes_through_disclosure_control(country, tmp_path):
+    """With the run's rules the school file passes the package's one gate: small pupil counts
+    are c, a school's sessions and rates go with its enrolments, and the audit finds nothing."""
+    from evaluate.disclosure import DisclosureRules, audit_table
+    from evaluate.registers.measures import ees_spec
+
     _, _, res = country
-    ees = res.to_ees(suppress=True)
-    small = ees["enrolments_pa_50_exact"].isna() & ees["enrolments"].notna()
-    raw = res.to_ees(suppress=False)
-    assert raw.loc[small, "enrolments_pa_50_exact"].between(1, 2).all()
-    path = res.write_ees(tmp_path / "s.csv", suppress=True)
-    text = path.read_text()
-    assert ",c," in text or ",c\n" in text or small.sum() == 0
+    rules = DisclosureRules(pupil_threshold=10)
+    raw = res.to_ees()
+    ees = res.to_ees(rules=rules)
+    small_pa = raw["enrolments_pa_50_exact"].between(1, 9)
+    assert small_pa.any()
+    assert (ees.loc[small_pa, "enrolments_pa_50_exact"] == "c").all()
+    assert (ees.loc[small_pa, "enrolments_pa_50_exact_percent"] == "c").all()
+    tiny = raw["enrolments"].between(1, 9)
+    assert (ees.loc[tiny, "sess_overall"] == "c").all()
+    assert audit_table(ees, ees_spec(ees.columns), rules) == []
+    path = res.write_ees(tmp_path / "s.csv", rules=rules)
     read_ees(path, required=SCHOOL_REQUIRED, counts=COUNTS)
 
 

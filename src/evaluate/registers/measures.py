@@ -52,7 +52,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -62,6 +62,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from evaluate.disclosure import DisclosureRules, TableSpec, control_table
 from evaluate.registers.codes import CATEGORIES, CODE_SETS, code_table, reason_columns
 
 __all__ = ["EES_COLUMNS", "TERMS", "RegisterMeasures", "date_terms", "register_measures"]
@@ -85,8 +86,6 @@ _SUMS = ["sess_possible", "sess_overall", "sess_authorised", "sess_unauthorised"
          "sess_approved_educational_activity", "sess_not_counted"]
 _PROBLEMS = ("session not AM or PM", "missing date", "missing pupil id", "missing URN",
              "missing code")
-#: Schools with fewer enrolments than this have every count suppressed (DfE's rule).
-MIN_ENROLMENTS = 6
 
 
 def date_terms(dates: pd.Series | list) -> pd.DataFrame:
@@ -308,7 +307,7 @@ class RegisterMeasures:
         t = p.group_by(["pupil_id", "year", "term"]).aggregate(schools=p.urn.nunique(), **sums)
         return _flags(t).drop("enrolled")
 
-    def to_ees(self, schools: pd.DataFrame | None = None, *, suppress: bool = False) -> pd.DataFrame:
+    def to_ees(self, schools: pd.DataFrame | None = None, *, rules: DisclosureRules | None = None) -> pd.DataFrame:
         """The school table in the EES school-level absence format.
 
         Parameters
@@ -318,10 +317,13 @@ class RegisterMeasures:
             region_name, old_la_code, new_la_code, la_name, school_laestab, school_name,
             education_phase``. Missing details are left empty (``education_phase``:
             ``Total``), which the data layer reads but cannot place in an LA.
-        suppress
-            Apply DfE's suppression: every count of a school with fewer than
-            :data:`MIN_ENROLMENTS` enrolments, and persistent/severe counts of 1 or 2,
-            become missing (written ``c``).
+        rules
+            ``None`` (the default): the unsuppressed table, for the panel in the working
+            area. With :class:`~evaluate.disclosure.DisclosureRules`: the publishable table
+            through the package's one gate, :func:`evaluate.disclosure.control_table`
+            (:func:`ees_spec`): pupil counts below the threshold become ``c``, and every
+            session count, reason count and rate of a school whose pupil count is
+            suppressed too (they would reveal it).
 
         Examples
         --------
@@ -367,29 +369,51 @@ class RegisterMeasures:
             for c in ("enrolments_pa_10_exact", "enrolments_pa_50_exact"):
                 df[f"{c}_percent"] = _half_up(100 * df[c].to_numpy(dtype=float) / enr)
         df = df[[*EES_COLUMNS, *reason_columns()]].reset_index(drop=True)
-        if suppress:
-            counts = [c for c in df.columns if c not in _GEO]
-            for c in counts:
-                if not c.endswith("_percent"):
-                    df[c] = df[c].astype("Int64")
-            for c in ("enrolments_pa_10_exact", "enrolments_pa_50_exact"):
-                small = df[c].between(1, 2).fillna(False).to_numpy(dtype=bool)
-                df.loc[small, [c, f"{c}_percent"]] = pd.NA
-            tiny = (enr < MIN_ENROLMENTS)
-            df.loc[tiny, counts] = pd.NA
+        if rules is not None:
+            df = control_table(df, ees_spec(df.columns), rules, name="school absence from registers").table
         return df
 
     def write_ees(self, path: str | Path, schools: pd.DataFrame | None = None, *,
-                  suppress: bool = True) -> Path:
-        """Write :meth:`to_ees` as a CSV the data layer reads (symbol ``c`` for suppressed).
+                  rules: DisclosureRules | None = None) -> Path:
+        """Write :meth:`to_ees` as a CSV the data layer reads (``c`` for a suppressed cell).
 
         Name it ``absence/school_absence_YYYYYY.csv`` inside a data folder for
-        :func:`evaluate.data.panel.build_panel`; one file may hold several years.
+        :func:`evaluate.data.panel.build_panel`; one file may hold several years. Without
+        ``rules`` the file is unsuppressed pupil-derived data: keep it in the data folder or
+        the working area; to publish it, pass the run's rules (or use
+        :func:`evaluate.disclosure.publish_table` with :func:`ees_spec`).
         """
         from evaluate.io import write_csv
 
-        return write_csv(self.to_ees(schools, suppress=suppress), Path(path), na_rep="c",
+        return write_csv(self.to_ees(schools, rules=rules), Path(path), na_rep="",
                          float_format="%.5f")
+
+
+def ees_spec(columns: Sequence[str]) -> TableSpec:
+    """The disclosure spec of the school-level EES table: pupil counts, and what depends on them.
+
+    ``enrolments`` and the persistent and severe counts are counts of pupils; their
+    percentages are rates of them; every session and reason count of a school is hidden
+    with its enrolments (a school of three pupils may not publish its sessions missed).
+
+    Examples
+    --------
+    >>> from evaluate.registers.measures import ees_spec
+    >>> spec = ees_spec(["school_urn", "enrolments", "sess_overall", "enrolments_pa_10_exact",
+    ...                  "enrolments_pa_10_exact_percent"])
+    >>> sorted(spec.counts), spec.rates["enrolments_pa_10_exact_percent"]
+    (['enrolments', 'enrolments_pa_10_exact'], ['enrolments_pa_10_exact', 'enrolments'])
+    """
+    pupils = [c for c in ("enrolments", "enrolments_pa_10_exact", "enrolments_pa_50_exact") if c in columns]
+    rates: dict[str, list[str]] = {}
+    for c in columns:
+        if c in pupils or c in _GEO:
+            continue
+        if c.startswith(("enrolments_pa_10", "enrolments_pa_50")) and c.endswith("_percent"):
+            rates[c] = [c.removesuffix("_percent"), "enrolments"]
+        elif c.startswith(("sess_", "reason_")):
+            rates[c] = ["enrolments"]
+    return TableSpec(counts={c: "pupils" for c in pupils}, rates=rates)
 
 
 def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasures:
