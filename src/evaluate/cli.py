@@ -140,7 +140,9 @@ def report(
         from evaluate.report.guide import render_guide
 
         chosen = list(fmt or []) + [f.strip() for f in (to or "").split(",") if f.strip()]
-        for path in render_guide(cfg.output_dir / "guide", formats=tuple(chosen) or ("html",), engine=engine):
+        # the guide's example run is working data: it lives in the working area, not beside the guide
+        for path in render_guide(cfg.output_dir / "guide", formats=tuple(chosen) or ("html",), engine=engine,
+                                 run_dir=cfg.working_dir / "guide-example-run"):
             _echo(f"guide {path.name}")
         return
     chosen = list(fmt or []) + [f.strip() for f in (to or "").split(",") if f.strip()]

@@ -449,11 +449,32 @@ def render_reports(cfg: Config, *, formats: tuple[str, ...] = ("html", "pdf"), e
     return outcomes
 
 
+#: Working files that older versions wrote into the publication area.
+LEGACY_WORKING = ("panel", "matching", ".stages", "guide/example-run")
+
+
+def _remove_legacy(cfg: Config) -> None:
+    """Delete the working files an older version left in the publication area.
+
+    They are regenerated in the working area; leaving them would publish unsuppressed data.
+    """
+    import warnings
+
+    out = cfg.output_dir
+    for rel in LEGACY_WORKING:
+        path = out / rel
+        if path.is_dir():
+            shutil.rmtree(path)
+            warnings.warn(f"removed {path}: working files of an older version, which belong in the working "
+                          f"area ({cfg.working_dir}) and not in the publication area", RuntimeWarning, stacklevel=2)
+
+
 def run(cfg: Config, *, config_path: Path | None = None, until: str | None = None,
         force: bool = False, progress: Progress | None = None) -> RunSummary:
     """Run the stages in order, up to and including ``until``."""
     if until is not None and until not in STAGES:
         raise InputError(f"unknown stage '{until}'; stages are {', '.join(STAGES)}", column="--until")
+    _remove_legacy(cfg)
     steps = {"data": stage_data, "panel": stage_panel, "match": stage_match, "estimates": stage_estimates,
              "areas": stage_areas}
     outcomes = []

@@ -73,3 +73,20 @@ def test_publish_table_refuses_pupil_level_rows_and_the_area_check_finds_them(tm
     (tmp_path / "leak.json").write_text(json.dumps({"rows": [{"upn": "A123456789012"}]}))
     assert check_publication_area(tmp_path, DisclosureRules()) == [
         "leak.json: looks like a pupil identifier; pupil-level data may not be published (rows[0].upn)"]
+
+
+def test_working_files_of_an_older_layout_are_removed_from_the_publication_area(tmp_path):
+    from evaluate import pipeline
+    from evaluate.config import load_config
+
+    (tmp_path / "evaluation.yml").write_text("output: out\n", encoding="utf-8")
+    cfg = load_config(tmp_path / "evaluation.yml")
+    (tmp_path / "out" / "panel").mkdir(parents=True)
+    (tmp_path / "out" / "panel" / "panel_year.parquet").write_bytes(b"PAR1")
+    (tmp_path / "out" / "results").mkdir()
+    assert check_publication_area(tmp_path / "out") == [
+        "panel/panel_year.parquet: a Parquet file (working data) in the publication area"]
+    with pytest.warns(RuntimeWarning, match="working files of an older version"):
+        pipeline._remove_legacy(cfg)
+    assert not (tmp_path / "out" / "panel").exists() and (tmp_path / "out" / "results").exists()
+    assert check_publication_area(tmp_path / "out") == []

@@ -180,7 +180,9 @@ def check_publication_area(area: str | Path, rules: DisclosureRules | None = Non
     problems: list[str] = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if path.suffix == ".csv":
+        if path.suffix == ".parquet":
+            problems.append(f"{rel}: a Parquet file (working data) in the publication area")
+        elif path.suffix == ".csv":
             try:
                 frame = pd.read_csv(path, dtype=str, nrows=500)
             except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
