@@ -37,7 +37,8 @@ START_NAMES = {"actual": "actual start (March 2025 for the expansion)",
 def _source(areas: Mapping[str, Any]) -> str:
     if areas["source"] == "real":
         return "DfE, Pupil attendance in schools (local-authority figures); estimates by evaluate"
-    return "synthetic England summed to local authorities; estimates by evaluate"
+    # caption_line names synthetic England itself: this is the format the data imitate
+    return "DfE's local-authority attendance figures (schools summed to LAs); estimates by evaluate"
 
 
 def source_callout(areas: Mapping[str, Any]) -> str:
@@ -361,7 +362,8 @@ def pupils_chart(pupils: Mapping[str, Any]) -> Chart:
         ax.set_xticks(sorted(df["year"].unique()))
         ax.set_ylabel("Mean absence rate (%)")
         ax.legend(loc="best", fontsize=8)
-        cap = caption_line("synthetic pupils (evaluate.synthetic.pupils); estimates by evaluate",
+        cap = caption_line("pupil absence records, one row per pupil and year (evaluate.synthetic.pupils); "
+                           "estimates by evaluate",
                            coverage="dashed line: mentoring starts; groups of fewer pupils than the threshold are not shown",
                            synthetic=True)
         _finish(fig, title, cap)
