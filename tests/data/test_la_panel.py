@@ -142,7 +142,8 @@ def test_every_missing_value_has_a_reason(fixture_panel):
     p = lp.panel
     n_nan = int(p[["possible_sessions", "overall_absence_sessions", "authorised_absence_sessions",
                    "unauthorised_absence_sessions"]].isna().sum().sum())
-    assert n_nan == len(lp.missing)
+    # `missing` also records the rates blanked for holiday periods or contradictory counts
+    assert n_nan == int(lp.missing["column"].str.endswith("_sessions").sum())
     reasons = lp.missing.groupby(["phase", "period", "column"])["reason"].first()
     assert reasons[("Special", "2023/24 to 2023-09-29", "possible_sessions")] == SUPPRESSED
     assert reasons[("Secondary", "2023/24 to 2023-10-13", "possible_sessions")] == (
@@ -481,3 +482,22 @@ def test_real_weighted_total_pa_close_to_dfe(real, releases):
     hi = ph.groupby("la_code")["pa_rate"].max()
     t = y.xs(2023, level="year").dropna()
     assert ((t >= lo[t.index] - 1e-9) & (t <= hi[t.index] + 1e-9)).all()  # a weighted mean
+
+
+@pytest.mark.real_data
+def test_no_term_or_fortnight_rate_rests_on_holiday_weeks():
+    """Easter fortnights hold a handful of possible sessions in some LAs (rates of 1,000% and
+    more were seen): their rates are set missing with a reason, the counts kept."""
+    if not (SHARED / "attendance_la_weekly_panel.csv.gz").exists():
+        pytest.skip(f"real LA files not in {SHARED}")
+    from evaluate.data.la_panel import HOLIDAY, build_la_panel, find_la_files
+
+    lp = build_la_panel(find_la_files(SHARED), period_types=("term", "fortnight"))
+    rates = lp.panel[["overall_absence_rate", "authorised_absence_rate", "unauthorised_absence_rate"]]
+    assert float(rates.max().max()) < 60
+    blanked = lp.missing[lp.missing["reason"] == HOLIDAY]
+    assert len(blanked) > 0
+    key = blanked.iloc[0]
+    row = lp.panel[(lp.panel["la_code"] == key["la_code"]) & (lp.panel["phase"] == key["phase"])
+                   & (lp.panel["period"] == key["period"])]
+    assert row["possible_sessions"].notna().all() and row[key["column"]].isna().all()

@@ -49,7 +49,7 @@ from evaluate.data.la_treatment import (  # noqa: F401  (the LA panel's public i
 from evaluate.data.programmes import term_bounds
 from evaluate.data.symbols import SymbolLog
 
-__all__ = ["LAPanel", "build_la_panel", "find_la_files", "add_totals", "schedules", "difference_ytd",
+__all__ = ["LAPanel", "implausible_rates", "build_la_panel", "find_la_files", "add_totals", "schedules", "difference_ytd",
            "academic_label", "year_start", "mentor_treatment", "add_treatment",
            "read_public_mentor_areas", "read_public_priority_areas"]
 
@@ -238,6 +238,7 @@ def build_la_panel(paths: Iterable[str | Path] | None = None, *,
         nparts.append(nrows)
     panel = _finish(pd.concat(parts, ignore_index=True))
     national = _finish(pd.concat(nparts, ignore_index=True))
+    miss.append(implausible_rates(panel))
     missing = pd.concat(miss, ignore_index=True)[MISSING_COLUMNS]
     log = copy.deepcopy(releases.attrition)  # the releases may be reused: do not append to them
     n = log.rows_final
@@ -247,6 +248,61 @@ def build_la_panel(paths: Iterable[str | Path] | None = None, *,
                 "period_types": list(period_types), "files": sorted(releases.sources)}
     return LAPanel(panel=panel, national=national, missing=missing, attrition=log,
                    symbols=releases.symbols, sources=dict(releases.sources), settings=settings)
+
+
+#: A term or fortnight whose possible sessions are below this share of its LA and phase's
+#: median for that period type is (nearly) a holiday: its rates rest on a handful of sessions.
+MIN_POSSIBLE_SHARE = 0.1
+HOLIDAY = (f"possible sessions under {MIN_POSSIBLE_SHARE:.0%} of the LA and phase's usual period "
+           "(holiday weeks): rate not computed")
+OVER_100 = ("sessions above possible sessions, or authorised or unauthorised above overall absence "
+            "(releases inconsistent): this rate not computed")
+
+
+def implausible_rates(panel: pd.DataFrame) -> pd.DataFrame:
+    """Blank the rates of terms and fortnights that cannot bear one, in place; return the record.
+
+    The counts stay (they are differences of DfE's cumulative totals and still add up); the
+    rates are set missing where the period is nearly a holiday (possible sessions under
+    :data:`MIN_POSSIBLE_SHARE` of the LA and phase's median for that period type) or where
+    the differenced counts contradict each other (absence above possible sessions, a part of
+    absence above the whole). Year rows are left alone.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluate.data.la_panel import implausible_rates
+    >>> p = pd.DataFrame({"la_code": "E1", "phase": "Total", "period_type": "fortnight",
+    ...                   "period": ["a", "b", "c"], "possible_sessions": [1000.0, 1000.0, 30.0],
+    ...                   "overall_absence_sessions": [60.0, 70.0, 45.0],
+    ...                   "authorised_absence_sessions": [40.0, 50.0, 40.0],
+    ...                   "unauthorised_absence_sessions": [20.0, 20.0, 5.0],
+    ...                   "overall_absence_rate": [6.0, 7.0, 150.0], "authorised_absence_rate": [4.0, 5.0, 133.3],
+    ...                   "unauthorised_absence_rate": [2.0, 2.0, 16.7]})
+    >>> rec = implausible_rates(p)
+    >>> p["overall_absence_rate"].tolist(), sorted(set(rec["column"]))
+    ([6.0, 7.0, nan], ['authorised_absence_rate', 'overall_absence_rate', 'unauthorised_absence_rate'])
+    >>> bool(rec["reason"].str.startswith("possible sessions under").all())
+    True
+    """
+    sub = panel["period_type"] != "year"
+    poss = panel["possible_sessions"]
+    med = panel[sub].groupby(["la_code", "phase", "period_type"])["possible_sessions"].transform("median")
+    holiday = sub & (poss < MIN_POSSIBLE_SHARE * med.reindex(panel.index))
+    overall = panel["overall_absence_sessions"]
+    records = []
+    for rate, col in RATES.items():
+        # a rate above 100%, or a part of absence above the whole: the releases contradict each other
+        over = sub & ~holiday & ((panel[col] > poss) | ((panel[col] > overall + 1) if col != "overall_absence_sessions"
+                                                        else False))
+        for mask, why in ((holiday, HOLIDAY), (over, OVER_100)):
+            hit = mask & panel[rate].notna()
+            if hit.any():
+                records.append(pd.DataFrame({c: panel.loc[hit, c].to_numpy()
+                                             for c in ("la_code", "phase", "period_type", "period")})
+                               .assign(column=rate, reason=why))
+            panel.loc[mask, rate] = np.nan
+    return (pd.concat(records, ignore_index=True) if records else pd.DataFrame(columns=MISSING_COLUMNS))
 
 
 #: File-name patterns of the LA attendance files, looked for by :func:`find_la_files`.
