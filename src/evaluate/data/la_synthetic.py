@@ -15,6 +15,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from evaluate.data.la_panel import academic_label
 from evaluate.data.programmes import term_bounds, year_bounds
 
 __all__ = ["la_panel_from_schools", "PHASES"]
@@ -81,7 +82,7 @@ def la_panel_from_schools(panel_year: pd.DataFrame, panel_term: pd.DataFrame | N
     parts = []
     year = _aggregate(panel_year, ["year"]).assign(period_type="year")
     bounds = year["year"].map(lambda y: year_bounds(int(y)))
-    year["period"] = year["year"].map(lambda y: f"{int(y)}/{(int(y) + 1) % 100:02d}")
+    year["period"] = year["year"].map(lambda y: academic_label(int(y)))
     year["start_date"] = bounds.map(lambda b: b[0])
     year["end_date"] = bounds.map(lambda b: b[1])
     order = sorted(year["year"].unique())
@@ -93,7 +94,7 @@ def la_panel_from_schools(panel_year: pd.DataFrame, panel_term: pd.DataFrame | N
         keys = sorted({(int(y), str(t)) for y, t in zip(term["year"], term["term"], strict=True)},
                       key=lambda k: (k[0], rank[k[1]]))
         term["t"] = [keys.index((int(y), str(t))) + 1 for y, t in zip(term["year"], term["term"], strict=True)]
-        term["period"] = [f"{int(y)}/{(int(y) + 1) % 100:02d} {t}" for y, t in zip(term["year"], term["term"], strict=True)]
+        term["period"] = [f"{academic_label(int(y))} {t}" for y, t in zip(term["year"], term["term"], strict=True)]
         b = [term_bounds(int(y), str(t)) for y, t in zip(term["year"], term["term"], strict=True)]
         term["start_date"] = [x[0] for x in b]
         term["end_date"] = [x[1] for x in b]

@@ -24,6 +24,7 @@ from evaluate.disclosure.pseudonym import ID_NAME, pupil_id_columns
 from evaluate.disclosure.rules import DisclosureRules
 from evaluate.disclosure.suppress import SUPPRESSED, ControlledTable, TableSpec, control_table
 from evaluate.errors import InputError
+from evaluate.io import _json_default
 
 #: Keys of JSON values that are counts of pupils (rates and shares excluded).
 PUPIL_COUNT_KEY = re.compile(r"(^|_)(pupils?|enrolments?|mentored|children)(_|$)", re.IGNORECASE)
@@ -109,16 +110,10 @@ def publish_json(obj: Any, path: str | Path, *, area: str | Path, rules: Disclos
     rules = rules or DisclosureRules()
     target = _inside(Path(path), Path(area))
     log: list[dict[str, Any]] = []
-    clean = _walk(json.loads(json.dumps(obj, default=_default)), rules, "", log, target.name)
+    clean = _walk(json.loads(json.dumps(obj, default=_json_default)), rules, "", log, target.name)
     if log and isinstance(clean, dict):
         clean[RECORD_KEY] = {"rules": rules.to_dict(), "suppressed": log}
     return write_json(clean, target)
-
-
-def _default(obj: Any) -> Any:
-    from evaluate.io import _json_default
-
-    return _json_default(obj)
 
 
 def publish_table(frame: pd.DataFrame, spec: TableSpec, path: str | Path, *, area: str | Path,

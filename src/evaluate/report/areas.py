@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluate.report.charts import Chart, _finish, caption_line
-from evaluate.report.rounding import fmt_count, fmt_number
+from evaluate.report.rounding import fmt_count, fmt_number, fmt_pct
 from evaluate.report.tables import markdown_table
 from evaluate.style import palette, style_context
 
@@ -252,14 +252,6 @@ _TERMS = {"before_after": "Before and after, mentored pupils only", "did_all": "
           "did_matched": "DiD against matched comparison pupils"}
 
 
-def _num(v: Any, nd: int = 1, scale: float = 1.0) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, str):
-        return v
-    return fmt_number(v * scale, nd)
-
-
 def pupils_shares_table(pupils: Mapping[str, Any], *, label: str = "tbl-pupils-improved") -> str:
     """Share of pupils whose absence fell, by group, with the pupil counts (disclosure-controlled).
 
@@ -274,8 +266,9 @@ def pupils_shares_table(pupils: Mapping[str, Any], *, label: str = "tbl-pupils-i
     """
     df = pd.DataFrame(pupils["tables"]["shares"]["records"])
     df["group"] = df["group"].map(lambda g: _GROUPS.get(g, g))
-    df["share_improved"] = df["share_improved"].map(lambda v: _num(v, 0, 100) + ("%" if not isinstance(v, str) else ""))
-    df["n_pupils"] = df["n_pupils"].map(lambda v: v if isinstance(v, str) else fmt_count(v))
+    # fmt_count and fmt_number pass DfE symbols ('c') through; a share is scaled first
+    df["share_improved"] = df["share_improved"].map(lambda v: v if isinstance(v, str) else fmt_pct(100 * v, 0))
+    df["n_pupils"] = df["n_pupils"].map(fmt_count)
     return markdown_table(df[["group", "share_improved", "n_pupils"]], formats={c: "text" for c in df.columns},
                           headers={"group": "Group", "share_improved": "Absence fell", "n_pupils": "Pupils"},
                           caption=("Share of pupils whose absence rate fell from the year before mentoring to the "
@@ -296,11 +289,10 @@ def pupils_estimates_table(pupils: Mapping[str, Any], *, label: str = "tbl-pupil
     | Before and after, mentored pupils only | -12.1 | -12.8 to -11.4 | -6.5 | 4,745 | 0 |
     """
     df = pd.DataFrame(pupils["tables"]["estimates"]["records"])
-    rows = [{"term": _TERMS.get(r["term"], r["term"]), "estimate": _num(r["estimate"]),
-             "ci": "c" if isinstance(r["ci_low"], str) else f"{_num(r['ci_low'])} to {_num(r['ci_high'])}",
-             "truth": _num(r.get("truth")),
-             "m": r["n_pupils_mentored"] if isinstance(r["n_pupils_mentored"], str) else fmt_count(r["n_pupils_mentored"]),
-             "c": r["n_pupils_comparison"] if isinstance(r["n_pupils_comparison"], str) else fmt_count(r["n_pupils_comparison"])}
+    rows = [{"term": _TERMS.get(r["term"], r["term"]), "estimate": fmt_number(r["estimate"], 1),
+             "ci": "c" if isinstance(r["ci_low"], str) else f"{fmt_number(r['ci_low'], 1)} to {fmt_number(r['ci_high'], 1)}",
+             "truth": fmt_number(r.get("truth"), 1),
+             "m": fmt_count(r["n_pupils_mentored"]), "c": fmt_count(r["n_pupils_comparison"])}
             for r in df.to_dict("records")]
     out = pd.DataFrame(rows)
     return markdown_table(out, formats={c: "text" for c in out.columns},
@@ -326,7 +318,7 @@ def pupils_area_table(pupils: Mapping[str, Any], *, label: str = "tbl-pupils-are
     """
     df = pd.DataFrame(pupils["tables"]["by_area"]["records"])
     for c in ("primary", "secondary", "total"):
-        df[c] = df[c].map(lambda v: v if isinstance(v, str) else fmt_count(v))
+        df[c] = df[c].map(fmt_count)
     return markdown_table(df, formats={c: "text" for c in df.columns},
                           headers={"area": "Area", "primary": "Primary pupils", "secondary": "Secondary pupils",
                                    "total": "All pupils"},
