@@ -71,3 +71,13 @@ def test_the_report_says_its_la_section_is_real_and_shows_both_starts(run):
     assert "Actual start: effect (95% CI)" in text and "Announced start: effect (95% CI)" in text
     assert "minimum detectable effect" in text
     assert scan_html(html) == []
+
+
+def test_only_the_la_chart_is_captioned_as_real_data(run):
+    from evaluate.report.sentences import SYNTHETIC_LABEL
+    html = (run / "reports" / "mentors.html").read_text()
+    caps = [" ".join(re.sub(r"<[^>]+>", " ", c).split())
+            for c in re.findall(r"<figcaption>(.*?)</figcaption>", html, flags=re.S)]
+    real = [c for c in caps if "DfE, Pupil attendance in schools" in c]
+    assert len(real) == 1 and SYNTHETIC_LABEL not in real[0]
+    assert all(SYNTHETIC_LABEL in c for c in caps if c not in real)

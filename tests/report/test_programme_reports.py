@@ -29,7 +29,11 @@ DOCS = ("hubs", "mentors", "technical-annex")
 def run(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("programme")
     cfg_path = tmp / "evaluation.yml"
+    # la_data pinned to synthetic: with $EVALUATE_DATA_ROOTS set (make test sets it when
+    # ../shared/data exists) the LA section would otherwise run on the real files, whose
+    # chart is rightly not labelled synthetic (tests/areas/test_mentors_real.py checks that)
     cfg_path.write_text("seed: 5\noutput: out\ndata:\n  dir: synth\n  synthetic: {schools: 2500}\n"
+                        "programmes: {mentors: {areas: {la_data: synthetic}}}\n"
                         f"reports: [{', '.join(DOCS)}]\n"
                         f"reports_dir: {Path(__file__).parents[2] / 'reports'}\n", encoding="utf-8")
     cfg = load_config(cfg_path)
