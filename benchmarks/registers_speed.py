@@ -5,7 +5,9 @@ folder, then run the stage in a fresh subprocess and record wall time, marks per
 and the subprocess's peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``,
 DuckDB's memory included). The pandas baseline (read the five columns, term per date,
 ``groupby(pupil, school, year, term, code).size()``, code table, pivot to school x term)
-runs in its own subprocess at the sizes pandas can hold. Generated data is deleted.
+runs in its own subprocess at the sizes pandas can hold. The stage runs with and without
+its check for repeated marks (``duplicates='error'``, the default, and ``'skip'``).
+Generated data is deleted.
 
     .venv/bin/python benchmarks/registers_speed.py --sizes 10e6 100e6 380e6 --pandas 10e6 30e6
 """
@@ -25,9 +27,10 @@ from pathlib import Path
 STAGE = r"""
 import json, resource, sys, time
 from evaluate.registers import read_marks, register_measures
-path, threads, mem, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+path, threads, mem, tmp, dup = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 t = time.perf_counter()
-res = register_measures(read_marks(path, threads=threads, memory_limit=mem, temp_directory=tmp))
+res = register_measures(read_marks(path, threads=threads, memory_limit=mem, temp_directory=tmp),
+                        duplicates=dup)
 wall = time.perf_counter() - t
 s = res.schools
 print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -85,6 +88,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20240901)
     ap.add_argument("--order", choices=["pupil", "date"], default="pupil",
                     help="row order inside each Parquet part (write_registers(order=))")
+    ap.add_argument("--duplicates", nargs="+", choices=["error", "skip"], default=["error", "skip"],
+                    help="register_measures(duplicates=): 'error' checks for repeated marks "
+                         "(the default), 'skip' does not; each is run and reported")
     args = ap.parse_args()
 
     from evaluate.synthetic.registers import write_registers
@@ -105,30 +111,33 @@ def main() -> None:
         gen = time.perf_counter() - t
         disk = sum(f.stat().st_size for f in folder.rglob("*.parquet")) / 1e6
         load = os.getloadavg()[0]
-        stage = run(STAGE, str(folder), str(args.threads), args.memory_limit, str(work / "spill"))
-        row = {"marks": info["marks"], "pupils": info["pupils"], "schools": info["schools"],
-               "gen_s": gen, "gen_rate": info["marks"] / gen / 1e6, "parquet_mb": disk,
-               "load": load, "stage": stage}
-        if stage.get("possible") is not None:
-            truth = info["truth"]
-            row["stage_matches_truth"] = (stage["possible"] == int(truth["sess_possible"].sum())
-                                          and stage["overall"] == int(truth["sess_overall"].sum()))
-        if any(abs(size - p) < 1 for p in args.pandas):
-            row["pandas"] = run(PANDAS, str(folder))
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+        for k, dup in enumerate(args.duplicates):
+            load = os.getloadavg()[0]
+            stage = run(STAGE, str(folder), str(args.threads), args.memory_limit, str(work / "spill"), dup)
+            row = {"marks": info["marks"], "pupils": info["pupils"], "schools": info["schools"],
+                   "gen_s": gen, "gen_rate": info["marks"] / gen / 1e6, "parquet_mb": disk,
+                   "load": load, "duplicates": dup, "stage": stage}
+            if stage.get("possible") is not None:
+                truth = info["truth"]
+                row["stage_matches_truth"] = (stage["possible"] == int(truth["sess_possible"].sum())
+                                              and stage["overall"] == int(truth["sess_overall"].sum()))
+            if k == 0 and any(abs(size - p) < 1 for p in args.pandas):
+                row["pandas"] = run(PANDAS, str(folder))
+            rows.append(row)
+            print(json.dumps(row), flush=True)
         shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(work / "spill", ignore_errors=True)
 
-    print("\n| marks | pupils | schools | generate (M marks/s) | stage wall (s) | stage M marks/s "
+    print("\n| marks | repeat check | pupils | schools | generate (M marks/s) | stage wall (s) | stage M marks/s "
           "| stage peak RSS (MB) | pandas wall (s) | pandas M marks/s | pandas peak RSS (MB) "
           "| load avg |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         s, p = r["stage"], r.get("pandas", {})
         sw = s.get("wall")
         pw = p.get("wall")
-        print(f"| {r['marks']:,} | {r['pupils']:,} | {r['schools']:,} | {r['gen_rate']:.1f} | "
+        check = "yes" if r["duplicates"] == "error" else "no"
+        print(f"| {r['marks']:,} | {check} | {r['pupils']:,} | {r['schools']:,} | {r['gen_rate']:.1f} | "
               f"{sw:.1f} | {r['marks'] / sw / 1e6:.1f} | {s['rss_mb']:.0f} | "
               + (f"{pw:.1f} | {r['marks'] / pw / 1e6:.1f} | {p['rss_mb']:.0f} | " if pw else
                  (f"{p.get('error', '-')} | - | - | " if p else "- | - | - | "))

@@ -318,6 +318,8 @@ def registers_build(
     engine: Annotated[str, typer.Option(help="duckdb (embedded) or pyspark (local Spark).")] = "duckdb",
     memory_limit: Annotated[str, typer.Option("--memory-limit", help="DuckDB memory before spilling to disk.")] = "4GB",
     threads: Annotated[int, typer.Option(help="Worker threads.")] = 2,
+    duplicates: Annotated[str, typer.Option(help="error: stop if marks repeat a pupil, school, date and "
+                                            "session (the default); skip: do not check (faster).")] = "error",
 ) -> None:
     """Turn register marks into the school x term absence file the panel reads.
 
@@ -331,7 +333,12 @@ def registers_build(
     if engine not in ("duckdb", "pyspark"):
         raise InputError(f"unknown engine '{engine}'; choose duckdb or pyspark", column="--engine")
     table = read_marks(marks, engine=engine, memory_limit=memory_limit, threads=threads)
-    res = register_measures(table)
+    try:
+        res = register_measures(table, duplicates=duplicates)
+    except InputError as err:
+        if err.file is not None:
+            raise
+        raise InputError(err.message, file=str(marks), column=err.column, row=err.row) from None
     gias = data / "gias" / "edubasealldata.csv"
     schools = gias_school_details(gias) if gias.exists() else None
     path = res.write_ees(data / "absence" / "school_absence_registers.csv", schools=schools)

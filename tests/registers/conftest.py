@@ -13,11 +13,26 @@ from evaluate.data.programmes import academic_year, term_bounds
 from evaluate.registers import code_table
 
 
-def random_marks(n: int = 4000, seed: int = 0, *, string_ids: bool = False) -> pd.DataFrame:
-    """Random marks over 2023/24 and 2024/25, every code of both sets plus junk."""
+def random_marks(n: int = 4000, seed: int = 0, *, string_ids: bool = False,
+                 repeats: bool = False) -> pd.DataFrame:
+    """Random marks over 2023/24 and 2024/25, every code of both sets plus junk.
+
+    ``repeats=False``: no two marks share a pupil, school, date and session (draws that
+    would are replaced by later ones), as a clean register. ``repeats=True``: keys drawn
+    with replacement, so some repeat (about 30 in 4,000).
+    """
     rng = np.random.default_rng(seed)
     codes = sorted(set(code_table()["code"])) + ["F", "??"]
     days = pd.date_range("2023-08-01", "2025-07-31", freq="D").date
+    m = n if repeats else 2 * n
+    df = _draw(rng, m, codes, days, string_ids)
+    if not repeats:
+        df = df.drop_duplicates(["pupil_id", "urn", "date", "session"]).head(n).reset_index(drop=True)
+        assert len(df) == n
+    return df
+
+
+def _draw(rng, n, codes, days, string_ids):
     pupils = rng.integers(1, 60, n)
     df = pd.DataFrame({
         "pupil_id": [f"P{p:04d}" for p in pupils] if string_ids else pupils.astype("int64"),

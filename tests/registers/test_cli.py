@@ -32,3 +32,18 @@ def test_synth_then_build_writes_the_school_file_the_data_layer_reads(tmp_path):
 def test_a_bad_engine_is_one_line(tmp_path):
     out = _cli("registers", "build", str(tmp_path), "--data", str(tmp_path / "d"), "--engine", "oracle", cwd=tmp_path)
     assert out.returncode == 2 and "Traceback" not in out.stderr and "unknown engine" in out.stderr
+
+
+def test_repeated_marks_stop_the_build_in_one_line_naming_the_file(tmp_path):
+    marks = tmp_path / "marks.csv"
+    marks.write_text("pupil_id,urn,date,session,code\nP1,100001,2024-09-04,AM,/\n"
+                     "P1,100001,2024-09-04,PM,/\nP1,100001,2024-09-04,AM,N\n", encoding="utf-8")
+    out = _cli("registers", "build", str(marks), "--data", str(tmp_path / "d"), cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"file {marks}" in out.stderr and "2 register marks repeat" in out.stderr
+    assert "URN 100001, 2024-09-04 AM" in out.stderr
+    assert not (tmp_path / "d" / "absence").exists()
+    skipped = _cli("registers", "build", str(marks), "--data", str(tmp_path / "d"), "--duplicates", "skip",
+                   cwd=tmp_path)
+    assert skipped.returncode == 0, skipped.stderr
+    assert "Register marks read: 3" in skipped.stdout and "not checked" in skipped.stdout

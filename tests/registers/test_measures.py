@@ -204,3 +204,59 @@ def test_missing_column_is_an_input_error():
     with pytest.raises(InputError, match="lacks column"):
         register_measures(ibis.memtable({"pupil_id": [1], "urn": [1], "date": [D(2024, 1, 8)],
                                          "code": ["/"]}))
+
+
+def _repeats_oracle(df: pd.DataFrame) -> tuple[int, int]:
+    ok = df[df["session"].isin(["AM", "PM"]) & df["date"].notna() & df["pupil_id"].notna()
+            & df["urn"].notna()]
+    sizes = ok.groupby(["pupil_id", "urn", "date", "session"]).size()
+    return int(sizes[sizes > 1].sum()), int((sizes > 1).sum())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_repeated_marks_are_an_error_counted_as_pandas_counts_them(seed):
+    from evaluate import InputError
+
+    df = random_marks(4000, seed, repeats=True)
+    n_marks, n_keys = _repeats_oracle(df)
+    assert n_keys > 5                                 # the draw has repeats to find
+    with pytest.raises(InputError) as err:
+        register_measures(ibis.memtable(df))
+    msg = str(err.value)
+    assert f"{n_marks:,} register marks repeat a pupil, school, date and session ({n_keys:,} " in msg
+    ok = df[df["session"].isin(["AM", "PM"]) & df["date"].notna()]
+    rep = ok[ok.duplicated(["pupil_id", "urn", "date", "session"], keep=False)]
+    first = rep.sort_values(["urn", "date", "session"]).iloc[0]
+    assert f"e.g. URN {first['urn']}, {first['date'].isoformat()} {first['session']}" in msg
+    assert "--duplicates skip" in msg
+    # skip: every mark counted, as the oracle counts them, and the result says it was not checked
+    res = register_measures(ibis.memtable(df), duplicates="skip")
+    assert res.marks["read"] == 4000 and res.settings["duplicates"] == "not checked"
+    assert "repeated marks (same pupil, school, date and session): not checked" in res.summary()
+    want = oracle(df).sort_values(["urn", "year", "period"]).reset_index(drop=True)
+    got = res.schools.sort_values(["urn", "year", "period"]).reset_index(drop=True)
+    np.testing.assert_array_equal(got["sess_possible"].to_numpy(), want["sess_possible"].to_numpy())
+
+
+def test_what_is_not_a_repeat():
+    rows = [("a", 1, D(2023, 9, 4), "AM", "/"), ("a", 1, D(2023, 9, 4), "PM", "/"),   # two sessions
+            ("a", 2, D(2023, 9, 4), "AM", "D"),                                     # another school
+            ("b", 1, D(2023, 9, 4), "AM", "/"),                                     # another pupil
+            ("a", 1, D(2023, 9, 5), "AM", "/"),                                     # another day
+            ("a", 1, D(2023, 9, 5), "XX", "/"), ("a", 1, D(2023, 9, 5), "XX", "/")]  # malformed
+    res = register_measures(_marks(rows))
+    assert res.settings["duplicates"].startswith("checked")
+    assert res.marks["read"] == 7 and res.marks["malformed"] == 2
+
+
+def test_one_repeat_with_another_code_is_found_and_named():
+    from evaluate import InputError
+
+    rows = [("a", 100234, D(2024, 2, 29), "PM", "/"), ("b", 100234, D(2024, 2, 29), "PM", "/"),
+            ("a", 100234, D(2024, 2, 29), "PM", "O"), ("a", 100234, D(2024, 2, 29), "AM", "/")]
+    with pytest.raises(InputError, match=r"2 register marks repeat .* \(1 pupil-sessions .*"
+                                         r"e\.g\. URN 100234, 2024-02-29 PM\.") as err:
+        register_measures(_marks(rows))
+    assert "'a'" not in str(err.value)                # no pupil id in the message
+    with pytest.raises(InputError, match="duplicates must be 'error' or 'skip'"):
+        register_measures(_marks(rows), duplicates="drop")

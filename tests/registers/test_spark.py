@@ -39,3 +39,20 @@ def test_spark_matches_duckdb(spark, fixture_parquet):
     pd.testing.assert_frame_equal(on_spark.unknown, on_duck.unknown)
     pd.testing.assert_frame_equal(on_spark.malformed, on_duck.malformed)
     assert on_spark.dual_registered == on_duck.dual_registered
+    assert on_spark.settings["duplicates"] == on_duck.settings["duplicates"] != "not checked"
+
+
+@pytest.mark.slow
+def test_spark_finds_the_same_repeated_marks(spark, tmp_path):
+    import ibis
+
+    from evaluate import InputError
+
+    df = random_marks(3000, 8, repeats=True)
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "m.parquet")
+    messages = []
+    for engine in (ibis.pyspark.connect(spark), "duckdb"):
+        with pytest.raises(InputError) as err:
+            register_measures(read_marks(tmp_path / "m.parquet", engine=engine))
+        messages.append(str(err.value))
+    assert messages[0] == messages[1] and "register marks repeat" in messages[0]

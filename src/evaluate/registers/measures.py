@@ -35,6 +35,16 @@ Dual registration (a pupil on two schools' rolls)
     both schools. :meth:`RegisterMeasures.pupil_totals` gives the pupil's measures summed
     over schools, with the flags recomputed on the sums.
 
+Repeated marks
+    A pupil has one mark per session at a school. Before anything is counted, one pass
+    looks for marks that repeat a pupil, school, date and session (an exact check: the
+    key is packed into one integer, nothing is hashed). By default a repeat is an error
+    that names how many there are and the first school, date and session, because the
+    stage cannot know which of two marks is right; ``duplicates="skip"`` leaves the check
+    out (every mark is then counted as read; ``settings`` and the summary say it was not
+    checked). The check costs about as much as the rest of the stage
+    (``benchmarks/RESULTS.md``).
+
 Marks never disappear silently
     Every mark is in exactly one of: counted (a possible session), not counted (a code
     of the ``not_counted`` category), **unknown** (a code not in the mark's code set,
@@ -276,6 +286,8 @@ class RegisterMeasures:
             lines.append(f"    {r.problem}: {r.marks:,} marks, e.g. URN {r.example_urn}, "
                          f"year {r.example_year}")
         s = self.schools[self.schools["period"] == "year"]
+        if self.settings.get("duplicates") == "not checked":
+            lines.append("  repeated marks (same pupil, school, date and session): not checked")
         lines.append(f"Schools: {s['urn'].nunique():,}; school x period rows: {len(self.schools):,}; "
                      f"dual-registered pupil-terms: {self.dual_registered:,}")
         if len(s):
@@ -416,7 +428,37 @@ def ees_spec(columns: Sequence[str]) -> TableSpec:
     return TableSpec(counts={c: "pupils" for c in pupils}, rates=rates)
 
 
-def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasures:
+def _repeated_marks(marks: ibis.Table, first: Any, last: Any) -> tuple[int, int, list[tuple[int, Any, str]]]:
+    """Marks that repeat a pupil, school, date and session: (marks, keys, first examples).
+
+    Exact: school, day and session are packed into one integer (the day counted from the
+    first date read, so the packing cannot overflow for URNs below 2**40) and grouped with
+    the pupil id. Marks without a date, pupil, URN or an AM/PM session are malformed and
+    counted elsewhere; they are left out here.
+    """
+    import datetime as dt
+
+    first = pd.Timestamp(first).date()
+    span = (pd.Timestamp(last).date() - first).days + 1
+    m = marks.filter(marks.date.notnull() & marks.urn.notnull() & marks.pupil_id.notnull()
+                     & marks.session.isin(["AM", "PM"]))
+    day = m.date.epoch_days().cast("int64") - (first - dt.date(1970, 1, 1)).days
+    key = m.urn * (2 * span) + day * 2 + ibis.ifelse(m.session == "PM", 1, 0).cast("int64")
+    g = m.group_by([m.pupil_id, key.name("k")]).aggregate(n=m.count())
+    g = g.filter(g.n > 1)
+    totals = g.aggregate(keys=g.count(), marks=g.n.sum()).to_pandas()
+    keys = int(totals["keys"].iloc[0]) if len(totals) else 0
+    if not keys:
+        return 0, 0, []
+    n_marks = int(totals["marks"].iloc[0])
+    ks = g.select("k").distinct().order_by("k").limit(3).to_pandas()["k"].tolist()
+    ex = [(int(k // (2 * span)), first + dt.timedelta(days=int(k % (2 * span)) // 2),
+           "PM" if k % 2 else "AM") for k in ks]
+    return n_marks, keys, ex
+
+
+def register_measures(marks: ibis.Table, *, cache: bool = True,
+                      duplicates: str = "error") -> RegisterMeasures:
     """Absence measures from register marks (see the module docstring for the rules).
 
     A light pass counts the marks by date (marks read, missing dates). One heavy pass
@@ -436,6 +478,11 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
         Keep the counts and the pupil x school x term rows in the engine (temporary
         tables; ``Table.cache`` on other backends) so that nothing reads the marks twice;
         turn off only for backends that cannot.
+    duplicates
+        ``'error'`` (default): look for marks that repeat a pupil, school, date and
+        session, and raise if there are any (the message gives their number and the first
+        school, date and session; no pupil id). ``'skip'``: do not look (faster; every
+        mark is counted as read, and ``settings['duplicates']`` says it was not checked).
 
     Returns
     -------
@@ -444,7 +491,8 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
     Raises
     ------
     InputError
-        A column is missing.
+        A column is missing, ``duplicates`` is not ``'error'`` or ``'skip'``, or
+        (``duplicates='error'``) marks repeat a pupil, school, date and session.
 
     Examples
     --------
@@ -467,6 +515,10 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
         from evaluate.errors import InputError
 
         raise InputError(f"marks table lacks column(s) {', '.join(missing)}", column=missing[0])
+    if duplicates not in ("error", "skip"):
+        from evaluate.errors import InputError
+
+        raise InputError(f"duplicates must be 'error' or 'skip', not {duplicates!r}", column="duplicates")
     engine = marks.get_backend().name
     marks = marks.select("pupil_id", "urn", "date", "session", "code")
 
@@ -477,6 +529,19 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
     read = int(by_date["n"].sum())
     no_date = int(by_date.loc[by_date["date"].isna(), "n"].sum())
     dated = by_date[by_date["date"].notna()]
+    if duplicates == "error" and len(dated):
+        rep, rep_keys, examples = _repeated_marks(marks, dated["date"].min(), dated["date"].max())
+        clock("repeated marks")
+        if rep:
+            from evaluate.errors import InputError
+
+            eg = "; ".join(f"URN {u}, {d.isoformat()} {sess}" for u, d, sess in examples)
+            raise InputError(
+                f"{rep:,} register marks repeat a pupil, school, date and session ({rep_keys:,} "
+                f"pupil-sessions with more than one mark), e.g. {eg}. A pupil has one mark per "
+                "session at a school and the stage cannot tell which mark is right: remove the "
+                "repeats, or pass duplicates='skip' (--duplicates skip) to count every mark",
+                column="session")
     dterms = date_terms(dated["date"])
     # one small key: 4 * year + term (a narrow group key makes the heavy pass much faster)
     dt_tab = ibis.memtable(pd.DataFrame({"date": dterms["date"],
@@ -651,6 +716,8 @@ def register_measures(marks: ibis.Table, *, cache: bool = True) -> RegisterMeasu
                 "code_sets": "pre2024 up to 2023/24, 2024 from 2024/25",
                 "persistent": "10 * overall >= possible", "severe": "2 * overall >= possible",
                 "dual_registration": "per pupil x school; D not counted at the school recording it",
+                "duplicates": ("checked: no mark repeats a pupil, school, date and session"
+                               if duplicates == "error" else "not checked"),
                 "seconds": dict(clock.steps)}
     return RegisterMeasures(schools=sch, pupils=pupils, pupil_reasons=pupil_reasons,
                             marks=marks_tally, unknown=unknown,
