@@ -260,3 +260,36 @@ def test_one_repeat_with_another_code_is_found_and_named():
     assert "'a'" not in str(err.value)                # no pupil id in the message
     with pytest.raises(InputError, match="duplicates must be 'error' or 'skip'"):
         register_measures(_marks(rows), duplicates="drop")
+
+
+def test_the_weekly_screen_misses_no_repeat_at_its_edges():
+    from evaluate import InputError
+    from evaluate.registers.measures import _repeated_marks
+
+    week = [D(2024, 1, 1) + dt.timedelta(days=k) for k in range(7)]          # Monday to Sunday
+    full = [("a", 1, d, s, "/") for d in week for s in ("AM", "PM")]          # 14 marks, no repeat
+    assert register_measures(_marks(full)).marks["read"] == 14
+    cases = {"Sunday PM twice, 14 marks": full[1:] + [("a", 1, week[6], "PM", "O")],
+             "16 copies of one session (a nibble would carry)": [("a", 1, week[2], "AM", "/")] * 16,
+             "15 marks, one repeat across weeks' edge": full[1:] + [("a", 1, week[0] - dt.timedelta(days=1),
+                                                                      "PM", "/")] * 2}
+    for name, rows in cases.items():
+        with pytest.raises(InputError, match="register marks repeat"):
+            register_measures(_marks(rows))
+        df = pd.DataFrame(rows, columns=["pupil_id", "urn", "date", "session", "code"])
+        by_date = df.groupby("date").size().rename("n").reset_index()
+        assert _repeated_marks(ibis.memtable(df), by_date)[:2] == _repeats_oracle(df), name
+
+
+@pytest.mark.parametrize("chunk", [50, 400, 10**9])
+def test_the_check_in_runs_of_dates_counts_what_one_pass_counts(chunk):
+    from evaluate.registers.measures import _repeated_marks
+
+    df = random_marks(3000, 11, repeats=True)
+    ok = df[df["date"].notna()]
+    by_date = ok.groupby("date").size().rename("n").reset_index()
+    got = _repeated_marks(ibis.memtable(df), by_date, chunk)
+    assert got[:2] == _repeats_oracle(df) and got[1] > 5
+    rep = ok[ok["session"].isin(["AM", "PM"]) & ok.duplicated(["pupil_id", "urn", "date", "session"], keep=False)]
+    first = rep.sort_values(["urn", "date", "session"]).iloc[0]
+    assert got[2][0] == (first["urn"], first["date"], first["session"])

@@ -38,11 +38,12 @@ Dual registration (a pupil on two schools' rolls)
 Repeated marks
     A pupil has one mark per session at a school. Before anything is counted, one pass
     looks for marks that repeat a pupil, school, date and session (an exact check: the
-    key is packed into one integer, nothing is hashed). By default a repeat is an error
+    key is packed into integers, nothing is hashed). By default a repeat is an error
     that names how many there are and the first school, date and session, because the
     stage cannot know which of two marks is right; ``duplicates="skip"`` leaves the check
     out (every mark is then counted as read; ``settings`` and the summary say it was not
-    checked). The check costs about as much as the rest of the stage
+    checked). The check groups marks by pupil x school x week (a screen that is exact, see
+    ``_repeated_marks``) and costs about as much as the rest of the stage
     (``benchmarks/RESULTS.md``).
 
 Marks never disappear silently
@@ -428,33 +429,82 @@ def ees_spec(columns: Sequence[str]) -> TableSpec:
     return TableSpec(counts={c: "pupils" for c in pupils}, rates=rates)
 
 
-def _repeated_marks(marks: ibis.Table, first: Any, last: Any) -> tuple[int, int, list[tuple[int, Any, str]]]:
+#: Marks per pass of the repeat check: dates are taken in runs of at most this many marks
+#: (a repeat shares its date), so the check's hash table stays small at any size.
+REPEAT_CHUNK_MARKS = 40_000_000
+_NIBBLE_HIGH_BITS = int("E" * 14, 16)  # bits 1-3 of each of 14 nibbles
+
+
+def _repeated_marks(marks: ibis.Table, by_date: pd.DataFrame,
+                    chunk: int = REPEAT_CHUNK_MARKS) -> tuple[int, int, list[tuple[int, Any, str]]]:
     """Marks that repeat a pupil, school, date and session: (marks, keys, first examples).
 
-    Exact: school, day and session are packed into one integer (the day counted from the
-    first date read, so the packing cannot overflow for URNs below 2**40) and grouped with
-    the pupil id. Marks without a date, pupil, URN or an AM/PM session are malformed and
-    counted elsewhere; they are left out here.
+    Exact, in two steps, one run of consecutive dates at a time (``by_date``: marks per
+    date, from the light pass; runs of at most ``chunk`` marks: a repeat shares its date,
+    so it is always inside one run):
+
+    1. A screen with one row per pupil x school x week: the week's session ``s``
+       (Monday AM = 0 ... Sunday PM = 13) adds ``16**s`` to a sum. Without repeats a
+       pupil-week has at most 14 marks and every nibble of the sum is 0 or 1; a row with
+       more than 14 marks or a nibble of 2 or more has a repeat (with at most 14 marks no
+       nibble can carry, so nothing is missed). Ten times fewer groups than marks.
+    2. Only if the screen finds any: the exact count, with school, day and session packed
+       into one integer (the day counted from the first date read, so the packing cannot
+       overflow for URNs below 2**40) grouped with the pupil id, and the first examples.
+
+    Marks without a date, pupil, URN or an AM/PM session are malformed and counted
+    elsewhere; they are left out here. (On Spark with ANSI arithmetic, a pupil-week with
+    over 2,000 marks would overflow the screen's sum and stop with Spark's error.)
     """
     import datetime as dt
 
-    first = pd.Timestamp(first).date()
-    span = (pd.Timestamp(last).date() - first).days + 1
+    days = by_date.assign(date=pd.to_datetime(by_date["date"]).dt.date).sort_values("date")
+    first = days["date"].iloc[0]
+    span = (days["date"].iloc[-1] - first).days + 1
+    runs, lo, prev, size = [], None, first, 0
+    for d, n in zip(days["date"], days["n"], strict=True):
+        if lo is not None and size + n > chunk:
+            runs.append((lo, prev))
+            lo, size = None, 0
+        lo = d if lo is None else lo
+        size += int(n)
+        prev = d
+    runs.append((lo, prev))
     m = marks.filter(marks.date.notnull() & marks.urn.notnull() & marks.pupil_id.notnull()
                      & marks.session.isin(["AM", "PM"]))
     day = m.date.epoch_days().cast("int64") - (first - dt.date(1970, 1, 1)).days
-    key = m.urn * (2 * span) + day * 2 + ibis.ifelse(m.session == "PM", 1, 0).cast("int64")
-    g = m.group_by([m.pupil_id, key.name("k")]).aggregate(n=m.count())
-    g = g.filter(g.n > 1)
-    totals = g.aggregate(keys=g.count(), marks=g.n.sum()).to_pandas()
-    keys = int(totals["keys"].iloc[0]) if len(totals) else 0
-    if not keys:
+    pm = ibis.ifelse(m.session == "PM", 1, 0).cast("int64")
+    # screen, one row per pupil x school x week: session s of the week (0-13) adds 16**s,
+    # so with at most 14 marks no nibble carries and a repeat shows as a nibble of 2+
+    week, dow = (day + first.weekday()) // 7, (day + first.weekday()) % 7
+    w = m.select(m.pupil_id, m.date, wk=m.urn * (span // 7 + 2) + week,
+                 bit=ibis.literal(1, "int64") << (4 * (2 * dow + pm)))
+    flagged = 0
+    for a, b in runs:
+        c = w.filter(w.date.between(a, b)) if len(runs) > 1 else w
+        g = c.group_by([c.pupil_id, c.wk]).aggregate(n=c.count(), s=c.bit.sum())
+        flagged += int(g.filter((g.n > 14) | ((g.s & _NIBBLE_HIGH_BITS) != 0)).count().to_pandas())
+        if flagged:
+            break
+    if not flagged:
         return 0, 0, []
-    n_marks = int(totals["marks"].iloc[0])
-    ks = g.select("k").distinct().order_by("k").limit(3).to_pandas()["k"].tolist()
+    # repeats exist: count them exactly, one packed integer per school, day and session
+    m = m.select(m.pupil_id, m.date, k=m.urn * (2 * span) + day * 2 + pm)
+    n_marks = n_keys = 0
+    found: list[int] = []
+    for a, b in runs:
+        c = m.filter(m.date.between(a, b)) if len(runs) > 1 else m
+        g = c.group_by([c.pupil_id, c.k]).aggregate(n=c.count())
+        g = g.filter(g.n > 1)
+        totals = g.aggregate(keys=g.count(), marks=g.n.sum()).to_pandas()
+        keys = int(totals["keys"].iloc[0]) if len(totals) else 0
+        if keys:
+            n_keys += keys
+            n_marks += int(totals["marks"].iloc[0])
+            found += g.select("k").distinct().order_by("k").limit(3).to_pandas()["k"].tolist()
     ex = [(int(k // (2 * span)), first + dt.timedelta(days=int(k % (2 * span)) // 2),
-           "PM" if k % 2 else "AM") for k in ks]
-    return n_marks, keys, ex
+           "PM" if k % 2 else "AM") for k in sorted(set(found))[:3]]
+    return n_marks, n_keys, ex
 
 
 def register_measures(marks: ibis.Table, *, cache: bool = True,
@@ -530,7 +580,7 @@ def register_measures(marks: ibis.Table, *, cache: bool = True,
     no_date = int(by_date.loc[by_date["date"].isna(), "n"].sum())
     dated = by_date[by_date["date"].notna()]
     if duplicates == "error" and len(dated):
-        rep, rep_keys, examples = _repeated_marks(marks, dated["date"].min(), dated["date"].max())
+        rep, rep_keys, examples = _repeated_marks(marks, dated)
         clock("repeated marks")
         if rep:
             from evaluate.errors import InputError
