@@ -293,3 +293,11 @@ def test_the_check_in_runs_of_dates_counts_what_one_pass_counts(chunk):
     rep = ok[ok["session"].isin(["AM", "PM"]) & ok.duplicated(["pupil_id", "urn", "date", "session"], keep=False)]
     first = rep.sort_values(["urn", "date", "session"]).iloc[0]
     assert got[2][0] == (first["urn"], first["date"], first["session"])
+
+
+def test_marks_without_any_date_are_all_malformed():
+    df = pd.DataFrame({"pupil_id": ["a", "b"], "urn": [1, 1], "date": [None, None],
+                       "session": ["AM", "PM"], "code": ["/", "/"]})
+    res = register_measures(ibis.memtable(df, schema={"pupil_id": "string", "urn": "int64", "date": "date",
+                                                      "session": "string", "code": "string"}))
+    assert dict(res.marks) == {"read": 2, "counted": 0, "not_counted": 0, "unknown": 0, "malformed": 2}

@@ -443,7 +443,9 @@ def _repeated_marks(marks: ibis.Table, by_date: pd.DataFrame,
     date, from the light pass; runs of at most ``chunk`` marks: a repeat shares its date,
     so it is always inside one run):
 
-    1. A screen with one row per pupil x school x week: the week's session ``s``
+    1. A screen (runs of up to ``10 * chunk`` marks: a run is a scan of the marks, which
+       for files not ordered by date means reading them all again) with one row per
+       pupil x school x week: the week's session ``s``
        (Monday AM = 0 ... Sunday PM = 13) adds ``16**s`` to a sum. Without repeats a
        pupil-week has at most 14 marks and every nibble of the sum is 0 or 1; a row with
        more than 14 marks or a nibble of 2 or more has a repeat (with at most 14 marks no
@@ -461,15 +463,18 @@ def _repeated_marks(marks: ibis.Table, by_date: pd.DataFrame,
     days = by_date.assign(date=pd.to_datetime(by_date["date"]).dt.date).sort_values("date")
     first = days["date"].iloc[0]
     span = (days["date"].iloc[-1] - first).days + 1
-    runs, lo, prev, size = [], None, first, 0
-    for d, n in zip(days["date"], days["n"], strict=True):
-        if lo is not None and size + n > chunk:
-            runs.append((lo, prev))
-            lo, size = None, 0
-        lo = d if lo is None else lo
-        size += int(n)
-        prev = d
-    runs.append((lo, prev))
+
+    def date_runs(limit: int) -> list[tuple[Any, Any]]:
+        runs, lo, prev, size = [], None, first, 0
+        for d, n in zip(days["date"], days["n"], strict=True):
+            if lo is not None and size + n > limit:
+                runs.append((lo, prev))
+                lo, size = None, 0
+            lo = d if lo is None else lo
+            size += int(n)
+            prev = d
+        return [*runs, (lo, prev)]
+
     m = marks.filter(marks.date.notnull() & marks.urn.notnull() & marks.pupil_id.notnull()
                      & marks.session.isin(["AM", "PM"]))
     day = m.date.epoch_days().cast("int64") - (first - dt.date(1970, 1, 1)).days
@@ -480,6 +485,7 @@ def _repeated_marks(marks: ibis.Table, by_date: pd.DataFrame,
     w = m.select(m.pupil_id, m.date, wk=m.urn * (span // 7 + 2) + week,
                  bit=ibis.literal(1, "int64") << (4 * (2 * dow + pm)))
     flagged = 0
+    runs = date_runs(10 * chunk)      # a tenth as many groups as marks: longer runs
     for a, b in runs:
         c = w.filter(w.date.between(a, b)) if len(runs) > 1 else w
         g = c.group_by([c.pupil_id, c.wk]).aggregate(n=c.count(), s=c.bit.sum())
@@ -492,6 +498,7 @@ def _repeated_marks(marks: ibis.Table, by_date: pd.DataFrame,
     m = m.select(m.pupil_id, m.date, k=m.urn * (2 * span) + day * 2 + pm)
     n_marks = n_keys = 0
     found: list[int] = []
+    runs = date_runs(chunk)
     for a, b in runs:
         c = m.filter(m.date.between(a, b)) if len(runs) > 1 else m
         g = c.group_by([c.pupil_id, c.k]).aggregate(n=c.count())
@@ -592,18 +599,20 @@ def register_measures(marks: ibis.Table, *, cache: bool = True,
                 "session at a school and the stage cannot tell which mark is right: remove the "
                 "repeats, or pass duplicates='skip' (--duplicates skip) to count every mark",
                 column="session")
-    dterms = date_terms(dated["date"])
-    # one small key: 4 * year + term (a narrow group key makes the heavy pass much faster)
-    dt_tab = ibis.memtable(pd.DataFrame({"date": dterms["date"],
-                                         "yt": (4 * dterms["year"] + dterms["term"]).astype("int16")}),
-                           schema={"date": "date", "yt": "int16"})
+    dterms = date_terms(dated["date"]).sort_values("date")
+    # one small key: 4 * year + term (a narrow group key makes the heavy pass much faster),
+    # from the last date of each run of dates in one term (terms follow each other in time)
+    yt_of_date = (4 * dterms["year"] + dterms["term"]).to_numpy()
+    last = np.r_[yt_of_date[1:] != yt_of_date[:-1], True][: len(yt_of_date)]
+    ends = list(zip(dterms["date"].to_numpy()[last], yt_of_date[last], strict=True))
 
-    # the one heavy pass: dated marks counted by pupil, school, code, year and term
-    # (terms through the small table of dates), with the marks whose session is not
-    # AM/PM counted alongside (an aggregate is cheaper than a group key or a filter)
-    if cache:
-        dt_tab = _materialise(dt_tab, like=marks)
-    joined = marks.inner_join(dt_tab, "date")
+    # the one heavy pass: dated marks counted by pupil, school, code, year and term, with
+    # the marks whose session is not AM/PM counted alongside (an aggregate is cheaper than
+    # a group key or a filter)
+    dated_marks = marks.filter(marks.date.notnull())
+    yt = ibis.cases(*[(dated_marks.date <= ibis.literal(d, "date"), int(k)) for d, k in ends[:-1]],
+                    else_=int(ends[-1][1])) if len(ends) > 1 else ibis.literal(int(ends[0][1]) if ends else 0)
+    joined = dated_marks.mutate(yt=yt.cast("int16"))
     bad_session = joined.session.isnull() | ~joined.session.isin(["AM", "PM"])
     counts = joined.group_by(["pupil_id", "urn", "code", "yt"]).aggregate(
         n=joined.count(), bad=bad_session.cast("int64").sum())
