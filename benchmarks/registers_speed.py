@@ -3,7 +3,7 @@
 For each size: write synthetic register marks (Parquet parts, streamed) to a temporary
 folder, then run the stage in a fresh subprocess and record wall time, marks per second
 and the subprocess's peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``,
-DuckDB's memory included). The pandas baseline (read the five columns, term per date,
+DuckDB's memory included; with ``--engine pyspark`` plus the Spark JVM's peak, ``VmHWM``). The pandas baseline (read the five columns, term per date,
 ``groupby(pupil, school, year, term, code).size()``, code table, pivot to school x term)
 runs in its own subprocess at the sizes pandas can hold. The stage runs with and without
 its check for repeated marks (``duplicates='error'``, the default, and ``'skip'``).
@@ -25,15 +25,35 @@ import time
 from pathlib import Path
 
 STAGE = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 from evaluate.registers import read_marks, register_measures
-path, threads, mem, tmp, dup = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+path, threads, mem, tmp, dup, engine = sys.argv[1:7]
+con = None
+if engine == "pyspark":  # the session starts before the clock, as a cluster's would be running
+    from evaluate.registers import connect
+    con = connect("pyspark", threads=int(threads))
 t = time.perf_counter()
-res = register_measures(read_marks(path, threads=threads, memory_limit=mem, temp_directory=tmp),
-                        duplicates=dup)
+res = register_measures(read_marks(path, engine=con or engine, threads=int(threads), memory_limit=mem,
+                                   temp_directory=tmp), duplicates=dup)
 wall = time.perf_counter() - t
 s = res.schools
-print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+
+
+def children_peak_mb():  # the Spark JVM is a child process: its peak resident memory
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+            if ppid == os.getpid():
+                hwm = [x for x in open(f"/proc/{pid}/status") if x.startswith("VmHWM")]
+                total += int(hwm[0].split()[1]) if hwm else 0
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1024
+
+
+print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                  + children_peak_mb(),
                   "marks": res.marks["read"], "rows": len(s),
                   "possible": int(s.loc[s.period == "year", "sess_possible"].sum()),
                   "overall": int(s.loc[s.period == "year", "sess_overall"].sum())}))
@@ -83,6 +103,8 @@ def main() -> None:
     ap.add_argument("--pandas", nargs="*", type=float, default=[10e6],
                     help="sizes at which to run the pandas baseline too")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--engine", choices=["duckdb", "pyspark"], default="duckdb",
+                    help="pyspark: a local[threads] session, started before the clock")
     ap.add_argument("--memory-limit", default="4GB")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--seed", type=int, default=20240901)
@@ -99,7 +121,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(f"# registers stage benchmark: {os.cpu_count()} cores, load average "
           f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())}, DuckDB threads {args.threads}, "
-          f"memory_limit {args.memory_limit}, row order {args.order}", flush=True)
+          f"memory_limit {args.memory_limit}, row order {args.order}, engine {args.engine}", flush=True)
     rows = []
     for size in args.sizes:
         n = int(size)
@@ -113,7 +135,8 @@ def main() -> None:
         load = os.getloadavg()[0]
         for k, dup in enumerate(args.duplicates):
             load = os.getloadavg()[0]
-            stage = run(STAGE, str(folder), str(args.threads), args.memory_limit, str(work / "spill"), dup)
+            stage = run(STAGE, str(folder), str(args.threads), args.memory_limit, str(work / "spill"), dup,
+                        args.engine)
             row = {"marks": info["marks"], "pupils": info["pupils"], "schools": info["schools"],
                    "gen_s": gen, "gen_rate": info["marks"] / gen / 1e6, "parquet_mb": disk,
                    "load": load, "duplicates": dup, "stage": stage}

@@ -45,8 +45,9 @@ def connect(engine: str | Any = "duckdb", *, memory_limit: str = "4GB", threads:
     ----------
     engine
         ``'duckdb'`` (embedded, the default), ``'pyspark'`` (a local ``local[threads]``
-        session, or the active Spark session when there is one) or an already connected
-        Ibis backend (returned unchanged).
+        session with ``4 * threads`` shuffle partitions, or the active Spark session, as
+        configured, when there is one) or an already connected Ibis backend (returned
+        unchanged).
     memory_limit, threads, temp_directory
         DuckDB settings: the memory it may use before spilling to ``temp_directory``
         (default: a folder under the system temporary folder), and the worker threads.
@@ -71,6 +72,10 @@ def connect(engine: str | Any = "duckdb", *, memory_limit: str = "4GB", threads:
         session = SparkSession.getActiveSession() or (
             SparkSession.builder.master(f"local[{threads}]").appName("evaluate-registers")
             .config("spark.sql.session.timeZone", "UTC")
+            # Spark's default of 200 shuffle partitions is for clusters: on local[n] each
+            # small query would run 200 tasks (10M marks: 55 s with 200, see benchmarks/RESULTS.md)
+            .config("spark.sql.shuffle.partitions", str(4 * threads))
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.ui.enabled", "false").getOrCreate())
         return ibis.pyspark.connect(session)
     raise InputError(f"unknown engine {engine!r}: use 'duckdb', 'pyspark' or an Ibis backend",
