@@ -44,7 +44,9 @@ SERIES = {
     ("E10000023", "North Yorkshire", "Primary"): [(1000, 50, 10), (3000, 150, 30), None, None],
     ("E06000065", "North Yorkshire", "Primary"): [None, None, (5000, 250, 50), (7000, 350, 70)],
     ("E10000006", "Cumbria", "Primary"): [(800, 40, 8), (2800, 140, 28), None, None],
-    ("E06000063", "Cumberland", "Primary"): [None, None, (3000, 150, 30), (5000, 250, 50)],
+    ("E06000063", "Cumberland", "Primary"): [None, None, (2000, 100, 20), (3000, 150, 30)],
+    ("E06000064", "Westmorland and Furness", "Primary"): [None, None, (1800, 90, 18), ("c", "c", "c")],
+    ("E06000063", "Cumberland", "Secondary"): [None, None, (500, 50, 5), (700, 70, 7)],
 }
 
 
@@ -89,7 +91,7 @@ def same(a, b):
         (math.isnan(x) and math.isnan(y)) or x == pytest.approx(y) for x, y in zip(a, b, strict=True))
 
 
-def test_codes_harmonised_and_split_dropped():
+def test_codes_harmonised_and_split_flagged():
     mapped, split = harmonise_codes(pd.Series(["E10000023", "E10000027", "E10000006", "E09000001"]))
     assert list(mapped) == ["E06000065", "E06000066", "E10000006", "E09000001"]
     assert list(split) == [False, False, True, False]
@@ -115,9 +117,16 @@ def test_differencing_closed_form(fixture_panel):
     assert same(get(lp, "E06000002", "Special", "fortnight"), [900, nan, nan, nan])
     # North Yorkshire's old and new codes make one series
     assert same(get(lp, "E06000065", "Primary", "fortnight"), [1000, 2000, 2000, 2000])
-    # Cumbria dropped; Cumberland has nothing to difference its first release from
-    assert "E10000006" not in set(lp.panel["la_code"])
-    assert same(get(lp, "E06000063", "Primary", "fortnight"), [nan, 2000])
+    # Cumbria's series runs on: its successors summed from release 3 (2000 + 1800 = 3800);
+    # release 4 is missing (Westmorland and Furness suppressed), so fortnights 3-4 are too
+    assert same(get(lp, "E10000006", "Primary", "fortnight"), [800, 2000, 1000, nan])
+    assert same(get(lp, "E10000006", "Primary", "fortnight", "overall_absence_sessions"),
+                [40, 100, 50, nan])
+    # no successor is left as an area of its own; an unpaired successor row is set aside
+    assert not {"E06000063", "E06000064"} & set(lp.panel["la_code"])
+    assert "E10000006" not in set(lp.panel.loc[lp.panel["phase"] == "Secondary", "la_code"])
+    step = lp.attrition.to_frame().set_index("step").loc["rebuild split areas from their successors"]
+    assert step["dropped"] == 2 + 2 and "2 successor rows without their partner" in step["reason"]
     # year = last release; term (autumn) = last release before 31 December
     assert get(lp, "E06000002", "Secondary", "year") == [4800]
     assert get(lp, "E06000002", "Secondary", "term") == [4800]
@@ -161,7 +170,9 @@ def test_attrition_counts(fixture_panel):
     a = fixture_panel.attrition.to_frame().set_index("step")
     assert a.loc["keep year-to-date rows", "dropped"] == 1           # the weekly row
     assert a.loc["keep local-authority rows", "dropped"] == 4        # national rows
-    assert a.loc["harmonise LA codes (April 2023 reorganisation)", "dropped"] == 2  # Cumbria
+    assert a.loc["harmonise LA codes (April 2023 reorganisation)", "dropped"] == 0
+    # 4 paired successor rows summed into 2 Cumbria rows, 2 unpaired (Secondary) set aside
+    assert a.loc["rebuild split areas from their successors", "dropped"] == 2 + 2
 
 
 def test_basis_change_window_sets_missing(tmp_path):
@@ -169,9 +180,9 @@ def test_basis_change_window_sets_missing(tmp_path):
                         basis_changes=[(2023, "2023-09-29", "2023-09-29", "test window")])
     nan = float("nan")
     assert same(get(lp, "E06000002", "Primary", "fortnight"), [900, nan, nan, 2000])
-    # 6 rows (Middlesbrough's 3 phases and Total, North Yorkshire's Primary and its
-    # incomplete Total) in each of 2 fortnights, 4 counts each
-    assert (lp.missing["reason"] == "change of basis: test window").sum() == 6 * 2 * 4
+    # 8 rows (Middlesbrough's 3 phases and Total, North Yorkshire's and Cumbria's Primary
+    # and their incomplete Totals) in each of 2 fortnights, 4 counts each
+    assert (lp.missing["reason"] == "change of basis: test window").sum() == 8 * 2 * 4
 
 
 def test_term_and_year_periods(fixture_panel):
@@ -246,20 +257,26 @@ def test_real_year_rows_equal_the_file(real):
     raw = raw_last_release()
     p = real.panel[(real.panel["period_type"] == "year") & (real.panel["phase"] != "Total")]
     got = p.set_index(["la_code", "phase", "period"])["possible_sessions"]
-    n_checked = n_c = 0
+    # expected per panel key; Cumbria's successors are summed (a "c" in either: missing)
+    code_of = {"E10000023": "E06000065", "E10000027": "E06000066",
+               "E06000063": "E10000006", "E06000064": "E10000006"}
+    want: dict[tuple, list] = {}
     for r in raw:
         if r["geographic_level"] != "Local authority" or r["education_phase"] == "Total":
             continue
-        code = {"E10000023": "E06000065", "E10000027": "E06000066"}.get(r["new_la_code"],
-                                                                        r["new_la_code"])
-        v = got[(code, r["education_phase"], r["academic_year"])]
-        if r["possible_sessions"] == "c":
+        key = (code_of.get(r["new_la_code"], r["new_la_code"]), r["education_phase"], r["academic_year"])
+        want.setdefault(key, []).append(r["possible_sessions"])
+    n_c = 0
+    for key, values in want.items():
+        v = got[key]
+        if "c" in values:
             assert math.isnan(v)
             n_c += 1
         else:
-            assert v == float(r["possible_sessions"])
-        n_checked += 1
-    assert n_checked == len(p) and n_c > 0
+            assert v == sum(float(x) for x in values)
+    assert len(want) == len(p) and n_c > 0
+    summed = [k for k, vs in want.items() if len(vs) == 2]
+    assert {k[0] for k in summed} == {"E10000006"} and len(summed) >= 3 * 4
     m = real.missing
     assert ((m["period_type"] == "year") & (m["reason"] == SUPPRESSED)
             & (m["column"] == "possible_sessions") & (m["phase"] != "Total")).sum() == n_c
@@ -311,14 +328,16 @@ def test_real_national_totals(real):
 @pytest.mark.real_data
 def test_real_codes_and_phases(real):
     p = real.panel
-    assert not set(p["la_code"]) & {"E10000023", "E10000027", "E10000006"}
+    assert not set(p["la_code"]) & {"E10000023", "E10000027", "E06000063", "E06000064"}
     assert p["la_code"].str.match(r"^E(06|08|09|10)\d{6}$").all()
     assert set(p["phase"]) == {"Primary", "Secondary", "Special", "Total"}
     ny = p[(p["la_code"] == "E06000065") & (p["period_type"] == "fortnight") & (p["year"] == 2022)]
     assert ny["possible_sessions"].notna().sum() > 20
-    cu = p[(p["la_code"] == "E06000063") & (p["year"] == 2022)]
-    assert set(cu["period_type"]) == {"year", "term", "fortnight"}
-    assert cu.loc[cu["period_type"] == "fortnight", "possible_sessions"].isna().all()
+    # Cumbria runs on across its split: fortnights in every year, across 2022/23's last release
+    cu = p[(p["la_code"] == "E10000006") & (p["period_type"] == "fortnight") & (p["phase"] == "Primary")]
+    assert set(cu["year"]) == {2022, 2023, 2024, 2025}
+    assert cu.groupby("year")["possible_sessions"].apply(lambda s: s.notna().sum()).min() >= 5
+    assert (p.loc[p["la_code"] == "E10000006", "la_name"] == "Cumbria").all()
     assert p.groupby("period_type")["t"].apply(lambda t: sorted(t.unique()) == list(
         range(1, t.max() + 1))).all()
     assert p.loc[p["period_type"] == "year", "pa_rate"].notna().any()
@@ -341,7 +360,8 @@ def test_real_snapshot_files_both_spellings_agree(real):
              "attendance_la_ytd_202526.csv"]                                  # education_phase
     only = build_la_panel([SHARED / n for n in names], period_types=("year",))
     y = only.panel
-    assert set(y["year"]) == {2022, 2023, 2025} and "E10000006" not in set(y["la_code"])
+    assert set(y["year"]) == {2022, 2023, 2025} and not {"E06000063", "E06000064"} & set(y["la_code"])
+    assert "E10000006" in set(y.loc[y["year"] == 2025, "la_code"])
     merged = y.merge(real.panel[real.panel["period_type"] == "year"],
                      on=["la_code", "phase", "period"], suffixes=("", "_long"))
     for col in ("possible_sessions", "overall_absence_sessions", "pa_rate", "num_schools"):

@@ -7,10 +7,12 @@ year and the new codes from then on, so a panel across years must map old to new
 - North Yorkshire ``E10000023`` -> ``E06000065`` (same area: mapped one-to-one),
 - Somerset ``E10000027`` -> ``E06000066`` (same area: mapped one-to-one),
 - Cumbria ``E10000006`` split into Cumberland ``E06000063`` and Westmorland and Furness
-  ``E06000064``. A split cannot be mapped one-to-one and DfE publishes no school-level
-  split here, so Cumbria rows are dropped with a recorded reason; Cumberland and
-  Westmorland and Furness keep the rows published under their own codes (2022/23: the
-  year-end release only).
+  ``E06000064``. A split cannot be mapped one-to-one, so the panel keeps the old area:
+  from the release where the new codes appear (2022/23's year-end release), the two
+  successors' rows are summed back into Cumbria, release by release (counts add up
+  across LAs; :func:`evaluate.data.la_read.read_la_releases` does it and records it).
+  One continuous Cumbria series replaces three broken ones, and no pupil is counted in
+  two comparison areas.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ ONE_TO_ONE: Mapping[str, str] = {
     "E10000027": "E06000066",  # Somerset
 }
 
-#: Old codes whose area was split: old code -> new codes (rows under the old code are dropped).
+#: Old codes whose area was split: old code -> new codes (the new codes' rows are summed
+#: back into the old area).
 SPLITS: Mapping[str, tuple[str, ...]] = {
     "E10000006": ("E06000063", "E06000064"),  # Cumbria -> Cumberland, Westmorland and Furness
 }
@@ -48,7 +51,7 @@ def harmonise_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
     -------
     mapped, split
         ``mapped``: the current code of each row (old codes of split areas unchanged);
-        ``split``: True where the row's code is a split area (to be dropped, with a reason).
+        ``split``: True where the row's code is the old code of a split area.
 
     Examples
     --------

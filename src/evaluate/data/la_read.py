@@ -159,9 +159,9 @@ def read_la_releases(paths: Iterable[str | Path]) -> Releases:
     ...     "202324,Academic year,Local authority,E10000006,Cumbria,North West,Primary,900,40\\n")
     >>> r = read_la_releases([d / "ytd.csv"])
     >>> r.la[["la_code", "phase", "possible_sessions"]].to_dict("records")
-    [{'la_code': 'E06000065', 'phase': 'Primary', 'possible_sessions': 1000.0}]
+    [{'la_code': 'E06000065', 'phase': 'Primary', 'possible_sessions': 1000.0}, {'la_code': 'E10000006', 'phase': 'Primary', 'possible_sessions': 900.0}]
     >>> r.attrition.to_frame()["dropped"].tolist()
-    [0, 0, 0, 1]
+    [0, 0, 0, 0, 0]
     """
     log = AttritionLog()
     symbols = SymbolLog()
@@ -203,15 +203,20 @@ def read_la_releases(paths: Iterable[str | Path]) -> Releases:
              "for the check of LA totals)")
     n = len(la)
 
-    mapped, split = harmonise_codes(la["la_code"])
-    splits = ", ".join(f"{k} -> {' + '.join(v)}" for k, v in SPLITS.items())
+    mapped, _ = harmonise_codes(la["la_code"])
     old = la["la_code"].isin(["E10000023", "E10000027"]).sum()
     la["la_code"] = mapped
-    la = la[~split.to_numpy()]
     log.step("harmonise LA codes (April 2023 reorganisation)", n, len(la),
              f"{int(old)} rows mapped one-to-one (North Yorkshire E10000023 -> E06000065, "
-             f"Somerset E10000027 -> E06000066); rows of split areas dropped "
-             f"({splits}: Cumbria cannot be mapped to one new LA)")
+             "Somerset E10000027 -> E06000066); none dropped")
+    n = len(la)
+    la, summed, unpaired = _rebuild_splits(la)
+    splits = "; ".join(f"{k} = {' + '.join(v)}" for k, v in SPLITS.items())
+    log.step("rebuild split areas from their successors", n, len(la),
+             f"{splits} (Cumbria = Cumberland + Westmorland and Furness), release by release: "
+             f"{summed} successor rows summed into {summed // 2 if summed else 0} rows of the old "
+             f"area, so its series runs on across the split; {unpaired} successor rows without "
+             "their partner in the same release set aside")
     n = len(la)
     # one name and region per code: the latest published
     latest = la.sort_values(["year", "release_end"]).groupby("la_code")[["la_name", "region"]].last()
@@ -244,6 +249,48 @@ def read_la_releases(paths: Iterable[str | Path]) -> Releases:
     national = national.sort_values(["phase", "year", "release_end"]).reset_index(drop=True)
     return Releases(la=la[RELEASE_COLUMNS], national=national[RELEASE_COLUMNS], attrition=log,
                     symbols=symbols, sources=sources, snapshot_checks=checks)
+
+
+def _rebuild_splits(la: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
+    """Sum the successors of a split area back into the old area, release by release.
+
+    Counts, schools and enrolments add up across LAs within one release; a count
+    missing (suppressed) in either successor is missing in the sum; the persistent
+    absence rate is the enrolment-weighted mean. Rows are summed only where every
+    successor is present in the same file, phase and release; successor rows without
+    their partner are set aside. Returns the frame, the number of successor rows summed
+    and the number set aside.
+    """
+    key = ["source", "geographic_level", "phase", "year", "release_end", "snapshot"]
+    additive = [*COUNTS.values(), "num_schools", "enrolments"]
+    keep = np.ones(len(la), dtype=bool)
+    rebuilt, summed, unpaired = [], 0, 0
+    for old, new in SPLITS.items():
+        is_new = la["la_code"].isin(new).to_numpy()
+        if not is_new.any():
+            continue
+        keep &= ~is_new
+        succ = la[is_new].copy()
+        size = succ.groupby(key, dropna=False)["la_code"].transform("nunique")
+        paired = succ[(size == len(new)).to_numpy()]
+        unpaired += len(succ) - len(paired)
+        summed += len(paired)
+        if paired.empty:
+            continue
+        paired = paired.assign(_pa=paired["pa_rate"] * paired["enrolments"])
+        g = paired.groupby(key, dropna=False, sort=True)
+        out = g[[*additive, "_pa"]].sum(min_count=len(new)).reset_index()
+        out["pa_rate"] = out.pop("_pa") / out["enrolments"]
+        out["source_row"] = g["source_row"].min().to_numpy()
+        out["region"] = g["region"].first().to_numpy()
+        out["la_code"], out["la_name"] = old, _OLD_NAMES.get(old, old)
+        rebuilt.append(out[la.columns])
+    if not rebuilt:
+        return la, summed, unpaired
+    return pd.concat([la[keep], *rebuilt], ignore_index=True), summed, unpaired
+
+
+_OLD_NAMES = {"E10000006": "Cumbria"}
 
 
 def _compare_snapshots(la: pd.DataFrame, years: list[int]) -> pd.DataFrame:
