@@ -268,13 +268,28 @@ def data_synth(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the synthetic country to.")],
     seed: Annotated[int, typer.Option(help="Random seed: same seed, byte-identical files.")] = 20240901,
     schools: Annotated[int | None, typer.Option(help="Number of schools (default: the full country, ~21,500).")] = None,
+    effect_scale: Annotated[float, typer.Option(
+        "--effect-scale", min=0, help="Multiply every programme effect (0: the null world).")] = 1.0,
+    selection_scale: Annotated[float, typer.Option(
+        "--selection-scale", min=0, help="Multiply hub selection on prior absence, FSM, priority area, region.")] = 1.0,
+    unobserved_trend: Annotated[float, typer.Option(
+        "--unobserved-trend", help="Programme schools' unexplained fall in absence, points a year.")] = 0.0,
+    heterogeneity: Annotated[bool, typer.Option(
+        "--heterogeneity/--no-heterogeneity", help="Effects vary by wave, phase and exposure (default) or not.")] = True,
 ) -> None:
-    """Generate synthetic England in DfE's formats (absence, GIAS, programmes, truth)."""
-    from evaluate import synthetic
+    """Generate synthetic England in DfE's formats (absence, GIAS, programmes, truth).
 
+    The world options make worlds with a known answer (evaluate validate runs over them);
+    the defaults give the default world.
+    """
+    from evaluate import synthetic
+    from evaluate.synthetic.scenario import Scenario
+
+    scenario = Scenario(effect_scale=effect_scale, selection_scale=selection_scale,
+                        unobserved_trend=unobserved_trend, heterogeneity=heterogeneity)
     with _progress() as progress:
-        manifest = synthetic.generate(out, seed=seed, n_schools=schools, progress=progress)
-    _echo(f"wrote {len(manifest.get('files', {}))} files to {out}")
+        manifest = synthetic.generate(out, seed=seed, n_schools=schools, scenario=scenario, progress=progress)
+    _echo(f"wrote {len(manifest.get('files', {}))} files to {out} (world: {scenario.name})")
 
 
 @data_app.command("build")

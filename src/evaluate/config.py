@@ -22,9 +22,28 @@ class _Strict(BaseModel):
 
 
 class SyntheticSettings(_Strict):
-    """Size of the synthetic country (``None`` = the full country, about 21,500 schools)."""
+    """The synthetic country: its size and its world (:mod:`evaluate.synthetic.scenario`).
+
+    ``schools``: ``None`` = the full country, about 21,500 schools. The world: every
+    programme effect times ``effect_scale`` (0 = no programme does anything), hub selection
+    on prior absence and the rest times ``selection_scale`` (0 = members at random), an
+    ``unobserved_trend`` of programme schools (percentage points of absence a year, a
+    violation of parallel trends), and ``heterogeneity`` of the effects (false: the same
+    effect in every wave, phase and year). The defaults are the default world.
+    """
 
     schools: int | None = Field(default=None, ge=50)
+    effect_scale: float = Field(default=1.0, ge=0)
+    selection_scale: float = Field(default=1.0, ge=0)
+    unobserved_trend: float = 0.0
+    heterogeneity: bool = True
+
+    def scenario(self):  # -> evaluate.synthetic.scenario.Scenario (imported lazily)
+        """These settings as a :class:`evaluate.synthetic.scenario.Scenario`."""
+        from evaluate.synthetic.scenario import Scenario
+
+        return Scenario(effect_scale=self.effect_scale, selection_scale=self.selection_scale,
+                        unobserved_trend=self.unobserved_trend, heterogeneity=self.heterogeneity)
 
 
 class DataSettings(_Strict):

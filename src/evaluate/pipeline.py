@@ -70,7 +70,7 @@ def _data_files(data_dir: Path) -> dict[str, str]:
     """Relative path -> SHA-256 of every input file in the data folder."""
     files = {}
     for path in sorted(data_dir.rglob("*")):
-        if path.is_file() and path.suffix in {".csv", ".gz", ".json"} and path.name != "truth.json":
+        if path.is_file() and path.suffix in {".csv", ".gz", ".json"} and not path.name.startswith("truth"):
             files[path.relative_to(data_dir).as_posix()] = sha256_file(path)
     return files
 
@@ -94,6 +94,7 @@ def stage_data(cfg: Config, *, force: bool = False, progress: Progress | None = 
         same = (
             m.get("seed") == cfg.seed
             and m.get("n_schools_requested") == cfg.data.synthetic.schools
+            and m.get("scenario") == cfg.data.synthetic.scenario().to_dict()
             and m.get("generator_version") == synthetic.GENERATOR_VERSION
             and record.exists() and record.read_text(encoding="utf-8") == _code_hash("synthetic")
         )
@@ -102,7 +103,8 @@ def stage_data(cfg: Config, *, force: bool = False, progress: Progress | None = 
             return StageOutcome("data", "cached", (manifest,))
     if data_dir.exists():
         shutil.rmtree(data_dir)
-    synthetic.generate(data_dir, seed=cfg.seed, n_schools=cfg.data.synthetic.schools, progress=progress)
+    synthetic.generate(data_dir, seed=cfg.seed, n_schools=cfg.data.synthetic.schools,
+                       scenario=cfg.data.synthetic.scenario(), progress=progress)
     (data_dir / ".generator-code").write_text(_code_hash("synthetic"), encoding="utf-8")
     return StageOutcome("data", "ran", (manifest,))
 

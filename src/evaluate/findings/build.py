@@ -233,7 +233,7 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
                                                        ("twfe", err_tw)) if v}
         # Bacon decomposition of TWFE, on the schools observed in every year
         years = panel[time].nunique()
-        complete = panel.groupby(unit)[y].transform(lambda s: s.notna().sum()) == years
+        complete = panel[y].notna().groupby(panel[unit]).transform("sum") == years
         bal = panel[complete]
         bd, err_bd = _try(bacon_decomposition, bal, outcome=y, unit=unit, time=time, cohort=cohort)
         entry["bacon"] = None if bd is None else {

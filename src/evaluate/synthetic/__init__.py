@@ -41,13 +41,15 @@ import numpy as np
 import pandas as pd
 
 from evaluate.io import sha256_file, write_csv, write_json
+from evaluate.synthetic.scenario import DEFAULT_SCENARIO, Scenario
 
 GENERATOR_VERSION = "1.1.0"
 
-__all__ = ["GENERATOR_VERSION", "generate"]
+__all__ = ["GENERATOR_VERSION", "Scenario", "generate"]
 
 
 def generate(out: str | Path, *, seed: int = 20240901, n_schools: int | None = None,
+             scenario: Scenario | None = None,
              progress: Callable[[str, float], None] | None = None) -> dict:
     """Write the synthetic country to `out`; return the manifest dict (also written as manifest.json).
 
@@ -60,6 +62,9 @@ def generate(out: str | Path, *, seed: int = 20240901, n_schools: int | None = N
     n_schools
         ``None`` for the full country (about 21,550 schools), else the number of schools;
         every phase is scaled proportionally (and the programmes with them).
+    scenario
+        The world (:class:`evaluate.synthetic.scenario.Scenario`): effect and selection
+        scales, an unobserved trend, heterogeneity. ``None`` is the default world.
     progress
         Called as ``progress(stage, fraction_done)``; may be ``None``.
 
@@ -98,7 +103,8 @@ def generate(out: str | Path, *, seed: int = 20240901, n_schools: int | None = N
     s_country, s_prog, s_years = ss.spawn(3)
     tick("schools", 0.0)
     country = england.build(np.random.default_rng(s_country), n_schools)
-    progs = programmes.select(np.random.default_rng(s_prog), country, n_schools)
+    scenario = DEFAULT_SCENARIO if scenario is None else scenario
+    progs = programmes.select(np.random.default_rng(s_prog), country, n_schools, scenario)
     tick("schools", 1.0)
 
     years = list(absence.PUBLISHED_YEARS)
@@ -135,7 +141,12 @@ def generate(out: str | Path, *, seed: int = 20240901, n_schools: int | None = N
     files.append(write_csv(progs.mentor_areas, out / "programmes" / "mentor_areas.csv"))
     files.append(write_csv(progs.priority_areas, out / "programmes" / "priority_areas.csv"))
     phase = country.sites["phase"].to_numpy()
-    files.append(write_json(truth.compute(results, progs, phase), out / "truth.json"))
+    truth_doc = truth.compute(results, progs, phase)
+    truth_doc["scenario"] = scenario.to_dict()
+    truth_doc["schools_file"] = "truth_schools.csv"
+    files.append(write_json(truth_doc, out / "truth.json"))
+    files.append(write_csv(truth.school_effects(results, progs, country), out / "truth_schools.csv",
+                           float_format="%.6f"))
     tick("writing", 1.0)
 
     manifest = {
@@ -144,13 +155,15 @@ def generate(out: str | Path, *, seed: int = 20240901, n_schools: int | None = N
         "generator_version": GENERATOR_VERSION,
         "seed": seed,
         "n_schools_requested": n_schools,
+        "scenario": scenario.to_dict(),
         "n_schools": int(len(country.sites)),
         "n_establishments": int(len(country.establishments)),
         "years": [int(y) for y in years],
         "description": (
             "Synthetic England in DfE's formats: school-level pupil absence 2016/17 to "
             "2024/25 (no 2019/20; 2020/21 autumn and spring only), GIAS extract and links, "
-            "attendance hubs and mentor areas with known true effects (truth.json). "
+            "attendance hubs and mentor areas with known true effects (truth.json, "
+            "truth_schools.csv). "
             "Not real data."),
         "files": {
             p.relative_to(out).as_posix(): {"sha256": sha256_file(p), "bytes": p.stat().st_size}

@@ -90,6 +90,38 @@ def _tally(school: np.ndarray, x: list[np.ndarray], n: list[np.ndarray], m: int)
             "enrolments_pa_50_exact": np.stack(cols_50, 1)}
 
 
+def trend_shift(slope_pp: np.ndarray, year: int, centre: np.ndarray, sd: np.ndarray,
+                pi: np.ndarray) -> np.ndarray:
+    """Logit shifts that move each school's expected absence rate by ``slope_pp`` points a year.
+
+    The change is zero in :data:`evaluate.synthetic.scenario.TREND_CENTRE` and linear in the
+    year on the rate scale: the shift ``d`` solves ``R(centre + d) - R(centre) = -slope *
+    (year - TREND_CENTRE) / 100``, where ``R(c) = (1 - pi) E[expit(c + sd z)]`` is the part
+    of the school's expected rate that moves with its logit centre (severe-component pupils
+    do not), by Newton's method on 32-point Gauss-Hermite quadrature.
+    """
+    from evaluate.synthetic.scenario import TREND_CENTRE
+
+    slope = np.asarray(slope_pp, dtype=float)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(32)
+    weights = weights / weights.sum()
+
+    def rate(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = expit(c[:, None] + sd[:, None] * nodes[None, :])
+        return (1 - pi) * (p @ weights), (1 - pi) * ((p * (1 - p)) @ weights)
+
+    r0, _ = rate(centre)
+    target = np.clip(r0 - slope / 100.0 * (year - TREND_CENTRE), 1e-6, None)
+    shift = np.zeros_like(centre, dtype=float)
+    for _ in range(20):
+        r, deriv = rate(centre + shift)
+        step = (target - r) / np.maximum(deriv, 1e-9)
+        shift = np.clip(shift + step, -10, 10)
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return np.where(slope != 0, shift, 0.0)
+
+
 def simulate_year(country: Country, progs: Programmes, year: int, params: dict[str, cal.PupilParams],
                   rng: np.random.Generator) -> YearResult:
     """Draw every pupil of ``year`` and return school counts (actual and potential)."""
@@ -110,13 +142,17 @@ def simulate_year(country: Country, progs: Programmes, year: int, params: dict[s
         norm = np.exp(cal.SEVERE_KAPPA**2 * prm.s_var / 2)
         pi_j[k] = prm.severe_share * np.exp(cal.SEVERE_KAPPA * (s_j[k] - prm.s_mean)) / norm
     pi_j = np.clip(pi_j, 0, 0.95)
+    shift_j = None
+    if progs.trend is not None:
+        shift_j = trend_shift(progs.trend[sites], year, a_j + s_j, sd_j, pi_j)
 
     school = np.repeat(np.arange(m, dtype=np.int32), n_j)
     N = school.size  # noqa: N806
     z = rng.standard_normal(N, dtype=np.float32)
     severe = rng.random(N, dtype=np.float32) < pi_j[school]
+    centre_j = a_j + s_j if shift_j is None else a_j + s_j + shift_j
     logit = np.where(severe, np.float32(cal.SEVERE_MEAN) + np.float32(cal.SEVERE_SD) * z,
-                     (a_j + s_j)[school].astype(np.float32) + sd_j[school].astype(np.float32) * z)
+                     centre_j[school].astype(np.float32) + sd_j[school].astype(np.float32) * z)
     del z, severe
     p0 = expit(logit)
     frac = np.ones(N, dtype=np.float32)

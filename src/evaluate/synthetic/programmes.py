@@ -25,6 +25,7 @@ from dateutil.easter import easter
 
 from evaluate.data.programmes import cohort_of as data_cohort_of
 from evaluate.synthetic.england import FIRST_YEAR, FULL_TOTAL, LAST_YEAR, PANEL_YEARS, Country
+from evaluate.synthetic.scenario import DEFAULT_SCENARIO, Scenario
 
 #: Mentor areas: (LA name, start date, announced date, coverage, town or "").
 MENTOR_AREAS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -86,6 +87,10 @@ GROWTH_CAP = 2.5
 MENTOR_ELIGIBLE_P = 0.10
 MENTOR_SHARE = 0.35
 MENTOR_BASE = {"2022-11-01": 0.45, "2023-09-01": 0.40, "2025-03-01": 0.35}
+#: Effects without heterogeneity (``Scenario(heterogeneity=False)``): the same logit
+#: reduction in every wave, phase and year of exposure (about the default's averages).
+CONSTANT_HUB_EFFECT = 0.08
+CONSTANT_MENTOR_EFFECT = 0.40
 
 
 def term_windows(year: int) -> list[tuple[dt.date, dt.date]]:
@@ -137,6 +142,11 @@ class Programmes:
     hub_delta: np.ndarray
     #: ``mentor_delta[site, year_index, term]``: logit reduction for mentored pupils
     mentor_delta: np.ndarray
+    #: per site: the unobserved downward trend in absence, percentage points a year
+    #: (``None`` when the scenario has none)
+    trend: np.ndarray | None = None
+    #: the world these programmes belong to
+    scenario: Scenario = DEFAULT_SCENARIO
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -165,8 +175,15 @@ def _rename(country: Country, site: int, name: str) -> None:
         country.links.loc[country.links["LinkURN"] == u, "LinkName"] = name
 
 
-def select(rng: np.random.Generator, country: Country, n_schools: int | None) -> Programmes:
-    """Choose hub leads and members, mentor areas, and compute per-term effects."""
+def select(rng: np.random.Generator, country: Country, n_schools: int | None,
+           scenario: Scenario = DEFAULT_SCENARIO) -> Programmes:
+    """Choose hub leads and members, mentor areas, and compute per-term effects.
+
+    ``scenario`` scales the selection and the effects, removes their heterogeneity or adds
+    an unobserved trend (:mod:`evaluate.synthetic.scenario`); the default draws exactly as
+    before it existed.
+    """
+    sel = scenario.selection_scale
     sites = country.sites
     n = len(sites)
     scale = 1.0 if n_schools is None else n_schools / FULL_TOTAL
@@ -206,7 +223,7 @@ def select(rng: np.random.Generator, country: Country, n_schools: int | None) ->
                 ok = eligible & ~taken & (np.isin(phase, ("primary", "secondary")) if want is None
                                           else phase == want)
                 cand = np.flatnonzero(ok)
-                w = np.exp(-3 * _z(s_prev[cand]))
+                w = np.exp(-3 * _z(s_prev[cand]) * sel)
                 lead = int(rng.choice(cand, p=w / w.sum()))
                 leads.append(lead)
                 taken[lead] = True
@@ -219,7 +236,7 @@ def select(rng: np.random.Generator, country: Country, n_schools: int | None) ->
         score = 1.2 * zs + 0.4 * fsm_z[pool] + 0.6 * prio[pool]
         if wave.name == "pilot":
             score = score + 1.0 * (region[pool] == "North East")
-        w = np.exp(score)
+        w = np.exp(score * sel)
         k = min(n_members - len(leads), len(pool))
         members = rng.choice(pool, size=k, replace=False, p=w / w.sum())
         taken[members] = True
@@ -253,7 +270,10 @@ def select(rng: np.random.Generator, country: Country, n_schools: int | None) ->
     base = {w.name: w.base_effect for w in HUB_WAVES}
     for site, wave, d in zip(hs["site"], hs["wave"], hs["join_date"], strict=True):
         share = exposure(d)
-        hub_delta[site] = base[wave] * HUB_PHASE_MULT[phase[site]] * effect_path(share) * share
+        if scenario.heterogeneity:
+            hub_delta[site] = base[wave] * HUB_PHASE_MULT[phase[site]] * effect_path(share) * share
+        else:
+            hub_delta[site] = CONSTANT_HUB_EFFECT * share
 
     # mentors
     las = country.las.set_index("la_name")
@@ -268,16 +288,25 @@ def select(rng: np.random.Generator, country: Country, n_schools: int | None) ->
         covered = (la_name == la) & ((town == area) if cov == "partial" else True)
         d = dt.date.fromisoformat(start)
         share = exposure(d)
-        path = effect_path(share) * share * MENTOR_BASE[start]
+        path = (effect_path(share) * share * MENTOR_BASE[start] if scenario.heterogeneity
+                else share * CONSTANT_MENTOR_EFFECT)
         f, c = cohort_of(d)
         for site in np.flatnonzero(covered):
-            mentor_delta[site] = path * MENTOR_PHASE_MULT[phase[site]]
+            mentor_delta[site] = path * (MENTOR_PHASE_MULT[phase[site]] if scenario.heterogeneity else 1.0)
             ms.append((int(site), la, area, d, f, c))
     mentor_sites = pd.DataFrame(ms, columns=["site", "la_name", "area", "start_date", "first_exposed_year", "cohort"])
     pa = country.las[country.las["la_name"].isin(_priority_names())][["new_la_code", "la_name"]]
+    if scenario.effect_scale != 1.0:
+        hub_delta *= np.float32(scenario.effect_scale)
+        mentor_delta *= np.float32(scenario.effect_scale)
+    trend = None
+    if scenario.unobserved_trend != 0.0:
+        trend = np.zeros(n)
+        trend[hs["site"].to_numpy(dtype=int)] = scenario.unobserved_trend
+        trend[mentor_sites["site"].to_numpy(dtype=int)] = scenario.unobserved_trend
     return Programmes(hubs=hubs, mentor_areas=ma, priority_areas=pa.reset_index(drop=True),
                       hub_sites=hs, mentor_sites=mentor_sites, hub_delta=hub_delta,
-                      mentor_delta=mentor_delta)
+                      mentor_delta=mentor_delta, trend=trend, scenario=scenario)
 
 
 def _priority_names() -> tuple[str, ...]:

@@ -114,3 +114,50 @@ def compute(results: dict[int, YearResult], progs: Programmes, phase: np.ndarray
     return {"definitions": DEFINITIONS, "records": recs, "records_by_wave": by_wave,
             "n_treated_schools": {"hubs": int(len(progs.hub_sites)), "mentors": int(len(progs.mentor_sites)),
                                   "both": int(len(set(progs.hub_sites["site"]) & set(progs.mentor_sites["site"])))}}
+
+
+#: Columns of ``truth_schools.csv`` (one row per programme, treated school and year).
+SCHOOL_COLUMNS = ("programme", "site", "school_id", "urn", "wave", "cohort", "first_exposed_year", "year",
+                  "phase", "exposure", "sess_possible", "enrolments", "effect_overall", "effect_pa",
+                  "effect_severe")
+
+
+def school_effects(results: dict[int, YearResult], progs: Programmes, country) -> pd.DataFrame:
+    """The exact effect on every treated school in every full year: ``truth_schools.csv``.
+
+    One row per programme, school (``school_id``: the URN of the site's first establishment,
+    as the panel's ``school_id``; ``urn``: its URN in that year) and academic year with a
+    full-year row, from the first exposed year on. Effects are in percentage points, the
+    school's treated minus untreated rate (:data:`DEFINITIONS`): ``effect_overall`` of the
+    overall absence rate, ``effect_pa`` and ``effect_severe`` of the persistent- and
+    severe-absence rates. Any target (a matched set of schools, a weighting, an event
+    time) is a mean of these rows, so a matched design is checked against the truth for
+    exactly the schools it kept.
+    """
+    from evaluate.synthetic.england import FIRST_YEAR
+    from evaluate.synthetic.programmes import exposure as term_exposure
+
+    phase = country.sites["phase"].to_numpy()
+    df = _school_table(results, progs, phase)
+    cols = list(SCHOOL_COLUMNS)
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    first_urn = country.sites["first_urn"].to_numpy()
+    df["school_id"] = first_urn[df["site"].to_numpy(dtype=int)]
+    df["urn"] = [int(country.urn[s, y - FIRST_YEAR]) for s, y in zip(df["site"], df["year"], strict=True)]
+    df["effect_overall"] = 100 * (df["o1"] - df["o0"]) / df["possible"]
+    df["effect_pa"] = 100 * (df["p1"] - df["p0"]) / df["enrol"]
+    df["effect_severe"] = 100 * (df["s1"] - df["s0"]) / df["enrol"]
+    starts = {("hubs", int(s)): d for s, d in zip(progs.hub_sites["site"], progs.hub_sites["join_date"], strict=True)}
+    starts.update({("mentors", int(s)): d for s, d in
+                   zip(progs.mentor_sites["site"], progs.mentor_sites["start_date"], strict=True)})
+    shares: dict[tuple[str, int], np.ndarray] = {}
+    exp = []
+    for prog, site, year in zip(df["programme"], df["site"], df["year"], strict=True):
+        key = (prog, int(site))
+        if key not in shares:
+            shares[key] = term_exposure(starts[key])
+        exp.append(float(shares[key][year - FIRST_YEAR].mean()))
+    df["exposure"] = exp
+    df = df.rename(columns={"possible": "sess_possible", "enrol": "enrolments"})
+    return df[cols].sort_values(["programme", "school_id", "year"], kind="stable").reset_index(drop=True)

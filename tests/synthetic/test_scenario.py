@@ -1,0 +1,123 @@
+"""Worlds with a known answer: the scenario knobs of synthetic England."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluate.synthetic import generate
+from evaluate.synthetic.scenario import Scenario
+
+#: SHA-256 of the data files of the default world (400 schools, seed 7), recorded with the
+#: generator before the scenario knobs existed: the default scenario must reproduce them.
+DEFAULT_WORLD_400_SEED7 = {
+    "absence/absence_nat_reg_la.csv": "546b95316986c33ac59a8a1cf6bd5160649691e910dcb23542726919b7265e3d",
+    "absence/school_absence_201617.csv": "0fe7058bd4722fc643e64df3eb2b9752c4b548d9d86e076683ce3e16450b03ec",
+    "absence/school_absence_201718.csv": "ad03ec18febc605194c1d6b33e9b6f159139904d26952f8af198a972864685c8",
+    "absence/school_absence_201819.csv": "98564fb5acf749a3744a6cc5c09f9c542f4ca2531cbacb7e008b9a00db5b4cbc",
+    "absence/school_absence_202021.csv": "bbf447774adacb04cabd0ddbfec5d67e30e5e14103235af638ffe87c935c3b46",
+    "absence/school_absence_202122.csv": "40c236b6bd28e0f82ba3327de06844bd02a104e0d89478dc7a5be7dd46d97f2a",
+    "absence/school_absence_202223.csv": "40d5d1ee5326a62319a3a2bbefa6d28eef7d158efc63a3c1a95415800865ebfc",
+    "absence/school_absence_202324.csv": "d2cdf07113f624769a0023747dd2ef873be80b6e3017a493a94c01aef0e1a844",
+    "absence/school_absence_202425.csv": "e2fc3a22066d41510c2eaf02e97f5b41c1159ee45fb67b76079df9846fb8ecbb",
+    "gias/edubasealldata.csv": "aed3f3968023e22915634cce49927d8f0a32094ae212c16350e182bfc4cda13a",
+    "gias/links_edubasealldata.csv": "ad29511c8292e33628250449af71d7391090836c727959bea01e04a1579ec8b6",
+    "programmes/hubs.csv": "27c069b873042189c97fe7621da5049d4cb2ebd2eb4b695945b079d351c4018a",
+    "programmes/mentor_areas.csv": "6ae790db650af8b0a038f034984912084f30d07683b62fdfdd879d0250b7a850",
+    "programmes/priority_areas.csv": "b7a3b846e38d19374651f5bc91e2af4c7789f2bdb1d1a30ca6940729c7e18d76",
+}
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory):
+    out = {}
+    for name, sc in (("default", Scenario()), ("null", Scenario(effect_scale=0)),
+                     ("trend", Scenario(effect_scale=0, unobserved_trend=0.5)),
+                     ("random", Scenario(selection_scale=0, heterogeneity=False))):
+        d = tmp_path_factory.mktemp(name)
+        out[name] = (d, generate(d, seed=7, n_schools=400, scenario=sc))
+    return out
+
+
+def test_default_world_is_byte_identical_to_the_generator_before_scenarios(worlds):
+    _, manifest = worlds["default"]
+    got = {k: v["sha256"] for k, v in manifest["files"].items() if not k.startswith("truth")}
+    assert got == DEFAULT_WORLD_400_SEED7
+    assert manifest["scenario"] == Scenario().to_dict()
+
+
+def test_null_world_has_no_effect_anywhere(worlds):
+    d, manifest = worlds["null"]
+    truth = json.loads((d / "truth.json").read_text())
+    assert truth["scenario"]["effect_scale"] == 0
+    assert truth["records"] and all(r["att_overall"] == 0 and r["att_pa"] == 0 and r["att_severe"] == 0
+                                    for r in truth["records"])
+    schools = pd.read_csv(d / "truth_schools.csv")
+    assert len(schools) > 0
+    assert (schools[["effect_overall", "effect_pa", "effect_severe"]] == 0).all().all()
+    # the same schools join as in the default world (selection is drawn before effects)
+    d0, _ = worlds["default"]
+    assert (pd.read_csv(d / "programmes" / "hubs.csv").equals(pd.read_csv(d0 / "programmes" / "hubs.csv")))
+
+
+def test_school_truth_adds_up_to_the_group_truth(worlds):
+    d, _ = worlds["default"]
+    truth = json.loads((d / "truth.json").read_text())
+    schools = pd.read_csv(d / "truth_schools.csv")
+    for r in truth["records"]:
+        if r["phase"] != "Total":
+            continue
+        g = schools[(schools["programme"] == r["programme"]) & (schools["cohort"] == r["cohort"])
+                    & (schools["first_exposed_year"] == r["first_exposed_year"]) & (schools["year"] == r["year"])]
+        assert len(g) == r["n_schools"]
+        assert g["effect_overall"].mean() == pytest.approx(r["att_overall"], abs=2e-6)
+        assert g["effect_pa"].mean() == pytest.approx(r["att_pa"], abs=2e-6)
+    assert (schools["effect_overall"] <= 0).mean() > 0.9  # the programmes lower absence
+
+
+def test_unobserved_trend_moves_programme_schools_only(worlds):
+    """Programme schools fall by about 0.5 points a year relative to the same world without the trend."""
+    from evaluate.data.panel import build_panel
+
+    rates = {}
+    for name in ("null", "trend"):
+        d, _ = worlds[name]
+        p = build_panel(d).panel_year
+        prog = (p["hub_cohort"] > 0) | (p["mentor_cohort"] > 0)
+        rates[name] = p.assign(prog=prog).groupby(["prog", "year"])["overall_absence_rate"].mean()
+    diff = (rates["trend"] - rates["null"]).unstack("year")
+    years = np.array(diff.columns, dtype=float)
+    slope_prog = np.polyfit(years, diff.loc[True].to_numpy(), 1)[0]
+    assert slope_prog == pytest.approx(-0.5, abs=0.1)
+    # other schools keep their expected rates (their draws differ: numpy's binomial sampler
+    # consumes a varying number of random numbers, so the stream moves on)
+    assert abs(diff.loc[False]).max() < 0.03
+    assert abs(np.polyfit(years, diff.loc[False].to_numpy(), 1)[0]) < 0.01
+    # the truth is unchanged: the trend is in both potential outcomes
+    d, _ = worlds["trend"]
+    assert all(r["att_overall"] == 0 for r in json.loads((d / "truth.json").read_text())["records"])
+
+
+def test_no_heterogeneity_gives_one_logit_effect(worlds):
+    from evaluate.synthetic.programmes import CONSTANT_HUB_EFFECT
+
+    d, manifest = worlds["random"]
+    assert manifest["scenario"] == {"effect_scale": 1.0, "selection_scale": 0.0, "unobserved_trend": 0.0,
+                                    "heterogeneity": False}
+    schools = pd.read_csv(d / "truth_schools.csv")
+    full = schools[(schools["programme"] == "hubs") & (schools["exposure"] == 1)]
+    # effects differ between schools only through their absence level (logit scale), not by wave or year
+    by_year = full.groupby("year")["effect_overall"].mean()
+    assert by_year.max() - by_year.min() < 0.5 * abs(by_year.mean())
+    assert CONSTANT_HUB_EFFECT > 0
+
+
+def test_scenario_checks_its_settings():
+    with pytest.raises(ValueError):
+        Scenario(effect_scale=-1)
+    with pytest.raises(TypeError):
+        Scenario(unobserved_trend="a lot")
+    assert Scenario(selection_scale=0).name == "selection_scale=0"
