@@ -123,6 +123,48 @@ def match(
 
 
 @app.command()
+def validate(
+    config: ConfigOpt = None,
+    worlds: Annotated[str, typer.Option(help="Comma-separated worlds: default, null, trend, parallel, homogeneous.")]
+    = "default,null,trend,parallel",
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Seeds per world.")] = 100,
+    schools: Annotated[int, typer.Option(min=200, help="Schools in each synthetic country.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Seed of the SeedSequence the runs' seeds come from.")] = 20261203,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Replications run in parallel.")] = 2,
+    robustness: Annotated[bool, typer.Option("--robustness", help="Also run HonestDiD and the placebos (slower).")]
+    = False,
+) -> None:
+    """Run the whole pipeline on worlds whose answer is known and check every headline against it.
+
+    Writes OUTPUT/results/validation.json (bias, RMSE, coverage, rejection rates, whether the
+    key-finding sentences are right, the targets met or missed, every run); render it with
+    evaluate report --validation.
+    """
+    import shlex
+
+    from evaluate.config import load_config
+    from evaluate.pipeline import publish
+    from evaluate.validation.summary import validate as run_validation
+
+    path = _config_path(config)
+    cfg = load_config(path)
+    names = [w.strip() for w in worlds.split(",") if w.strip()]
+    command = "evaluate validate " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "evaluate validate"
+    with _progress() as bar:
+        result = run_validation(cfg, worlds=names, replications=replications, schools=schools, seed=seed,
+                                jobs=jobs, robustness=robustness, command=command,
+                                progress=(lambda d, n: bar("validate", d / n)) if bar else None)
+    target = publish(cfg, result, cfg.output_dir / "results" / "validation.json")
+    for c in result["checks"]:
+        mark = {True: "met   ", False: "MISSED", None: "n/a   "}[c["met"]]
+        value = "" if c["value"] is None else f"{c['value']:.3f}"
+        _echo(f"{mark} {c['world']:<9} {c['programme']:<8} {c['outcome']:<21} {c['target']}: {value}")
+    if result["failures"]:
+        _echo(f"{len(result['failures'])} replication(s) failed; see 'failures' in {target}")
+    _echo(f"wrote {target} ({result['timing']['seconds']:.0f} s)")
+
+
+@app.command()
 def report(
     config: ConfigOpt = None,
     fmt: Annotated[list[str] | None, typer.Option("--format", "-f", help="html and/or pdf (default both).")] = None,

@@ -236,10 +236,6 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
     """
     import pandas as pd
 
-    from evaluate.findings import programme_findings
-    from evaluate.findings.planning import power_findings, value_findings
-    from evaluate.findings.robustness import programme_robustness
-
     out, work = cfg.output_dir, cfg.working_dir
     panel_path = work / "panel" / "panel_year.parquet"
     if not panel_path.exists():
@@ -255,31 +251,59 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
     record = work / ".stages" / "estimates.json"
     if not force and _cached(record, key, outputs):
         return StageOutcome("estimates", "cached", tuple(outputs))
-    panel = pd.read_parquet(panel_path)
-    # hub schools are clustered by hub (effects vary by hub: analysis/ROBUSTNESS_SIMULATION.md),
-    # every other school is its own cluster
-    panel["hub_cluster"] = panel["hub_id"].where(panel["hub_id"].notna() & (panel["hub_id"] != ""),
-                                                 "school " + panel["school_id"].astype(str))
+    panel = estimation_panel(pd.read_parquet(panel_path))
     for i, p in enumerate(programmes):
         if progress:
             progress("estimates", i / max(1, len(programmes)))
-        matched = cfg.matching.enabled and p in cfg.matching.programmes
-        cm = _cohort_matching(cfg, panel, p, source=str(panel_path)) if matched else None
-        cluster = programme_cluster(cfg, p)
-        res = programme_findings(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcomes=cfg.outcomes,
-                                 matching=cm, cluster=cluster, synthetic=cfg.data.source == "synthetic")
-        v = getattr(cfg.value, p)
-        res["value"] = value_findings(res, panel, cohort=PROGRAMME_COHORT[p], cost=v.cost, years=v.years,
-                                      source=v.source, value_per_day=v.value_per_day)
-        res["power"] = power_findings(res, panel, cohort=PROGRAMME_COHORT[p])
+        res, rob = estimate_programme(cfg, panel, p, source=str(panel_path))
         publish(cfg, res, out / "results" / f"{p}.json")
-        rob = programme_robustness(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcome=cfg.outcomes[0],
-                                   cluster=cluster, matching=cm, synthetic=cfg.data.source == "synthetic")
         publish(cfg, rob, out / "results" / f"{p}_robustness.json")
     write_json({"key": key, "settings": settings}, record)
     if progress:
         progress("estimates", 1.0)
     return StageOutcome("estimates", "ran", tuple(outputs))
+
+
+def estimation_panel(panel):
+    """The school-year panel as the estimates read it: with ``hub_cluster``.
+
+    Hub schools are clustered by hub (effects vary by hub: analysis/ROBUSTNESS_SIMULATION.md),
+    every other school is its own cluster.
+    """
+    panel = panel.copy()
+    panel["hub_cluster"] = panel["hub_id"].where(panel["hub_id"].notna() & (panel["hub_id"] != ""),
+                                                 "school " + panel["school_id"].astype(str))
+    return panel
+
+
+def estimate_programme(cfg: Config, panel, programme: str, *, source: str | None = None,
+                       robustness: bool = True, fits: dict | None = None) -> tuple[dict, dict | None]:
+    """The findings (and robustness checks) of one programme, as the estimates stage publishes them.
+
+    ``panel`` is :func:`estimation_panel` of the school-year panel. ``fits``, if given, is
+    filled with the headline fits per outcome (:func:`evaluate.findings.programme_findings`).
+    Returns ``(findings, robustness)``; robustness is ``None`` when ``robustness=False``.
+    """
+    from evaluate.findings import programme_findings
+    from evaluate.findings.planning import power_findings, value_findings
+    from evaluate.findings.robustness import programme_robustness
+
+    p = programme
+    matched = cfg.matching.enabled and p in cfg.matching.programmes
+    cm = _cohort_matching(cfg, panel, p, source=source) if matched else None
+    cluster = programme_cluster(cfg, p)
+    synthetic = cfg.data.source == "synthetic"
+    res = programme_findings(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcomes=cfg.outcomes,
+                             matching=cm, cluster=cluster, synthetic=synthetic, fits=fits)
+    v = getattr(cfg.value, p)
+    res["value"] = value_findings(res, panel, cohort=PROGRAMME_COHORT[p], cost=v.cost, years=v.years,
+                                  source=v.source, value_per_day=v.value_per_day)
+    res["power"] = power_findings(res, panel, cohort=PROGRAMME_COHORT[p])
+    rob = None
+    if robustness:
+        rob = programme_robustness(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcome=cfg.outcomes[0],
+                                   cluster=cluster, matching=cm, synthetic=synthetic)
+    return res, rob
 
 
 def _package_version() -> str:

@@ -487,8 +487,11 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     inf.setflags(write=False)
     for arr in (g_own, w_agg):
         arr.setflags(write=False)
+    unit_ids = np.asarray(units if panel else df[unit].to_numpy(), dtype=object)
+    unit_ids.setflags(write=False)
     extra = {
         "influence": inf,
+        "unit_ids": unit_ids,
         "unit_cohort": g_own,
         "unit_weights": w_agg,
         "unit_cluster": cl_unit,

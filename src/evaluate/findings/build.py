@@ -88,7 +88,8 @@ def _try(fn, *args, **kwargs):
 
 def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outcomes: Sequence[str],
                        matching: CohortMatching | None = None, unit: str = "school_id", time: str = "year",
-                       cluster: str | None = None, synthetic: bool = False) -> dict[str, Any]:
+                       cluster: str | None = None, synthetic: bool = False,
+                       fits: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every estimate a programme report shows, per outcome.
 
     Parameters
@@ -108,6 +109,10 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         Cluster column for standard errors (default: the school).
     synthetic
         Whether the data are synthetic (recorded, shown on every page of the reports).
+    fits
+        If given, filled with ``outcome ->`` the headline's fitted
+        :class:`evaluate.did.ATTgtResult` (for checks against a known truth:
+        :mod:`evaluate.validation`).
 
     Returns
     -------
@@ -171,6 +176,8 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         else:
             main = callaway_santanna(panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
             unmatched = None
+        if fits is not None:
+            fits[y] = main
         simple = main.aggregate("simple")
         head = _overall(simple)
         n_t, n_c = _schools(main, matched)
