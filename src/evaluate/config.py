@@ -139,6 +139,32 @@ class PanelSettings(_Strict):
     cohort_rule: Literal["mostly_exposed", "first_full_year", "first_exposed_year"] = "mostly_exposed"
 
 
+class DesignSettings(_Strict):
+    """Timing choices of every programme's difference-in-differences.
+
+    ``anticipation``: years before a cohort's first year that may carry part of the effect.
+    ``auto`` (the default) takes, per programme, the largest gap between a school's cohort
+    and the year it was first exposed (a school joining a hub in June 2023 is in the
+    2023/24 cohort but was exposed for part of 2022/23: 1 year), so that a partly exposed
+    year is never the base period, never in the pre-trend test and never matched on. A
+    whole number fixes it.
+
+    ``partly_exposed``: schools first exposed inside the panel but too late to form a cohort
+    in it (mentor areas from March 2025, half-exposed in 2024/25) are left out of the
+    comparison group (``exclude``, the default; counted in the results) or kept as
+    comparison schools (``keep``).
+    """
+
+    anticipation: Literal["auto"] | int = "auto"
+    partly_exposed: Literal["exclude", "keep"] = "exclude"
+
+    @model_validator(mode="after")
+    def _check(self) -> DesignSettings:
+        if isinstance(self.anticipation, int) and self.anticipation < 0:
+            raise ValueError("anticipation must be 'auto' or a whole number of years, 0 or more")
+        return self
+
+
 class MatchingSettings(_Strict):
     """Cohort-specific matching and the matched DiD (``evaluate.matching``).
 
@@ -153,6 +179,7 @@ class MatchingSettings(_Strict):
     """
 
     enabled: bool = True
+    method: Literal["nearest", "entropy"] = "nearest"  # entropy: entropy-balancing weights
     programmes: tuple[Literal["hubs", "mentors"], ...] = ("hubs",)
     outcomes: tuple[str, ...] = ("overall_absence_rate", "pa_rate")
     covariates: tuple[str, ...] = ("ofsted", "priority_area", "phase", "fsm_pct", "size", "region")
@@ -223,6 +250,7 @@ class Config(_Strict):
     data: DataSettings = DataSettings()
     programmes: ProgrammeSettings = ProgrammeSettings()
     panel: PanelSettings = PanelSettings()
+    design: DesignSettings = DesignSettings()
     matching: MatchingSettings = MatchingSettings()
     value: ValueSettings = ValueSettings()
     outcomes: tuple[Outcome, ...] = ("overall_absence_rate", "pa_rate", "severe_rate")

@@ -210,11 +210,41 @@ def _cohort_matching(cfg: Config, panel, programme: str, *, source: str | None =
     from evaluate.matching import match_cohorts
 
     m = cfg.matching
+    timing = programme_timing(cfg, panel, programme)
     return match_cohorts(panel, unit="school_id", time="year", cohort=PROGRAMME_COHORT[programme],
                          outcomes=m.outcomes, covariates=m.covariates, exact=m.exact, control=m.control,
                          pre_years=m.pre_years, level=m.level, distance=m.distance, ratio=m.ratio,
                          replace=m.replace, caliper=m.caliper, discard=m.discard, sd=m.sd, seed=cfg.seed,
+                         method=m.method, anticipation=timing["anticipation"], exclude=timing["excluded"],
                          source=source)
+
+
+#: The first-exposed-year column of each programme in the panel.
+PROGRAMME_FIRST_EXPOSED = {"hubs": "hub_first_exposed_year", "mentors": "mentor_first_exposed_year"}
+
+
+def programme_timing(cfg: Config, panel, programme: str) -> dict:
+    """The anticipation years and the partly exposed comparison schools of one programme.
+
+    ``anticipation``: ``design.anticipation``, or with ``auto`` the largest gap between a
+    treated school's cohort and its first exposed year. ``excluded``: the schools first
+    exposed inside the panel whose cohort lies beyond it (``design.partly_exposed:
+    exclude``), left out of the comparison group.
+    """
+    import numpy as np
+    import pandas as pd
+
+    cohort, first = PROGRAMME_COHORT[programme], PROGRAMME_FIRST_EXPOSED[programme]
+    last = int(panel["year"].max())
+    g = pd.to_numeric(panel[cohort], errors="coerce").fillna(0)
+    f = pd.to_numeric(panel[first], errors="coerce").fillna(0) if first in panel else g
+    a = cfg.design.anticipation
+    if a == "auto":
+        gap = (g - f)[(g > 0) & (g <= last) & (f > 0)]
+        a = int(max(0, gap.max())) if len(gap) else 0
+    late = (f > 0) & (f <= last) & ((g == 0) | (g > last))
+    excluded = sorted(panel.loc[late, "school_id"].unique().tolist()) if cfg.design.partly_exposed == "exclude" else []
+    return {"anticipation": int(a), "excluded": [int(x) for x in np.asarray(excluded)]}
 
 
 def programme_cluster(cfg: Config, programme: str) -> str:
@@ -289,12 +319,20 @@ def estimate_programme(cfg: Config, panel, programme: str, *, source: str | None
     from evaluate.findings.robustness import programme_robustness
 
     p = programme
+    timing = programme_timing(cfg, panel, p)
+    n_excluded = len(timing["excluded"])
+    if n_excluded:
+        panel = panel[~panel["school_id"].isin(timing["excluded"])]
     matched = cfg.matching.enabled and p in cfg.matching.programmes
     cm = _cohort_matching(cfg, panel, p, source=source) if matched else None
     cluster = programme_cluster(cfg, p)
     synthetic = cfg.data.source == "synthetic"
     res = programme_findings(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcomes=cfg.outcomes,
-                             matching=cm, cluster=cluster, synthetic=synthetic, fits=fits)
+                             matching=cm, cluster=cluster, synthetic=synthetic, fits=fits,
+                             anticipation=timing["anticipation"],
+                             estimator=cfg.matching.estimator if matched else "dr")
+    res["timing"] = {"anticipation": timing["anticipation"], "anticipation_setting": cfg.design.anticipation,
+                     "partly_exposed": cfg.design.partly_exposed, "partly_exposed_schools_left_out": n_excluded}
     v = getattr(cfg.value, p)
     res["value"] = value_findings(res, panel, cohort=PROGRAMME_COHORT[p], cost=v.cost, years=v.years,
                                   source=v.source, value_per_day=v.value_per_day)

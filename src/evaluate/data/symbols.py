@@ -9,6 +9,8 @@ a known symbol is an :class:`~evaluate.errors.InputError`. A symbol never become
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,8 +141,11 @@ def to_numeric(values: pd.Series, *, file: str | Path, column: str,
     return out
 
 
+_DECIMAL = re.compile(r"-?\d*\.(\d+)")
+
+
 def decimals(values: pd.Series) -> pd.Series:
     """Number of decimal places of each published number (0 for integers or symbols)."""
     text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-    frac = text.str.extract(r"^-?\d*\.(\d+)$")[0]
-    return frac.str.len().fillna(0).astype("int64")
+    out = [len(m.group(1)) if (m := _DECIMAL.fullmatch(t)) else 0 for t in text.to_numpy()]
+    return pd.Series(np.asarray(out, dtype="int64"), index=values.index, name=values.name)

@@ -93,15 +93,37 @@ class ATTgtResult(DiDResult):
         return aggregate(self, type, min_e=min_e, max_e=max_e, balance_e=balance_e,
                          bootstrap=bootstrap, seed=seed)
 
-    def pretest(self) -> dict[str, float]:
+    def pretest(self, *, exclude_anticipation: bool = False) -> dict[str, float]:
         """Wald pre-test that every pre-treatment ATT(g, t) is zero (R ``did``'s ``W``, ``Wpval``).
+
+        Parameters
+        ----------
+        exclude_anticipation
+            Leave out the cells of the anticipation window (``g - anticipation <= t < g``),
+            which may carry part of the effect (for example partly exposed years): the test
+            is then on the years that should show no effect. R ``did`` tests every
+            pre-treatment cell (the default here, for parity).
 
         Returns
         -------
         dict
             ``statistic``, ``df`` and ``p_value`` (NaN when there is nothing to test).
         """
-        return dict(self.extra["pretest"])
+        a = int(self.settings.get("anticipation", 0))
+        if not exclude_anticipation or a == 0:
+            return dict(self.extra["pretest"])
+        t = self.table
+        inf = np.asarray(self.extra["influence"])
+        n = inf.shape[0]
+        att = t["estimate"].to_numpy(dtype=float)
+        pre = np.flatnonzero((t["time"].to_numpy() < t["group"].to_numpy() - a) & np.isfinite(t["se"].to_numpy()))
+        out = {"statistic": math.nan, "df": float(len(pre)), "p_value": math.nan}
+        if len(pre):
+            pv = inf[:, pre].T @ inf[:, pre] / n
+            if np.linalg.det(pv) != 0:
+                w = float(n * att[pre] @ np.linalg.solve(pv, att[pre]))
+                out = {"statistic": w, "df": float(len(pre)), "p_value": float(stats.chi2.sf(w, len(pre)))}
+        return out
 
     @property
     def influence(self) -> np.ndarray:

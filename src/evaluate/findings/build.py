@@ -89,7 +89,8 @@ def _try(fn, *args, **kwargs):
 def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outcomes: Sequence[str],
                        matching: CohortMatching | None = None, unit: str = "school_id", time: str = "year",
                        cluster: str | None = None, synthetic: bool = False,
-                       fits: dict[str, Any] | None = None) -> dict[str, Any]:
+                       fits: dict[str, Any] | None = None, anticipation: int = 0,
+                       estimator: str = "dr") -> dict[str, Any]:
     """Every estimate a programme report shows, per outcome.
 
     Parameters
@@ -109,6 +110,13 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         Cluster column for standard errors (default: the school).
     synthetic
         Whether the data are synthetic (recorded, shown on every page of the reports).
+    anticipation
+        Years before a cohort's first year that may carry part of the effect (partly
+        exposed years): the base period is the year before them, they are left out of the
+        pre-trend test, and the other estimators leave the treated schools' rows of those
+        years out.
+    estimator
+        Callaway-Sant'Anna's 2x2 estimator (``dr``, ``ipw`` or ``reg``).
     fits
         If given, filled with ``outcome ->`` the headline's fitted
         :class:`evaluate.did.ATTgtResult` (for checks against a known truth:
@@ -158,23 +166,32 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         third = pd.Series(np.select([fsm_by_school <= cuts[0], fsm_by_school <= cuts[1]],
                                     ["lowest third", "middle third"], "highest third"), index=fsm_by_school.index)
     stack = stacked_panel(panel, matching) if matched else None
+    # the other estimators have no anticipation setting: the treated schools' partly exposed
+    # years are left out of their samples instead
+    lean = panel
+    if anticipation:
+        g = panel[cohort]
+        lean = panel[~((g > 0) & (panel[time] < g) & (panel[time] >= g - anticipation))]
 
     def _fit(frame: pd.DataFrame, outcome: str):
         if matched:
             return callaway_santanna(frame, outcome=outcome, unit="stack_unit", time=time, cohort=cohort,
                                      control=matching.settings["control"], weights="match_weight", cluster=cl,
-                                     subexperiment="stack")
-        return callaway_santanna(frame, outcome=outcome, unit=unit, time=time, cohort=cohort, cluster=cl)
+                                     subexperiment="stack", anticipation=anticipation, estimator=estimator)
+        return callaway_santanna(frame, outcome=outcome, unit=unit, time=time, cohort=cohort, cluster=cl,
+                                 anticipation=anticipation, estimator=estimator)
 
     results: dict[str, Any] = {}
     for y in outcomes:
         label, scale = OUTCOME_LABELS.get(y, (y, ""))
         if matched:
             md = matched_did(panel, outcome=y, unit=unit, time=time, cohort=cohort, matching=matching,
-                             cluster=cluster, compare_unmatched=True)
+                             cluster=cluster, compare_unmatched=True, anticipation=anticipation,
+                             estimator=estimator)
             main, unmatched = md.did, md.unmatched
         else:
-            main = callaway_santanna(panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
+            main = callaway_santanna(panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl,
+                                     anticipation=anticipation, estimator=estimator)
             unmatched = None
         if fits is not None:
             fits[y] = main
@@ -192,7 +209,7 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         entry: dict[str, Any] = {
             "label": label, "scale": scale, "headline": head,
             "event_study": _rows(dyn[dyn["term"] != "overall"], "component"),
-            "pretest": {k: _f(v) for k, v in main.pretest().items()},
+            "pretest": {k: _f(v) for k, v in main.pretest(exclude_anticipation=True).items()},
             "by_wave": _rows(grp[grp["term"] != "overall"], "component"),
             "dropped": main.dropped(),
         }
@@ -219,18 +236,18 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         est: list[dict[str, Any]] = [{"estimator": "Callaway-Sant'Anna" + (" (matched)" if matched else ""), **head}]
         if unmatched is not None:
             est.append({"estimator": "Callaway-Sant'Anna (all comparison schools)", **_overall(unmatched.aggregate("simple"))})
-        sa, err_sa = _try(sun_abraham, panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
+        sa, err_sa = _try(sun_abraham, lean, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
         if sa is not None:
             r = sa.to_frame().set_index("term").loc["ATT"]
             est.append({"estimator": "Sun-Abraham", "estimate": _f(r["estimate"]), "se": _f(r["se"]),
                         "ci_low": _f(r["ci_low"]), "ci_high": _f(r["ci_high"]), "p_value": _f(r["p_value"])})
-        im, err_im = _try(imputation, panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
+        im, err_im = _try(imputation, lean, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
         if im is not None:
             r = im.to_frame().set_index("term").loc["ATT"]
             est.append({"estimator": "Imputation (Borusyak-Jaravel-Spiess)", "estimate": _f(r["estimate"]),
                         "se": _f(r["se"]), "ci_low": _f(r["ci_low"]), "ci_high": _f(r["ci_high"]),
                         "p_value": _f(r["p_value"])})
-        tw, err_tw = _try(twfe, panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
+        tw, err_tw = _try(twfe, lean, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
         if tw is not None:
             r = tw.to_frame().iloc[0]
             est.append({"estimator": "Two-way fixed effects", "estimate": _f(r["estimate"]), "se": _f(r["se"]),
@@ -264,7 +281,8 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         results[y] = entry
     out: dict[str, Any] = {
         "programme": programme, "cohort_column": cohort, "synthetic": bool(synthetic),
-        "design": sms_level(matched=matched), "cluster": cl, "sessions_per_pupil": _f(spp),
+        "design": sms_level(matched=matched), "cluster": cl, "anticipation": int(anticipation),
+        "estimator": estimator, "sessions_per_pupil": _f(spp),
         "years": sorted(int(t) for t in panel[time].unique()),
         "cohorts": sorted(int(g) for g in panel.loc[panel[cohort] > 0, cohort].unique()),
         "outcomes": results,

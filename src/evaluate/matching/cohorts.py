@@ -22,6 +22,7 @@ import pandas as pd
 
 from evaluate.errors import InputError
 from evaluate.matching.balance import BalanceResult, balance_table
+from evaluate.matching.entropy import entropy_balance
 from evaluate.matching.nearest import MatchResult, block_labels, nearest_neighbour
 
 __all__ = ["CohortMatching", "match_cohorts", "pre_period_features", "DEFAULT_OUTCOMES", "DEFAULT_COVARIATES"]
@@ -32,6 +33,10 @@ DEFAULT_OUTCOMES: tuple[str, ...] = ("overall_absence_rate", "pa_rate")
 DEFAULT_COVARIATES: tuple[str, ...] = ("ofsted", "priority_area", "phase", "fsm_pct", "size", "region")
 
 MISSING_PRE = "no pre-period data for a matching variable"
+#: Covariates entropy balancing gives up first, in this order, when a cohort cannot be
+#: balanced on everything (absence before joining, FSM, priority area and phase are kept).
+RELAX_ORDER: tuple[str, ...] = ("region", "size", "ofsted", "pa_rate_trend", "overall_absence_rate_trend",
+                                 "pa_rate_level", "fsm_pct")
 
 
 def pre_period_features(panel: pd.DataFrame, *, unit: str, time: str, first_year: int,
@@ -169,7 +174,10 @@ class CohortMatching:
         return _jsonable({"settings": dict(self.settings), "counts": self.counts(),
                           "balance": self.to_frame(),
                           "caliper_width": {g: m.extra.get("caliper_width") for g, m in self.matches.items()},
-                          "skipped": {g: v["reason"] for g, v in self.skipped.items()}})
+                          "skipped": {g: v["reason"] for g, v in self.skipped.items()},
+                          "weighting": {g: {"converged": m.extra["converged"],
+                                            "effective_comparison": m.extra["effective_comparison"]}
+                                        for g, m in self.matches.items() if "converged" in m.extra}})
 
     def summary(self) -> str:
         lines = [f"cohort matching ({self.settings['control']} treated comparison pool, "
@@ -198,6 +206,7 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
                   distance: str = "logit", ratio: int = 1, replace: bool = False,
                   caliper: float | None = 0.2, discard: str = "none", order: str = "largest",
                   level: str = "last", sd: str = "pooled", seed: int | None = None, on_unmatched: str = "skip",
+                  method: str = "nearest", anticipation: int = 0, exclude: Sequence[Any] = (),
                   source: str | None = None) -> CohortMatching:
     """Match each adoption cohort to comparison units on its own pre-period.
 
@@ -226,6 +235,18 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
         As :func:`evaluate.matching.nearest_neighbour` (caliper in SDs of the logit score).
     sd
         SMD denominator for the balance tables (``"pooled"`` or ``"treated"``).
+    method
+        ``"nearest"``: nearest-neighbour matching (:func:`evaluate.matching.nearest_neighbour`);
+        ``"entropy"``: entropy-balancing weights on every comparison unit of the block
+        (:func:`evaluate.matching.entropy.entropy_balance`), which equal the treated means
+        of every matching variable exactly (balance by construction); ``distance``,
+        ``ratio``, ``replace``, ``caliper``, ``discard`` and ``order`` do not apply.
+    anticipation
+        Years before the cohort's first year that may already be affected (partly exposed
+        years): the pre-period used for matching ends ``anticipation`` years earlier.
+    exclude
+        Units never used as comparison units (for example units exposed to the programme
+        too late in the panel to form a cohort of their own).
     on_unmatched
         When not one treated unit of a cohort can be matched (for example a pilot cohort of
         a few schools that the propensity score separates from every comparison school):
@@ -255,6 +276,11 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
     """
     if control not in ("never", "not_yet"):
         raise InputError(f"control must be 'never' or 'not_yet', not {control!r}")
+    if method not in ("nearest", "entropy"):
+        raise InputError(f"method must be 'nearest' or 'entropy', not {method!r}", column="method")
+    if not isinstance(anticipation, int | np.integer) or anticipation < 0:
+        raise InputError(f"anticipation must be a non-negative whole number, not {anticipation!r}",
+                         column="anticipation")
     for role, cols in (("unit", [unit]), ("time", [time]), ("cohort", [cohort]), ("outcome", outcomes),
                        ("covariate", covariates), ("exact-matching column", exact)):
         for c in cols:
@@ -266,7 +292,8 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
     coh = coh.where(coh <= panel[time].max(), 0)
     panel = panel.assign(**{cohort: coh})
     unit_cohort = panel.groupby(unit, sort=False)[cohort].first()
-    cohorts = sorted(int(g) for g in unit_cohort.unique() if g > 0 and g > panel[time].min())
+    cohorts = sorted(int(g) for g in unit_cohort.unique() if g > 0 and g - anticipation > panel[time].min())
+    excluded = set(exclude)
     if not cohorts:
         raise InputError("no treated cohort with a year before it to match on", file=source, column=cohort)
     features_cols = [f"{y}_{k}" for y in outcomes for k in ("level", "trend")] + list(covariates)
@@ -276,11 +303,13 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
         raise InputError(f"on_unmatched must be 'skip' or 'error', not {on_unmatched!r}")
     matches, balances, feats, dropped, skipped = {}, {}, {}, {}, {}
     for g in cohorts:
-        f = pre_period_features(panel, unit=unit, time=time, first_year=g, outcomes=outcomes,
+        f = pre_period_features(panel, unit=unit, time=time, first_year=g - anticipation, outcomes=outcomes,
                                 covariates=list(dict.fromkeys(list(covariates) + list(exact))),
                                 pre_years=pre_years, level=level)
         gu = unit_cohort.reindex(f[unit]).to_numpy()
-        pool = (gu == 0) if control == "never" else ((gu == 0) | (gu > g))
+        pool = (gu == 0) if control == "never" else ((gu == 0) | (gu > g + anticipation))
+        if excluded:
+            pool = pool & ~f[unit].isin(excluded).to_numpy()
         f = f.loc[(gu == g) | pool].reset_index(drop=True)
         f["treated"] = (unit_cohort.reindex(f[unit]).to_numpy() == g).astype(int)
         miss = f[features_cols + list(exact)].isna().any(axis=1)
@@ -307,9 +336,20 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
             # the exact-matching columns are constant within a block: left out of the score
             # (otherwise a cohort all in one phase separates perfectly on them)
             ps_cols = [c for c in features_cols if c not in exact]
-            m = nearest_neighbour(f, treatment="treated", unit=unit, covariates=ps_cols, distance=distance,
-                                  exact=exact, ratio=ratio, replace=replace, caliper=caliper, order=order,
-                                  discard=discard, seed=seed, source=source)
+            if method == "entropy":
+                # the phase (and other exact columns) are balanced as shares instead of blocks:
+                # one weighting per cohort, reaching the treated means of every variable
+                m = entropy_balance(f, treatment="treated", unit=unit,
+                                    covariates=list(dict.fromkeys([*ps_cols, *exact])), exact=(),
+                                    relax=RELAX_ORDER, source=source)
+                if not m.extra["converged"]:
+                    raise InputError("no treated unit was matched: no weighting of the comparison units reaches "
+                                     "the treated units' means of absence before joining, priority-area status "
+                                     "and phase (entropy balancing did not converge)", column=cohort)
+            else:
+                m = nearest_neighbour(f, treatment="treated", unit=unit, covariates=ps_cols, distance=distance,
+                                      exact=exact, ratio=ratio, replace=replace, caliper=caliper, order=order,
+                                      discard=discard, seed=seed, source=source)
         except InputError as exc:
             if on_unmatched == "skip" and exc.message.startswith("no treated unit was matched"):
                 skipped[g] = {"reason": exc.message, "treated": int(f["treated"].sum()),
@@ -326,7 +366,8 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
     settings = dict(unit=unit, time=time, cohort=cohort, outcomes=list(outcomes), covariates=list(covariates),
                     exact=list(exact), control=control, pre_years=int(pre_years), level=level, distance=distance,
                     ratio=int(ratio), replace=bool(replace), caliper=caliper, discard=discard, order=order,
-                    sd=sd, seed=seed, on_unmatched=on_unmatched)
+                    sd=sd, seed=seed, on_unmatched=on_unmatched, method=method, anticipation=int(anticipation),
+                    excluded=len(excluded))
     if not matches:
         raise InputError("no cohort could be matched: " + "; ".join(f"cohort {g}: {v['reason']}"
                                                                    for g, v in sorted(skipped.items())),

@@ -98,7 +98,8 @@ class MatchedDiDResult:
 def matched_did(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str,
                 matching: CohortMatching | None = None, match_options: Mapping[str, Any] | None = None,
                 covariates: Sequence[str] = (), estimator: str = "dr", cluster: str | None = None,
-                bootstrap: int = 0, seed: int | None = None, compare_unmatched: bool = True) -> MatchedDiDResult:
+                bootstrap: int = 0, seed: int | None = None, compare_unmatched: bool = True,
+                anticipation: int | None = None) -> MatchedDiDResult:
     """Match each cohort on its pre-period, then estimate Callaway-Sant'Anna on the matched sample.
 
     Parameters
@@ -121,6 +122,9 @@ def matched_did(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, coho
         Multiplier bootstrap draws and seed.
     compare_unmatched
         Also estimate on the whole panel (never or not-yet treated comparison, unweighted).
+    anticipation
+        Periods of anticipation of Callaway-Sant'Anna (default: the matching's own, so the
+        base period is the last year the matching used).
 
     Examples
     --------
@@ -141,16 +145,20 @@ def matched_did(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, coho
     if matching.settings["unit"] != unit or matching.settings["cohort"] != cohort:
         raise InputError("the matching was made with other unit or cohort columns", column=unit)
     control = matching.settings["control"]
+    if anticipation is None:
+        anticipation = int(matching.settings.get("anticipation", 0))
     stack = stacked_panel(panel, matching)
     cl = cluster or unit
     did = callaway_santanna(stack, outcome=outcome, unit="stack_unit", time=time, cohort=cohort,
                             covariates=covariates, control=control, estimator=estimator, weights="match_weight",
-                            cluster=cl, subexperiment="stack", bootstrap=bootstrap, seed=seed)
+                            cluster=cl, subexperiment="stack", bootstrap=bootstrap, seed=seed,
+                            anticipation=anticipation)
     unmatched = None
     if compare_unmatched:
         unmatched = callaway_santanna(panel, outcome=outcome, unit=unit, time=time, cohort=cohort,
                                       covariates=covariates, control=control, estimator=estimator,
-                                      cluster=cluster, bootstrap=bootstrap, seed=seed)
+                                      cluster=cluster, bootstrap=bootstrap, seed=seed, anticipation=anticipation)
     settings = dict(outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=list(covariates),
-                    estimator=estimator, cluster=cl, bootstrap=int(bootstrap), seed=seed, control=control)
+                    estimator=estimator, cluster=cl, bootstrap=int(bootstrap), seed=seed, control=control,
+                    anticipation=int(anticipation))
     return MatchedDiDResult(matching, did, unmatched, settings)
