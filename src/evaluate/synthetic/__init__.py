@@ -43,7 +43,7 @@ import pandas as pd
 from evaluate.io import sha256_file, write_csv, write_json
 from evaluate.synthetic.scenario import DEFAULT_SCENARIO, Scenario
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"
 
 __all__ = ["GENERATOR_VERSION", "Scenario", "generate"]
 

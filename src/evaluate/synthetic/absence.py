@@ -30,7 +30,7 @@ from scipy.special import expit
 
 from evaluate.synthetic import calibration as cal
 from evaluate.synthetic.england import FIRST_YEAR, PHASES, Country
-from evaluate.synthetic.programmes import MENTOR_ELIGIBLE_P, MENTOR_SHARE, Programmes
+from evaluate.synthetic.programmes import MENTOR_ELIGIBLE_P, Programmes
 
 #: Years with published absence and the number of terms each has (2019/20: none;
 #: 2020/21: autumn and spring only).
@@ -173,7 +173,12 @@ def simulate_year(country: Country, progs: Programmes, year: int, params: dict[s
         sch = school[idx]
         lg = logit[idx]
         p_0 = p0[idx]
-        mentored = (p_0 >= MENTOR_ELIGIBLE_P) & (rng.random(idx.size) < MENTOR_SHARE)
+        # mentored: eligible pupils (high propensity), as many as the area's programme reached
+        eligible = p_0 >= MENTOR_ELIGIBLE_P
+        n_elig = np.bincount(sch, weights=eligible, minlength=m)
+        share = progs.mentored_share[sites] if progs.mentored_share is not None else np.zeros(m)
+        q = np.minimum(1.0, share * n_j / np.maximum(n_elig, 1.0))
+        mentored = eligible & (rng.random(idx.size) < q[sch])
         for k in range(n_terms):
             dm = men_d[sch, k] * mentored
             dh = hub_d[sch, k]

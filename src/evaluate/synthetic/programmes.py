@@ -87,6 +87,12 @@ GROWTH_CAP = 2.5
 MENTOR_ELIGIBLE_P = 0.10
 MENTOR_SHARE = 0.35
 MENTOR_BASE = {"2022-11-01": 0.45, "2023-09-01": 0.40, "2025-03-01": 0.35}
+#: Pupils mentored a year in one area at full scale (``shared/data/programmes.md``: about
+#: 1,665 pupils over three years in the first five areas; 10,000 over three years in the
+#: ten expansion areas). The share of an area's pupils mentored each year is this divided
+#: by the area's pupils (at full scale), about 0.3% in the first areas and 1% to 2% in the
+#: expansion: the effect on whole-area absence is small, as the real programme's must be.
+MENTORED_PER_AREA_YEAR = {"2022-11-01": 1665 / 3 / 5, "2023-09-01": 1665 / 3 / 5, "2025-03-01": 10000 / 3 / 10}
 #: Effects without heterogeneity (``Scenario(heterogeneity=False)``): the same logit
 #: reduction in every wave, phase and year of exposure (about the default's averages).
 CONSTANT_HUB_EFFECT = 0.08
@@ -147,6 +153,8 @@ class Programmes:
     trend: np.ndarray | None = None
     #: the world these programmes belong to
     scenario: Scenario = DEFAULT_SCENARIO
+    #: per site: the share of its pupils mentored in a year (0 outside mentor areas)
+    mentored_share: np.ndarray | None = None
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -284,9 +292,14 @@ def select(rng: np.random.Generator, country: Country, n_schools: int | None,
     mentor_delta = np.zeros((n, ny, 3), dtype=np.float32)
     town = sites["town"].to_numpy()
     ms = []
+    mentored_share = np.zeros(n)
     for la, start, _ann, cov, area in MENTOR_AREAS:
         covered = (la_name == la) & ((town == area) if cov == "partial" else True)
         d = dt.date.fromisoformat(start)
+        t_start = min(max(cohort_of(d)[0], FIRST_YEAR), LAST_YEAR) - FIRST_YEAR
+        area_pupils = float(country.enrol[covered, t_start].sum()) / scale
+        if area_pupils > 0:
+            mentored_share[covered] = min(1.0, MENTORED_PER_AREA_YEAR[start] / area_pupils)
         share = exposure(d)
         path = (effect_path(share) * share * MENTOR_BASE[start] if scenario.heterogeneity
                 else share * CONSTANT_MENTOR_EFFECT)
@@ -306,7 +319,7 @@ def select(rng: np.random.Generator, country: Country, n_schools: int | None,
         trend[mentor_sites["site"].to_numpy(dtype=int)] = scenario.unobserved_trend
     return Programmes(hubs=hubs, mentor_areas=ma, priority_areas=pa.reset_index(drop=True),
                       hub_sites=hs, mentor_sites=mentor_sites, hub_delta=hub_delta,
-                      mentor_delta=mentor_delta, trend=trend, scenario=scenario)
+                      mentor_delta=mentor_delta, trend=trend, scenario=scenario, mentored_share=mentored_share)
 
 
 def _priority_names() -> tuple[str, ...]:
