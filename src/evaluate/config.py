@@ -186,6 +186,7 @@ class MatchingSettings(_Strict):
     exact: tuple[str, ...] = ("phase",)
     control: Literal["never", "not_yet"] = "never"
     pre_years: int = Field(default=3, ge=2)
+    terms: tuple[Literal["level", "trend", "path"], ...] = ("level", "trend")  # path: each pre-year's value
     level: Literal["last", "mean"] = "last"
     distance: Literal["logit", "propensity", "mahalanobis"] = "logit"
     ratio: int = Field(default=1, ge=1)

@@ -216,6 +216,7 @@ def _cohort_matching(cfg: Config, panel, programme: str, *, source: str | None =
                          pre_years=m.pre_years, level=m.level, distance=m.distance, ratio=m.ratio,
                          replace=m.replace, caliper=m.caliper, discard=m.discard, sd=m.sd, seed=cfg.seed,
                          method=m.method, anticipation=timing["anticipation"], exclude=timing["excluded"],
+                         terms=m.terms,
                          source=source)
 
 

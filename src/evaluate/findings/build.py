@@ -32,6 +32,9 @@ OUTCOME_LABELS: dict[str, tuple[str, str]] = {
 SESSION_OUTCOMES = ("overall_absence_rate", "authorised_rate", "unauthorised_rate")
 #: Subgroups with fewer treated schools than this are not estimated.
 MIN_SUBGROUP = 20
+#: Cohorts with at least this many treated schools must be balanced for a high rating;
+#: smaller ones are named in the report when they are not.
+MIN_BALANCE_COHORT = 30
 
 
 def days_per_pupil(effect_pp: float, sessions_per_pupil: float) -> float:
@@ -42,20 +45,66 @@ def days_per_pupil(effect_pp: float, sessions_per_pupil: float) -> float:
     return effect_pp / 100.0 * sessions_per_pupil / 2.0
 
 
-def _rows(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
+#: With at least this many treated clusters the normal approximation is used; with fewer,
+#: intervals and p-values use Student's t with (treated clusters - 1) degrees of freedom.
+T_CLUSTERS = 50
+
+
+def treated_clusters(res, cohorts=None) -> int:
+    """Clusters (or units, without clustering) among the treated units of ``cohorts`` (all by default)."""
+    g_own = np.asarray(res.extra["unit_cohort"])
+    cl = res.extra.get("unit_cluster")
+    keep = g_own > 0 if cohorts is None else np.isin(g_own, list(cohorts))
+    if cl is None:
+        return int(keep.sum())
+    return int(len(pd.unique(np.asarray(cl, dtype=object)[keep])))
+
+
+def _small_sample(row: dict[str, Any], clusters: int) -> dict[str, Any]:
+    """Student-t interval and p-value for an estimate resting on few treated clusters."""
+    row["treated_clusters"] = int(clusters)
+    est, se = row.get("estimate"), row.get("se")
+    if clusters >= T_CLUSTERS or est is None or se is None or not math.isfinite(se) or se <= 0:
+        row["interval"] = "normal"
+        return row
+    if clusters < 2:
+        row.update(ci_low=None, ci_high=None, p_value=None, interval="not available: one treated cluster")
+        return row
+    from scipy import stats
+
+    df = clusters - 1
+    q = float(stats.t.ppf(0.975, df))
+    row.update(ci_low=est - q * se, ci_high=est + q * se, p_value=float(2 * stats.t.sf(abs(est / se), df)),
+               interval=f"t({df})")
+    return row
+
+
+def _rows(frame: pd.DataFrame, key: str, res=None) -> list[dict[str, Any]]:
     out = []
     for r in frame.itertuples(index=False):
-        out.append({key: (r.term if key == "term" else _f(getattr(r, "component", None))),
-                    "estimate": _f(r.estimate), "se": _f(r.se), "ci_low": _f(r.ci_low),
-                    "ci_high": _f(r.ci_high), "p_value": _f(r.p_value), "n": _f(r.n)})
+        row = {key: (r.term if key == "term" else _f(getattr(r, "component", None))),
+               "estimate": _f(r.estimate), "se": _f(r.se), "ci_low": _f(r.ci_low),
+               "ci_high": _f(r.ci_high), "p_value": _f(r.p_value), "n": _f(r.n)}
+        if res is not None and key == "component" and row["component"] is not None:
+            c = int(row["component"])
+            cohorts = [c] if str(r.term).startswith("g=") else _cohorts_at(res, c)
+            row = _small_sample(row, treated_clusters(res, cohorts))
+        out.append(row)
     return out
 
 
-def _overall(agg) -> dict[str, Any]:
+def _cohorts_at(res, e: int) -> list[int]:
+    """Cohorts with a cell at event time ``e``."""
+    t = res.table
+    return sorted(int(g) for g in t.loc[t["event_time"] == e, "group"].unique())
+
+
+def _overall(agg, res=None) -> dict[str, Any]:
     t = agg.to_frame()
     r = t[t["term"] == "overall"].iloc[0]
-    return {"estimate": _f(r["estimate"]), "se": _f(r["se"]), "ci_low": _f(r["ci_low"]),
-            "ci_high": _f(r["ci_high"]), "p_value": _f(r["p_value"])}
+    out = {"estimate": _f(r["estimate"]), "se": _f(r["se"]), "ci_low": _f(r["ci_low"]),
+           "ci_high": _f(r["ci_high"]), "p_value": _f(r["p_value"])}
+    return _small_sample(out, treated_clusters(res)) if res is not None else out
 
 
 def _schools(res, unit_col_is_stack: bool) -> tuple[int, int]:
@@ -196,7 +245,7 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         if fits is not None:
             fits[y] = main
         simple = main.aggregate("simple")
-        head = _overall(simple)
+        head = _overall(simple, main)
         n_t, n_c = _schools(main, matched)
         if matched:
             n_t = int(stack.loc[stack["stack"] == stack[cohort], unit].nunique())
@@ -208,9 +257,9 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         grp = main.aggregate("group").to_frame()
         entry: dict[str, Any] = {
             "label": label, "scale": scale, "headline": head,
-            "event_study": _rows(dyn[dyn["term"] != "overall"], "component"),
+            "event_study": _rows(dyn[dyn["term"] != "overall"], "component", main),
             "pretest": {k: _f(v) for k, v in main.pretest(exclude_anticipation=True).items()},
-            "by_wave": _rows(grp[grp["term"] != "overall"], "component"),
+            "by_wave": _rows(grp[grp["term"] != "overall"], "component", main),
             "dropped": main.dropped(),
         }
         # subgroups: phase and disadvantage
@@ -230,7 +279,7 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
                     if res is None:
                         rows.append({"group": str(lab), "n_treated": n_sub, "note": err})
                         continue
-                    rows.append({"group": str(lab), "n_treated": n_sub, **_overall(res.aggregate("simple"))})
+                    rows.append({"group": str(lab), "n_treated": n_sub, **_overall(res.aggregate("simple"), res)})
             entry[key] = rows
         # estimators side by side (the robustness of the headline to the estimator)
         est: list[dict[str, Any]] = [{"estimator": "Callaway-Sant'Anna" + (" (matched)" if matched else ""), **head}]
@@ -273,7 +322,9 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
                                       weights=stack["match_weight"].to_numpy(dtype=float))
         else:
             entry["trends"] = _trends(panel, outcome=y, time=time, treated=(panel[cohort] > 0).to_numpy())
-        imbalanced = sorted({t for b in matching.balance.values() for t in b.imbalanced("after")}) if matched else []
+        imbalanced = sorted({t for g, b in matching.balance.items()
+                             if matching.matches[g].counts()["treated_matched"] >= MIN_BALANCE_COHORT
+                             for t in b.imbalanced("after")}) if matched else []
         others = {e["estimator"]: e["estimate"] for e in est[1:]}
         entry["confidence"] = confidence(pretest_p=entry["pretest"].get("p_value"), imbalanced=imbalanced,
                                          estimates=others, headline=head["estimate"],

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["PRETEST_ALPHA", "confidence", "sms_level"]
+__all__ = ["NOT_JUDGED", "PRETEST_ALPHA", "RATING_RULE", "RULES", "confidence", "sms_level"]
 
 #: Level below which the Wald pre-test is read as evidence against parallel pre-trends.
 PRETEST_ALPHA = 0.05
@@ -38,45 +38,76 @@ def sms_level(*, matched: bool) -> dict[str, Any]:
                       "assignment was not random"}
 
 
+#: Estimators left out of the agreement check: two-way fixed effects is biased when effects
+#: vary over time and cohort (it is shown, with its Bacon decomposition, not used to judge).
+NOT_JUDGED = ("Two-way fixed effects",)
+
+#: The rating rules in words (printed by the technical annex; checked by the known-truth worlds).
+RULES: tuple[str, ...] = (
+    f"pre-trends: the joint Wald test that every pre-treatment effect outside the anticipation years is zero "
+    f"is not rejected at {PRETEST_ALPHA:.0%};",
+    "balance: after matching or weighting, no matching variable of a cohort with 30 or more treated schools "
+    "differs by more than 0.1 standardised mean differences;",
+    "agreement: every other estimator robust to staggered adoption (Callaway-Sant'Anna on all comparison "
+    "schools, Sun-Abraham, imputation) has the headline's sign and lies within the headline interval widened "
+    "by its half-width.",
+)
+RATING_RULE = ("**Low** whenever the pre-trend test rejects (a design whose groups already moved apart before "
+               "the programme cannot be trusted, however the other checks come out); **high** only when all "
+               "three checks hold; **moderate** otherwise.")
+
+
 def confidence(*, pretest_p: float | None, imbalanced: Sequence[str], estimates: Mapping[str, float],
                headline: float, ci: tuple[float, float]) -> dict[str, Any]:
     """How confident the evidence lets us be in a headline estimate: ``high``, ``moderate`` or ``low``.
 
-    Rules (each recorded in ``checks``):
+    Rules (:data:`RULES`, each recorded in ``checks``):
 
-    - pre-trends: the Wald test of all pre-treatment effects is not rejected at 5%;
+    - pre-trends: the Wald test of the pre-treatment effects (outside the anticipation
+      years) is not rejected at 5%;
     - balance: no matching variable has an absolute standardised difference above 0.1 after
-      matching (``imbalanced`` empty);
-    - agreement: every other estimator's estimate has the headline's sign and lies inside
-      the headline's 95% interval widened by its own half-width.
+      matching or weighting (``imbalanced`` empty);
+    - agreement: every other estimator robust to staggered adoption (those in ``estimates``
+      but :data:`NOT_JUDGED`) has the headline's sign and lies inside the headline's 95%
+      interval widened by its own half-width.
 
-    ``high`` when all three hold, ``low`` when the pre-trend test fails and the estimators
-    disagree, ``moderate`` otherwise.
+    ``low`` whenever the pre-trend test fails, ``high`` when all three hold, ``moderate``
+    otherwise (:data:`RATING_RULE`). The known-truth worlds check the rules: a world
+    whose parallel trends fail must never be rated high (``evaluate validate``).
 
     Examples
     --------
     Estimators that agree, balanced covariates and no pre-trend give ``high``:
 
     >>> from evaluate.findings import confidence
-    >>> out = confidence(pretest_p=0.40, imbalanced=[], estimates={"twfe": 1.2, "imputation": 1.6},
+    >>> out = confidence(pretest_p=0.40, imbalanced=[], estimates={"Sun-Abraham": 1.6, "Imputation": 1.55},
     ...                  headline=1.5, ci=(1.3, 1.7))
     >>> out["rating"], out["checks"]["agreement"]
     ('high', {'ok': True, 'disagree': []})
-    >>> confidence(pretest_p=0.01, imbalanced=[], estimates={"twfe": -0.5}, headline=1.5,
+
+    A failed pre-trend test caps the rating at ``low``, whatever else holds:
+
+    >>> confidence(pretest_p=0.01, imbalanced=[], estimates={"Sun-Abraham": 1.6}, headline=1.5,
     ...            ci=(1.3, 1.7))["rating"]
     'low'
+
+    Two-way fixed effects is shown but not judged:
+
+    >>> confidence(pretest_p=0.40, imbalanced=[], estimates={"Two-way fixed effects": -0.5}, headline=1.5,
+    ...            ci=(1.3, 1.7))["rating"]
+    'high'
     """
     pre_ok = pretest_p is None or (isinstance(pretest_p, float) and math.isnan(pretest_p)) or pretest_p >= PRETEST_ALPHA
     bal_ok = len(imbalanced) == 0
     half = (ci[1] - ci[0]) / 2
     disagree = sorted(k for k, v in estimates.items()
-                      if v is not None and math.isfinite(v)
+                      if k not in NOT_JUDGED and v is not None and math.isfinite(v)
                       and ((v > 0) != (headline > 0) or not (ci[0] - half <= v <= ci[1] + half)))
     agree_ok = not disagree
-    if pre_ok and bal_ok and agree_ok:
-        rating = "high"
-    elif not pre_ok and not agree_ok:
+    if not pre_ok:
         rating = "low"
+    elif bal_ok and agree_ok:
+        rating = "high"
     else:
         rating = "moderate"
     return {"rating": rating,

@@ -41,14 +41,16 @@ RELAX_ORDER: tuple[str, ...] = ("region", "size", "ofsted", "pa_rate_trend", "ov
 
 def pre_period_features(panel: pd.DataFrame, *, unit: str, time: str, first_year: int,
                         outcomes: Sequence[str], covariates: Sequence[str], pre_years: int = 3,
-                        level: str = "last") -> pd.DataFrame:
+                        level: str = "last", terms: Sequence[str] = ("level", "trend")) -> pd.DataFrame:
     """One row per unit observed before ``first_year``: outcome levels and trends, covariates.
 
     Columns: ``unit``, ``<outcome>_level`` (``level="last"``: the latest non-missing value
     before ``first_year``; ``level="mean"``: the mean of the non-missing values of the last
     ``pre_years`` observed years, less noisy), ``<outcome>_trend`` (slope per year over the non-missing values of the
     last ``pre_years`` observed years before it; missing with fewer than two), and the
-    covariates as in the latest year before ``first_year``.
+    covariates as in the latest year before ``first_year``. ``terms`` chooses the outcome
+    columns: ``level``, ``trend`` and ``path`` (``<outcome>_pre1`` ... ``<outcome>_pre<k>``:
+    the value in each of the last ``pre_years`` observed years, latest first).
     """
     pre = panel.loc[panel[time] < first_year]
     if pre.empty:
@@ -71,8 +73,15 @@ def pre_period_features(panel: pd.DataFrame, *, unit: str, time: str, first_year
         num = (tc * yc).groupby(w[unit], sort=False).sum()
         den = (tc * tc).groupby(w[unit], sort=False).sum()
         slope = (num / den).where(den > 0)
-        out[f"{y}_level"] = lev.reindex(out.index)
-        out[f"{y}_trend"] = slope.reindex(out.index)
+        if "level" in terms:
+            out[f"{y}_level"] = lev.reindex(out.index)
+        if "trend" in terms:
+            out[f"{y}_trend"] = slope.reindex(out.index)
+        if "path" in terms:
+            years = sorted(pre[time].unique())[-pre_years:][::-1]
+            wide = pre.pivot_table(index=unit, columns=time, values=y, aggfunc="first")
+            for k, yr in enumerate(years, start=1):
+                out[f"{y}_pre{k}"] = wide[yr].reindex(out.index) if yr in wide else np.nan
     for c in covariates:
         out[c] = last[c].reindex(out.index)
     return out.reset_index()
@@ -207,6 +216,7 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
                   caliper: float | None = 0.2, discard: str = "none", order: str = "largest",
                   level: str = "last", sd: str = "pooled", seed: int | None = None, on_unmatched: str = "skip",
                   method: str = "nearest", anticipation: int = 0, exclude: Sequence[Any] = (),
+                  terms: Sequence[str] = ("level", "trend"),
                   source: str | None = None) -> CohortMatching:
     """Match each adoption cohort to comparison units on its own pre-period.
 
@@ -296,7 +306,13 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
     excluded = set(exclude)
     if not cohorts:
         raise InputError("no treated cohort with a year before it to match on", file=source, column=cohort)
-    features_cols = [f"{y}_{k}" for y in outcomes for k in ("level", "trend")] + list(covariates)
+    bad_terms = [t for t in terms if t not in ("level", "trend", "path")]
+    if bad_terms or not terms:
+        raise InputError(f"terms must be some of level, trend and path, not {list(terms)!r}", column="terms")
+    features_cols = [f"{y}_{k}" for y in outcomes for k in ("level", "trend") if k in terms]
+    if "path" in terms:
+        features_cols += [f"{y}_pre{k}" for y in outcomes for k in range(1, pre_years + 1)]
+    features_cols += list(covariates)
     if level not in ("last", "mean"):
         raise InputError(f"level must be 'last' or 'mean', not {level!r}")
     if on_unmatched not in ("skip", "error"):
@@ -305,7 +321,7 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
     for g in cohorts:
         f = pre_period_features(panel, unit=unit, time=time, first_year=g - anticipation, outcomes=outcomes,
                                 covariates=list(dict.fromkeys(list(covariates) + list(exact))),
-                                pre_years=pre_years, level=level)
+                                pre_years=pre_years, level=level, terms=terms)
         gu = unit_cohort.reindex(f[unit]).to_numpy()
         pool = (gu == 0) if control == "never" else ((gu == 0) | (gu > g + anticipation))
         if excluded:
@@ -337,11 +353,10 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
             # (otherwise a cohort all in one phase separates perfectly on them)
             ps_cols = [c for c in features_cols if c not in exact]
             if method == "entropy":
-                # the phase (and other exact columns) are balanced as shares instead of blocks:
-                # one weighting per cohort, reaching the treated means of every variable
-                m = entropy_balance(f, treatment="treated", unit=unit,
-                                    covariates=list(dict.fromkeys([*ps_cols, *exact])), exact=(),
-                                    relax=RELAX_ORDER, source=source)
+                # one weighting per exact block (phase), reaching the treated means of every
+                # variable; a block that cannot be balanced is left out, with its reason
+                m = entropy_balance(f, treatment="treated", unit=unit, covariates=ps_cols, exact=exact,
+                                    relax=RELAX_ORDER, drop_unbalanced=True, source=source)
                 if not m.extra["converged"]:
                     raise InputError("no treated unit was matched: no weighting of the comparison units reaches "
                                      "the treated units' means of absence before joining, priority-area status "
@@ -367,6 +382,7 @@ def match_cohorts(panel: pd.DataFrame, *, unit: str, time: str, cohort: str,
                     exact=list(exact), control=control, pre_years=int(pre_years), level=level, distance=distance,
                     ratio=int(ratio), replace=bool(replace), caliper=caliper, discard=discard, order=order,
                     sd=sd, seed=seed, on_unmatched=on_unmatched, method=method, anticipation=int(anticipation),
+                    terms=list(terms),
                     excluded=len(excluded))
     if not matches:
         raise InputError("no cohort could be matched: " + "; ".join(f"cohort {g}: {v['reason']}"

@@ -28,7 +28,10 @@ import pandas as pd
 from evaluate.errors import InputError
 from evaluate.matching.nearest import REASONS, MatchResult, block_labels
 
-__all__ = ["entropy_weights", "entropy_balance", "balancing_matrix"]
+__all__ = ["entropy_weights", "entropy_balance", "balancing_matrix", "UNBALANCED"]
+
+#: Why a treated unit is left out when its block cannot be balanced.
+UNBALANCED = "its exact block cannot be balanced"
 
 
 def entropy_weights(x: np.ndarray, target: np.ndarray, *, base: np.ndarray | None = None, tol: float = 1e-10,
@@ -143,13 +146,14 @@ def _independent(x: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]
     xc = (x - x.mean(0)) / x.std(0)
     _, r = np.linalg.qr(xc)
     d = np.abs(np.diag(r))
-    ok = d > 1e-8 * max(d.max(), 1.0)
+    ok = np.zeros(x.shape[1], dtype=bool)  # more columns than units: the rest are dependent
+    ok[: len(d)] = d > 1e-8 * max(d.max(), 1.0)
     return x[:, ok], [n for n, o in zip(names, ok, strict=True) if o]
 
 
 def entropy_balance(frame: pd.DataFrame, *, treatment: str, unit: str, covariates: Sequence[str],
                     exact: Sequence[str] = (), relax: Sequence[str] = (), tol: float = 1e-8, max_iter: int = 200,
-                    source: str | None = None) -> MatchResult:
+                    drop_unbalanced: bool = False, source: str | None = None) -> MatchResult:
     """Entropy-balancing weights for the comparison units of ``frame``, block by block.
 
     Parameters
@@ -169,6 +173,10 @@ def entropy_balance(frame: pd.DataFrame, *, treatment: str, unit: str, covariate
         (``not_balanced``) and the balance tables show what remains.
     tol, max_iter
         As :func:`entropy_weights`.
+    drop_unbalanced
+        Leave out a block that cannot be balanced even after relaxing (its treated units
+        get weight 0 and the reason :data:`UNBALANCED`) instead of keeping its best, not
+        balanced, weights.
 
     Returns
     -------
@@ -242,7 +250,12 @@ def entropy_balance(frame: pd.DataFrame, *, treatment: str, unit: str, covariate
             if len(cols) < len(names):
                 dropped.append(gone)
             x, names = x[:, cols], [names[j] for j in cols]
-        weight[c_idx] = w * len(t_idx)
+        if info["converged"] or not drop_unbalanced:
+            weight[c_idx] = w * len(t_idx)
+        else:  # this block cannot be balanced: its units are left out, with the reason
+            weight[t_idx] = 0.0
+            reason[t_idx] = UNBALANCED
+            reason[c_idx] = REASONS["unused"]
         info["n_treated"] = int(len(t_idx))
         info["n_comparison"] = int(len(c_idx))
         info["outside_support"] = int(out_c.sum())
@@ -257,7 +270,8 @@ def entropy_balance(frame: pd.DataFrame, *, treatment: str, unit: str, covariate
     settings = {"method": "entropy", "covariates": list(covariates), "exact": list(exact), "relax": list(relax),
                 "tol": tol,
                 "max_iter": max_iter}
-    extra = {"blocks": blocks, "converged": all(v["converged"] for v in blocks.values()),
+    extra = {"blocks": blocks, "converged": any(v["converged"] for v in blocks.values()) if drop_unbalanced
+             else all(v["converged"] for v in blocks.values()),
              "effective_comparison": float(sum(v["effective_comparison"] for v in blocks.values()))}
     return MatchResult(units=units, pairs=pd.DataFrame(columns=["subclass", "treated_unit", "control_unit", "gap"]),
                        settings=settings, extra=extra)

@@ -31,6 +31,7 @@ REASONS = {
     "caliper": "no comparison unit within the caliper",
     "block": "no comparison unit left in its exact block",
     "unused": "comparison unit not chosen",
+    "unbalanced": "its exact block cannot be balanced",
 }
 
 _DISTANCES = ("propensity", "logit", "mahalanobis")

@@ -78,6 +78,9 @@ def effect_sentence(programme: str, outcome: Mapping[str, Any]) -> str:
     label = _noun(outcome["label"])
     if est is None:
         return f"No estimate of the effect on {label} could be computed."
+    if lo is None or hi is None:
+        return (f"We cannot tell whether {name[0].lower() + name[1:]} changed {label}: the estimate is "
+                f"{fmt_number(est, 1)} percentage points, and no interval can be computed for it.")
     spans_zero = lo is not None and hi is not None and lo <= 0 <= hi
     if spans_zero:
         s = (f"We cannot tell whether {name[0].lower() + name[1:]} changed {label}: the estimate is "

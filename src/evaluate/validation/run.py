@@ -158,10 +158,13 @@ def replicate(spec: RunSpec) -> list[dict[str, Any]]:
                         "excludes_zero": None if lo is None else bool(lo > 0 or hi < 0),
                         "truth_by_cohort": {k: float(v) for k, v in groups.items()},
                         "estimate_by_cohort": {f"g={int(r['component'])}": r["estimate"] for r in o["by_wave"]},
+                        "ci_by_cohort": {f"g={int(r['component'])}": [r["ci_low"], r["ci_high"]] for r in o["by_wave"]},
                         "truth_by_event_time": {k: float(v) for k, v in dyn.items()},
                         "estimate_by_event_time": {f"e={int(r['component'])}": r["estimate"]
                                                    for r in o["event_study"]},
                         "se_by_event_time": {f"e={int(r['component'])}": r["se"] for r in o["event_study"]},
+                        "ci_by_event_time": {f"e={int(r['component'])}": [r["ci_low"], r["ci_high"]]
+                                             for r in o["event_study"]},
                         "pretest_p": o["pretest"].get("p_value"),
                         "rating": o["confidence"]["rating"],
                         "checks": {k: bool(v["ok"]) for k, v in o["confidence"]["checks"].items()},
