@@ -362,22 +362,36 @@ def registers_synth(
 
 @data_app.command("check")
 def data_check(
-    files: Annotated[list[Path], typer.Argument(help="EES or GIAS CSV files to validate and summarise.")],
+    files: Annotated[list[Path], typer.Argument(help="EES, GIAS, programme or register-marks CSV files to validate and summarise.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
 ) -> None:
-    """Validate and summarise EES or GIAS files.
+    """Validate and summarise input files against the invariants of their format.
 
-    Exit status: 0 when every file is clean, 1 when a file has problems (listed), 2 when
-    a file cannot be read at all (one line naming the file, column and row).
+    Every breach (a duplicated key, a negative count, absences above possible sessions, a
+    rate outside 0-100, a date outside the academic year, an unknown code, a name that
+    disagrees with its code, ...) is listed with its file, column and row. Exit status: 0
+    when every file is clean, 1 when a file has problems (listed), 2 when a file cannot be
+    read at all (one line naming the file, column and row; the other files are still
+    checked).
     """
     from evaluate.data.check import check_file
 
-    summaries = [check_file(f) for f in files]
+    summaries, unreadable = [], 0
+    for f in files:
+        try:
+            summaries.append(check_file(f))
+        except InputError as exc:
+            if exc.file is None:
+                exc.file = str(f)
+            _echo(f"error: {exc}")
+            unreadable += 1
     if as_json:
         typer.echo(json.dumps(summaries, indent=2, default=str))
     else:
         for s in summaries:
             typer.echo(_format_summary(s))
+    if unreadable:
+        raise typer.Exit(2)
     if any(s.get("problems") for s in summaries):
         raise typer.Exit(1)
 

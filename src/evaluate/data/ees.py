@@ -4,7 +4,11 @@ Columns are found by name. Known renames between DfE releases are applied (and
 reported); phase labels are harmonised; ``time_period`` becomes ``year`` (the calendar
 year in which the academic year starts) and ``time_identifier`` becomes ``period``
 (``year``, ``autumn``, ``spring``, ``summer``, ``week``) with ``week`` for weekly rows.
-Measure columns are converted to numbers with every suppression symbol recorded.
+Measure columns are converted to numbers with every suppression symbol recorded, and the
+file is checked against the invariants of its format
+(:mod:`evaluate.data.invariants`: keys unique per release, counts whole and not negative,
+parts adding up to totals, rates from 0 to 100 and equal to their counts, dates in the
+academic year, known codes, names agreeing with codes).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from evaluate.data import _csv
+from evaluate.data.invariants import ees_format, enforce
 from evaluate.data.symbols import SYMBOLS, SymbolLog, to_numeric
 from evaluate.errors import InputError
 
@@ -107,6 +112,8 @@ class EESFile:
         ``utf-8`` or ``utf-8-sig``.
     notes
         Assumptions made while reading (e.g. no ``time_identifier`` column).
+    format
+        The name of its format in :data:`evaluate.data.invariants.FORMATS`.
     """
 
     path: Path
@@ -118,6 +125,7 @@ class EESFile:
     phase_labels: Mapping[str, str] = field(default_factory=dict)
     encoding: str = "utf-8"
     notes: tuple[str, ...] = ()
+    format: str = "ees"
 
     @property
     def measures(self) -> list[str]:
@@ -126,7 +134,7 @@ class EESFile:
 
 
 def read_ees(path: str | Path, *, required: Iterable[str] = DEFAULT_REQUIRED,
-             counts: Iterable[str] = (), label: str | None = None) -> EESFile:
+             counts: Iterable[str] = (), label: str | None = None, check: bool = True) -> EESFile:
     """Read an EES CSV (plain or ``.gz``), validate it and convert it.
 
     Parameters
@@ -139,6 +147,9 @@ def read_ees(path: str | Path, *, required: Iterable[str] = DEFAULT_REQUIRED,
         Measure columns that are counts: a negative value there is an error.
     label
         How the file is named in records and errors (default: the path).
+    check
+        Enforce the invariants of the file's format (:func:`evaluate.data.invariants.enforce`);
+        ``evaluate data check`` reads with ``check=False`` and lists every breach instead.
 
     Returns
     -------
@@ -148,8 +159,9 @@ def read_ees(path: str | Path, *, required: Iterable[str] = DEFAULT_REQUIRED,
     ------
     InputError
         Not UTF-8, empty, header only, a required column missing, a bad
-        ``time_period`` or ``time_identifier``, an unknown phase label or a cell that
-        is neither a number nor a DfE symbol; each names the file, column and row.
+        ``time_period`` or ``time_identifier``, an unknown phase label, a cell that
+        is neither a number nor a DfE symbol, or a breach of the format's invariants;
+        each names the file, column and row.
     """
     path = Path(path)
     name = label or str(path)
@@ -199,9 +211,12 @@ def read_ees(path: str | Path, *, required: Iterable[str] = DEFAULT_REQUIRED,
         frame["education_phase"] = labels.map(PHASES)
 
     _add_time(frame, name, notes)
+    fmt = ees_format(list(raw.columns))
+    if check:
+        enforce(raw, fmt, file=name, years=frame["year"])
     return EESFile(path=path, sha256=digest, frame=frame, raw=raw, symbols=log,
                    renames=renames, phase_labels=phase_labels, encoding=encoding,
-                   notes=tuple(notes))
+                   notes=tuple(notes), format=fmt.name)
 
 
 def academic_year_of(day: dt.date) -> int:
