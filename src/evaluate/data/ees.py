@@ -23,7 +23,7 @@ import pandas as pd
 
 from evaluate.data import _csv
 from evaluate.data.invariants import ees_format, enforce
-from evaluate.data.symbols import SYMBOLS, SymbolLog, to_numeric
+from evaluate.data.symbols import SYMBOLS, SymbolLog, numeric_block, strip_cells
 from evaluate.errors import InputError
 
 #: Old column name -> current name (DfE renames between releases).
@@ -182,21 +182,23 @@ def read_ees(path: str | Path, *, required: Iterable[str] = DEFAULT_REQUIRED,
                              file=name, column=col, row=0)
 
     log = SymbolLog()
-    frame = pd.DataFrame(index=raw.index)
     count_set = set(counts)
     notes: list[str] = []
+    cols: dict[str, pd.Series] = {}
+    measures = [c for c in raw.columns if c not in TEXT_COLUMNS]
     for col in raw.columns:
         if col in TEXT_COLUMNS:
-            values = raw[col].astype(object).map(str.strip)
+            values = pd.Series(strip_cells(raw[col].to_numpy(dtype=object)), index=raw.index,
+                               dtype=object, name=col)
             if col in CODE_COLUMNS:
                 is_sym = values.isin([s for s in SYMBOLS if s])
                 if is_sym.any():
                     log.add(name, col, raw.index[is_sym].to_numpy(), values[is_sym].to_numpy())
                 values = values.where(~values.isin(list(SYMBOLS)), None)
-            frame[col] = values
-        else:
-            frame[col] = to_numeric(raw[col], file=name, column=col, log=log,
-                                    allow_negative=col not in count_set)
+            cols[col] = values
+        elif col == measures[0]:
+            cols |= numeric_block(raw, measures, file=name, log=log, counts=count_set)
+    frame = pd.DataFrame({c: cols[c] for c in raw.columns}, index=raw.index)
 
     phase_labels: dict[str, str] = {}
     if "education_phase" in frame.columns:

@@ -41,7 +41,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from evaluate.data.symbols import SYMBOLS
+from evaluate.data.symbols import SYMBOLS, parse_numbers, strip_cells
 from evaluate.errors import InputError
 
 Kind = Literal["count", "amount", "rate", "integer", "date", "code", "text"]
@@ -519,45 +519,41 @@ def ees_format(columns: Sequence[str]) -> Format:
 
 def _each(mask: pd.Series, raw: pd.DataFrame, file: str, column: str,
           message: Callable[[object], str]) -> list[InputError]:
-    mask = mask.fillna(False).astype(bool)
-    if not mask.any():
+    """One InputError per row of ``mask`` (at most :data:`MAX_PER_CHECK`)."""
+    m = np.asarray(pd.Series(mask).fillna(False).to_numpy(), dtype=bool)
+    return _at(raw.index.to_numpy()[m], file, column, message)
+
+
+def _at(rows: np.ndarray, file: str, column: str, message: Callable[[object], str]) -> list[InputError]:
+    if len(rows) == 0:
         return []
-    idx = raw.index[mask.to_numpy()]
-    out = [InputError(message(i), file=file, column=column, row=int(i)) for i in idx[:MAX_PER_CHECK]]
-    if len(idx) > MAX_PER_CHECK:
-        out[-1] = InputError(f"{out[-1].message} (and {len(idx) - MAX_PER_CHECK} more rows like it)",
+    out = [InputError(message(i), file=file, column=column, row=int(i)) for i in rows[:MAX_PER_CHECK]]
+    if len(rows) > MAX_PER_CHECK:
+        out[-1] = InputError(f"{out[-1].message} (and {len(rows) - MAX_PER_CHECK} more rows like it)",
                              file=file, column=column, row=out[-1].row)
     return out
 
 
 _SYMBOL_SET = list(SYMBOLS)
-
-
-def _number(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(float values, mask of cells that are neither numbers nor symbols)."""
-    num = pd.to_numeric(text.where(~text.isin(_SYMBOL_SET), None), errors="coerce").astype("float64")
-    bad = ~text.isin(_SYMBOL_SET) & ~np.isfinite(num)
-    return num, bad
-
-
-def _required_mask(rule: Column, raw: pd.DataFrame) -> pd.Series:
-    if rule.required is True:
-        return pd.Series(True, index=raw.index)
-    if not rule.required or "geographic_level" not in raw.columns:
-        return pd.Series(False, index=raw.index)
-    return raw["geographic_level"].isin(list(rule.required))
+_NUMERIC = ("count", "amount", "rate", "integer")
 
 
 def _years(raw: pd.DataFrame) -> pd.Series | None:
     if "time_period" not in raw.columns:
         return None
-    tp = raw["time_period"]
+    tp = raw["time_period"].astype(str)
     six = tp.str.fullmatch(r"\d{6}")
     year = pd.to_numeric(tp.str.slice(0, 4).where(six, None), errors="coerce")
     if "week_ending_friday" in raw.columns:
         d = pd.to_datetime(raw["week_ending_friday"], format="%Y-%m-%d", errors="coerce")
         year = year.fillna(d.dt.year.where(d.dt.month >= 8, d.dt.year - 1))
     return year
+
+
+def _strip(raw: pd.DataFrame) -> pd.DataFrame:
+    """The cells as stripped Python strings (missing -> empty), same index and columns."""
+    cols = {c: strip_cells(raw[c].to_numpy(dtype=object)) for c in raw.columns}
+    return pd.DataFrame(cols, index=raw.index, dtype=object)
 
 
 def breaches(raw: pd.DataFrame, fmt: Format, *, file: str,
@@ -579,102 +575,159 @@ def breaches(raw: pd.DataFrame, fmt: Format, *, file: str,
     Returns
     -------
     list of InputError
-        In the order of the checks: cells, keys, sums, orderings, rates, other checks; at
-        most :data:`MAX_PER_CHECK` per check.
+        In the order of the checks: cells (column by column), keys, sums, orderings,
+        rates, other checks; at most :data:`MAX_PER_CHECK` per check.
     """
-    raw = pd.DataFrame({c: raw[c].astype(object).fillna("").astype(str).str.strip() for c in raw.columns},
-                       index=raw.index)
+    raw = _strip(raw)
+    rows = raw.index.to_numpy()
     out: list[InputError] = []
-    nums: dict[str, pd.Series] = {}
+    nums: dict[str, np.ndarray] = {}
+    dates: dict[str, pd.Series] = {}
     if years is None:
         years = _years(raw)
-    for col in raw.columns:
-        rule = fmt.rule(col)
-        if rule is None:
-            continue
-        text = raw[col]
+    level = raw["geographic_level"].to_numpy(dtype=object) if "geographic_level" in raw.columns else None
+    rules = {c: fmt.rule(c) for c in raw.columns}
+    rules = {c: r for c, r in rules.items() if r is not None}
+    # numbers: every numeric column at once
+    num_cols = [c for c, r in rules.items() if r.kind in _NUMERIC]
+    if num_cols:
+        block = raw[num_cols].to_numpy(dtype=object)
+        is_sym, values = parse_numbers(block.ravel())
+        is_sym, values = is_sym.reshape(block.shape), values.reshape(block.shape)
+    for col, rule in rules.items():
+        text = raw[col].to_numpy(dtype=object)
         empty = text == ""
-        symbol = text.isin(_SYMBOL_SET) if rule.symbols else empty
-        need = _required_mask(rule, raw)
-        out += _each(need & symbol, raw, file, col,
-                     lambda i, c=col: "empty, but a value is required" if raw.at[i, c] == "" else
-                     f"'{raw.at[i, c]}' where a value is required")
+        if rule.symbols:
+            symbol = np.isin(text, _SYMBOL_SET) if rule.kind not in _NUMERIC else is_sym[:, num_cols.index(col)]
+        else:
+            symbol = empty
+        if rule.required is True:
+            need = np.ones(len(text), dtype=bool)
+        elif rule.required and level is not None:
+            need = np.isin(level, list(rule.required))
+        else:
+            need = np.zeros(len(text), dtype=bool)
+        out += _at(rows[need & symbol], file, col,
+                   lambda i, c=col: "empty, but a value is required" if raw.at[i, c] == "" else
+                   f"'{raw.at[i, c]}' where a value is required")
         filled = ~symbol
-        if rule.kind in ("count", "amount", "rate", "integer"):
-            num, bad = _number(text)
-            bad &= filled
-            out += _each(bad, raw, file, col, lambda i, c=col: f"'{raw.at[i, c]}' is not a number")
-            ok = filled & ~bad
-            nums[col] = num.where(ok)
-            v = nums[col]
-            if rule.kind in ("count", "amount", "rate"):
-                out += _each(v < 0, raw, file, col,
-                             lambda i, c=col, k=rule.kind: f"{raw.at[i, c]} is negative (a {k} cannot be)")
-            if rule.kind in ("count", "integer"):
-                out += _each((v - v.round()).abs() > 1e-9, raw, file, col,
-                             lambda i, c=col: f"{raw.at[i, c]} is not a whole number")
-            if rule.kind == "rate":
-                out += _each(v > 100 + 1e-9, raw, file, col,
-                             lambda i, c=col: f"{raw.at[i, c]} is more than 100 (a percentage)")
-            if rule.kind == "integer":
-                out += _each((v < rule.minimum) | (v > rule.maximum), raw, file, col,
-                             lambda i, c=col, r=rule: f"{raw.at[i, c]} is outside {r.minimum:g} to {r.maximum:g}")
+        if rule.kind in _NUMERIC:
+            j = num_cols.index(col)
+            v = values[:, j].copy()
+            bad = filled & ~np.isfinite(v) & ~is_sym[:, j]
+            if not rule.symbols:
+                bad |= filled & is_sym[:, j]
+            out += _at(rows[bad], file, col, lambda i, c=col: f"'{_short(raw.at[i, c])}' is not a number")
+            v[~filled | bad] = np.nan
+            nums[col] = v
+            with np.errstate(invalid="ignore"):
+                if rule.kind in ("count", "amount", "rate"):
+                    out += _at(rows[v < 0], file, col,
+                               lambda i, c=col, k=rule.kind: f"{raw.at[i, c]} is negative (a {k} cannot be)")
+                if rule.kind in ("count", "integer"):
+                    out += _at(rows[np.abs(v - np.round(v)) > 1e-9], file, col,
+                               lambda i, c=col: f"{raw.at[i, c]} is not a whole number")
+                if rule.kind == "rate":
+                    out += _at(rows[v > 100 + 1e-9], file, col,
+                               lambda i, c=col: f"{raw.at[i, c]} is more than 100 (a percentage)")
+                if rule.kind == "integer":
+                    out += _at(rows[(v < rule.minimum) | (v > rule.maximum)], file, col,
+                               lambda i, c=col, r=rule: f"{raw.at[i, c]} is outside {r.minimum:g} to {r.maximum:g}")
         elif rule.kind == "date":
-            d = pd.to_datetime(text.where(filled, None), format=rule.date_format, errors="coerce")
-            out += _each(filled & d.isna(), raw, file, col,
-                         lambda i, c=col, r=rule: f"'{raw.at[i, c]}' is not {r.domain()}")
-            nums[col] = d
+            d = _parse_dates(text, filled, rule.date_format)
+            out += _at(rows[filled & d.isna().to_numpy()], file, col,
+                       lambda i, c=col, r=rule: f"'{_short(raw.at[i, c])}' is not {r.domain()}")
+            d.index = raw.index
+            dates[col] = d
             if rule.in_year and years is not None:
                 y = pd.to_numeric(years.reindex(raw.index), errors="coerce")
-                start = y.fillna(1970).astype("int64").astype(str)
-                lo = pd.to_datetime(start + "-08-01").where(y.notna())
-                hi = pd.to_datetime((y.fillna(1970).astype("int64") + 1).astype(str) + "-07-31").where(y.notna())
-                out += _each(d.notna() & lo.notna() & ((d < lo) | (d > hi)), raw, file, col,
-                             lambda i, c=col: f"{raw.at[i, c]} is outside the academic year of "
-                                              f"time_period {raw.at[i, 'time_period']}")
+                start = y.fillna(1970).astype("int64")
+                lo = pd.to_datetime(start.astype(str) + "-08-01").where(y.notna())
+                hi = pd.to_datetime((start + 1).astype(str) + "-07-31").where(y.notna())
+                bad = (d.notna() & lo.notna() & ((d < lo) | (d > hi))).to_numpy()
+                out += _at(rows[bad], file, col,
+                           lambda i, c=col: f"{raw.at[i, c]} is outside the academic year of "
+                                            f"time_period {raw.at[i, 'time_period']}")
         elif rule.kind == "code":
-            ok = text.isin(list(rule.values)) if rule.values is not None else text.str.fullmatch(
-                rule.pattern).astype(bool)
-            out += _each(filled & ~ok, raw, file, col,
-                         lambda i, c=col, r=rule: f"'{_short(raw.at[i, c])}' is not {r.domain()}")
+            ok = _codes_ok(text, rule)
+            out += _at(rows[filled & ~ok], file, col,
+                       lambda i, c=col, r=rule: f"'{_short(raw.at[i, c])}' is not {r.domain()}")
         if rule.same_for is not None and rule.same_for in raw.columns:
             out += _disagree(raw, col, rule.same_for, filled, file)
     out += _keys(raw, fmt, file)
     out += _sums(raw, fmt, nums, file)
     for rel in fmt.at_most:
-        if rel.small in nums and rel.large in nums:
+        if rel.dates and rel.small in dates and rel.large in dates:
+            a, b = dates[rel.small], dates[rel.large]
+            bad = (a.notna() & b.notna() & (a > b)).to_numpy()
+        elif not rel.dates and rel.small in nums and rel.large in nums:
             a, b = nums[rel.small], nums[rel.large]
-            bad = a.notna() & b.notna() & (a > b + (pd.Timedelta(0) if rel.dates else 1e-9))
-            out += _each(bad, raw, file, rel.blame,
-                         lambda i, r=rel: f"{r.small} > {r.large} ({raw.at[i, r.small]} > {raw.at[i, r.large]})")
+            with np.errstate(invalid="ignore"):
+                bad = a > b + 1e-9
+        else:
+            continue
+        out += _at(rows[bad], file, rel.blame,
+                   lambda i, r=rel: f"{r.small} > {r.large} ({raw.at[i, r.small]} > {raw.at[i, r.large]})")
     out += _rates(raw, fmt, nums, file)
     for _, check in fmt.checks:
         out += check(raw, file, years)
     return out
 
 
+def _parse_dates(text: np.ndarray, filled: np.ndarray, fmt: str) -> pd.Series:
+    uniq = pd.unique(text[filled]) if filled.any() else np.array([], dtype=object)
+    parsed = pd.to_datetime(pd.Series(uniq, dtype=object), format=fmt, errors="coerce")
+    pos = pd.Index(uniq).get_indexer(text)
+    vals = np.where(filled & (pos >= 0), parsed.to_numpy()[np.maximum(pos, 0)] if len(uniq) else
+                    np.datetime64("NaT"), np.datetime64("NaT"))
+    return pd.Series(vals.astype("datetime64[ns]"))
+
+
+def _codes_ok(text: np.ndarray, rule: Column) -> np.ndarray:
+    uniq = pd.unique(text)
+    if rule.values is not None:
+        good = [u for u in uniq if u in rule.values]
+    else:
+        pat = re.compile(rule.pattern)
+        good = [u for u in uniq if pat.fullmatch(u)]
+    return pd.Index(good, dtype=object).get_indexer(text) >= 0
+
+
 def _short(v: str, n: int = 60) -> str:
     return v if len(v) <= n else v[:n] + f"... ({len(v):,} characters)"
 
 
-def _disagree(raw: pd.DataFrame, col: str, key: str, filled: pd.Series, file: str) -> list[InputError]:
+def _disagree(raw: pd.DataFrame, col: str, key: str, filled: np.ndarray, file: str) -> list[InputError]:
     """Rows whose ``col`` differs from the value most rows give for the same ``key``."""
-    sub = raw.loc[raw[key] != "", [key, col]]
-    if sub.empty:
+    keys = raw[key].to_numpy(dtype=object)
+    vals = raw[col].to_numpy(dtype=object)
+    use = np.flatnonzero((keys != "") & filled)
+    if len(use) < 2:
         return []
-    counts = sub.groupby([key, col], sort=False).size().rename("n").reset_index()
-    if len(counts) == counts[key].nunique():
+    kc, _ = pd.factorize(keys[use])
+    vc, vu = pd.factorize(vals[use])
+    pair = kc.astype(np.int64) * len(vu) + vc
+    pairs, first, count = np.unique(pair, return_index=True, return_counts=True)
+    pk = pairs // len(vu)
+    distinct = np.bincount(pk, minlength=kc.max() + 1)
+    if (distinct <= 1).all():
         return []
-    # the usual value: the most frequent, ties to the first met
-    counts["_order"] = range(len(counts))
-    usual = counts.sort_values(["n", "_order"], ascending=[False, True]).drop_duplicates(key)
-    want = sub[key].map(usual.set_index(key)[col])
-    bad = (sub[col] != want).reindex(raw.index, fill_value=False)
-    agree = sub[sub[col] == want]
-    first = pd.Series(agree.index, index=agree[key].to_numpy()).groupby(level=0).first()
-    return _each(bad, raw, file, col,
-                 lambda i: f"'{_short(raw.at[i, col])}' differs from '{_short(want[i])}' given for "
-                           f"{key} {raw.at[i, key]} in row {int(first[raw.at[i, key]])}")
+    # the usual value of each key: the most frequent, ties to the first met
+    order = np.lexsort((first, -count, pk))
+    usual_pair = np.full(kc.max() + 1, -1, dtype=np.int64)
+    usual_first = np.zeros(kc.max() + 1, dtype=np.int64)
+    for p, f in zip(pairs[order][::-1], first[order][::-1], strict=True):
+        usual_pair[p // len(vu)], usual_first[p // len(vu)] = p, f
+    bad = pair != usual_pair[kc]
+    if not bad.any():
+        return []
+    idx = raw.index.to_numpy()
+    rows = idx[use[bad]]
+    want = {keys[use[usual_first[k]]]: (vals[use[usual_first[k]]], idx[use[usual_first[k]]])
+            for k in np.unique(kc[bad])}
+    return _at(rows, file, col,
+               lambda i: f"'{_short(raw.at[i, col])}' differs from '{_short(want[raw.at[i, key]][0])}' "
+                         f"given for {key} {raw.at[i, key]} in row {int(want[raw.at[i, key]][1])}")
 
 
 def _keys(raw: pd.DataFrame, fmt: Format, file: str) -> list[InputError]:
@@ -690,54 +743,65 @@ def _keys(raw: pd.DataFrame, fmt: Format, file: str) -> list[InputError]:
             rows = raw[raw["geographic_level"].isin(list(key.levels))]
         if rows.empty:
             continue
-        dup = rows.duplicated(cols, keep="first")
-        if not dup.any():
+        seen: dict[tuple, object] = {}
+        dup_rows = []
+        for i, vals in zip(rows.index, zip(*(rows[c].to_numpy(dtype=object) for c in cols), strict=True),
+                           strict=True):
+            if vals in seen:
+                dup_rows.append(i)
+            else:
+                seen[vals] = i
+        if not dup_rows:
             continue
-        first = rows[rows.duplicated(cols, keep=False)].reset_index().drop_duplicates(cols).set_index(cols)["index"]
         blame = key.blame if key.blame in raw.columns else cols[-1]
 
-        def msg(i, cols=cols, first=first):
+        def msg(i, cols=cols, seen=seen):
             vals = tuple(raw.at[i, c] for c in cols)
-            where = ", ".join(f"{c} {v}" if v != "" else f"{c} (empty)" for c, v in zip(cols, vals, strict=True))
-            j = first.loc[vals if len(cols) > 1 else vals[0]]
-            return f"duplicate key ({where}): the same as row {int(j)}"
-        out += _each(dup.reindex(raw.index, fill_value=False), raw, file, blame, msg)
+            where = ", ".join(f"{c} {_short(v)}" if v != "" else f"{c} (empty)" for c, v in zip(cols, vals, strict=True))
+            return f"duplicate key ({where}): the same as row {int(seen[vals])}"
+        out += _at(np.array(dup_rows), file, blame, msg)
     return out
 
 
-def _sums(raw: pd.DataFrame, fmt: Format, nums: Mapping[str, pd.Series], file: str) -> list[InputError]:
+def _sums(raw: pd.DataFrame, fmt: Format, nums: Mapping[str, np.ndarray], file: str) -> list[InputError]:
     out: list[InputError] = []
+    rows = raw.index.to_numpy()
     for rel in fmt.sums:
         parts = list(rel.parts) if rel.pattern is None else [c for c in raw.columns if re.search(rel.pattern, c)]
         if not parts or rel.total not in nums or any(p not in nums for p in parts):
             continue
-        total = sum((nums[p] for p in parts[1:]), nums[parts[0]])
-        bad = total.notna() & nums[rel.total].notna() & ((total - nums[rel.total]).abs() > 0.5)
-        out += _each(bad, raw, file, rel.total,
-                     lambda i, r=rel, p=parts, t=total: f"{' + '.join(p) if len(p) <= 3 else f'the {len(p)} columns {p[0]} ... {p[-1]}'}"
-                                                        f" = {t[i]:.12g}, not {r.total} {raw.at[i, r.total]}")
+        total = np.sum([nums[p] for p in parts], axis=0)
+        with np.errstate(invalid="ignore"):
+            bad = np.abs(total - nums[rel.total]) > 0.5
+        out += _at(rows[bad], file, rel.total,
+                   lambda i, r=rel, p=parts, t=total: f"{' + '.join(p) if len(p) <= 3 else f'the {len(p)} columns {p[0]} ... {p[-1]}'}"
+                                                      f" = {t[raw.index.get_loc(i)]:.12g}, not {r.total} {raw.at[i, r.total]}")
     return out
 
 
-def _decimals(text: pd.Series) -> pd.Series:
-    frac = text.str.extract(r"^-?\d*\.(\d+)$")[0]
-    return frac.str.len().fillna(0).astype("int64")
+def _decimals(text: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(text))
+    for k, t in enumerate(text):
+        m = re.fullmatch(r"-?\d*\.(\d+)", t)
+        out[k] = len(m.group(1)) if m else 0
+    return out
 
 
-def _rates(raw: pd.DataFrame, fmt: Format, nums: Mapping[str, pd.Series], file: str) -> list[InputError]:
+def _rates(raw: pd.DataFrame, fmt: Format, nums: Mapping[str, np.ndarray], file: str) -> list[InputError]:
     out: list[InputError] = []
+    rows = raw.index.to_numpy()
     for rel in fmt.rates:
         if not {rel.rate, rel.numerator, rel.denominator} <= set(nums):
             continue
         den = nums[rel.denominator]
-        rate = 100 * nums[rel.numerator] / den.where(den > 0)
-        tol = (rel.tolerance if rel.tolerance is not None
-               else 0.5 * 10.0 ** (-_decimals(raw[rel.rate])) + 1e-9)
-        diff = (rate - nums[rel.rate]).abs()
-        bad = rate.notna() & nums[rel.rate].notna() & (diff > tol + 1e-7)
-        out += _each(bad, raw, file, rel.rate,
-                     lambda i, r=rel, q=rate: f"{raw.at[i, r.rate]} differs from 100 * {r.numerator} / "
-                                              f"{r.denominator} = {q[i]:.6g}")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = 100 * nums[rel.numerator] / np.where(den > 0, den, np.nan)
+            tol = (rel.tolerance if rel.tolerance is not None
+                   else 0.5 * 10.0 ** (-_decimals(raw[rel.rate].to_numpy(dtype=object))) + 1e-9)
+            bad = np.abs(rate - nums[rel.rate]) > tol + 1e-7
+        out += _at(rows[bad], file, rel.rate,
+                   lambda i, r=rel, q=rate: f"{raw.at[i, r.rate]} differs from 100 * {r.numerator} / "
+                                            f"{r.denominator} = {q[raw.index.get_loc(i)]:.6g}")
     return out
 
 
