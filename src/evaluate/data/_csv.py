@@ -10,8 +10,9 @@ where there is one, the column and the 1-based data row (the header is row 0):
 - a field longer than :data:`MAX_FIELD` characters (no DfE or GIAS field comes near);
 - an empty file, a header without rows, a name that appears twice in the header.
 
-A UTF-8 byte-order mark, Windows line endings (CRLF) and blank lines are read as the
-file means them and do not change the result.
+A UTF-8 byte-order mark, Windows line endings (CRLF) and empty lines at the end are read
+as the file means them and do not change the result; an empty line between rows is an
+error (a row lost or cut short).
 """
 
 from __future__ import annotations
@@ -64,18 +65,19 @@ def read_bytes(path: Path) -> tuple[bytes, str]:
 
 
 def _locate(data: bytes, offset: int) -> tuple[int, str | None]:
-    """Data row (header = 0) and column name holding byte ``offset``."""
-    line_start = data.rfind(b"\n", 0, offset) + 1
-    row = data.count(b"\n", 0, line_start)
-    header = data.split(b"\n", 1)[0].decode("latin-1").lstrip("\ufeff\xef\xbb\xbf").rstrip("\r")
-    names = next(csv.reader([header]), [])
-    prefix = data[line_start:offset].decode("latin-1")
-    try:
-        fields = next(csv.reader([prefix]))
-        col_i = max(len(fields) - 1, 0)
-    except StopIteration:
-        col_i = 0
-    column = names[col_i].strip() if col_i < len(names) else None
+    """Data row (header = 0) and column name holding byte ``offset`` (CSV records, so a
+    quoted line break inside a field does not start a row)."""
+    body = data[3:] if data[:3] == _BOM else data
+    offset = max(offset - (len(data) - len(body)), 0)
+    prefix = body[:offset].decode("latin-1")
+    recs = [r for r in csv.reader(io.StringIO(prefix, newline="")) if r]
+    header_text = body.split(b"\n", 1)[0].decode("latin-1").rstrip("\r")
+    names = [c.strip() for c in next(csv.reader([header_text]), [])]
+    if not recs or prefix.endswith(("\n", "\r")):
+        row, col_i = len(recs), 0
+    else:
+        row, col_i = len(recs) - 1, max(len(recs[-1]) - 1, 0)
+    column = names[col_i] if col_i < len(names) else None
     return row, column
 
 
@@ -102,8 +104,8 @@ def decode(data: bytes, path: Path, *, fallback: str | None = None) -> tuple[str
     except UnicodeDecodeError as exc:
         row, column = _locate(data, exc.start)
         bad = f"byte 0x{data[exc.start]:02x} cannot be decoded"
-        if fallback is not None and _UTF8_SEQ.search(data) is None:
-            body = data[3:] if data[:3] == _BOM else data
+        body = data[3:] if data[:3] == _BOM else data
+        if fallback is not None and _UTF8_SEQ.search(body) is None:
             try:
                 return body.decode(fallback), fallback
             except UnicodeDecodeError as exc2:
@@ -123,9 +125,9 @@ def parse(text: str, path: Path, *, expect: str | None = None) -> pd.DataFrame:
     """Parse CSV text into a frame of strings indexed by 1-based data row.
 
     Every cell stays a string (no NA conversion, no type guessing): symbols and
-    numbers are converted later, with a record. Column names are stripped. Blank lines
-    are skipped (as every CSV reader does); every other row must have as many fields
-    as the header.
+    numbers are converted later, with a record. Column names are stripped. Empty lines
+    at the end are ignored; an empty line between data rows is an error (a row would be
+    lost silently); every row must have as many fields as the header.
 
     Raises
     ------
@@ -145,13 +147,17 @@ def parse(text: str, path: Path, *, expect: str | None = None) -> pd.DataFrame:
         header = [c.strip() for c in next(reader)]
         width = len(header)
         _check_header(header, name)
+        blank = 0  # data row after which a blank line was met
         for rec in reader:
-            if not rec:
-                continue
             n = len(rows) + 1
+            if not rec or len(rec) == 1 and width > 1 and not rec[0].strip():
+                blank = blank or n
+                continue
+            if blank:
+                raise InputError("an empty line between data rows (a row lost or cut short?); "
+                                 "empty lines may only end the file", file=name,
+                                 column=header[0], row=blank)
             if len(rec) != width:
-                if len(rec) == 1 and not rec[0].strip():
-                    continue  # a line of spaces only
                 what = ("cut short or a field is missing" if len(rec) < width
                         else "an unquoted comma or a stray field")
                 col = header[min(len(rec), width) - 1] if len(rec) < width else header[-1]

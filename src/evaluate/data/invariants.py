@@ -450,7 +450,8 @@ HUBS = Format(
              "lead_urn": Column("code", True, pattern=r"[1-9]\d*", same_for="hub_id",
                                 wording="a number (a URN)"),
              "member_urn": _URN, "join_date": _PROGRAMME_DATE,
-             "hub_name": Column("text", same_for="hub_id"), "wave": Column("text", same_for="hub_id")},
+             "hub_name": Column("text", same_for="hub_id"),
+             "wave": Column("code", pattern=r"[A-Za-z0-9][A-Za-z0-9 _-]{0,19}", same_for="hub_id")},
     keys=(Key(("member_urn",), "member_urn"),),
 )
 
@@ -490,7 +491,7 @@ PRIORITY_AREAS = Format(
 #: (the key is checked by :func:`evaluate.registers.register_measures`, ``duplicates='error'``).
 REGISTER_MARKS = Format(
     "register_marks", "Register marks (evaluate registers build)",
-    columns={"pupil_id": Column("text", True), "urn": Column("code", True, pattern=r"\d+"),
+    columns={"pupil_id": Column("text", True), "urn": Column("code", True, pattern=r"\d{1,9}"),
              "date": Column("date", True), "session": Column("code", True, values=frozenset({"AM", "PM"})),
              "code": Column("code", True, pattern=r"\S{1,4}", wording="an attendance code of 1 to 4 characters")},
     keys=(Key(("pupil_id", "urn", "date", "session"), "session"),),

@@ -175,15 +175,20 @@ def check_csv(path: str | Path, *, block_size: int = 1 << 24) -> int:
                              row=seen + 1) from None
         n = batch.num_rows
         get = {c: batch.column(batch.schema.get_field_index(index[c])) for c in MARK_COLUMNS}
-        for col in MARK_COLUMNS:
-            get[col] = pc.cast(get[col], pa.string())
+        try:
+            for col in MARK_COLUMNS:
+                get[col] = pc.cast(get[col], pa.string())
+        except pa.ArrowInvalid as err:  # bytes that are not UTF-8
+            _locate_problem(path, start=seen)
+            raise InputError(f"malformed CSV after data row {seen}: {err}", file=name,
+                             row=seen + 1) from None
         checks = [
             ("session", pc.invert(pc.is_in(get["session"], pa.array(["AM", "PM"]))),
              "session must be AM or PM"),
             ("date", pc.invert(pc.match_substring_regex(get["date"], _DATE.pattern)),
              "date must be written YYYY-MM-DD"),
-            ("urn", pc.invert(pc.match_substring_regex(get["urn"], r"^\d+$")),
-             "URN must be a whole number"),
+            ("urn", pc.invert(pc.match_substring_regex(get["urn"], r"^\d{1,9}$")),
+             "URN must be a whole number (of at most 9 digits)"),
             ("pupil_id", pc.equal(pc.utf8_length(get["pupil_id"]), 0), "empty pupil id"),
             ("code", pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(get["code"])), 0),
              "empty code"),
@@ -215,38 +220,40 @@ def _short(v: object, n: int = 60) -> object:
 
 def _locate_problem(path: Path, start: int = 0) -> None:
     """Find the first row (after data row ``start``) that is not UTF-8 or has the wrong
-    number of fields, and raise an InputError naming it; return if none is found."""
+    number of fields, and raise an InputError naming it; return if none is found.
+
+    Lines are read one by one (register marks hold no quoted line breaks)."""
     import csv
     import gzip
-    import io
 
     name = str(path)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as fh:
-        header_line = fh.readline()
         try:
-            header = next(csv.reader([header_line.decode("utf-8-sig")]))
+            header = next(csv.reader([fh.readline().decode("utf-8-sig").rstrip("\r\n")]))
         except (UnicodeDecodeError, StopIteration):
             raise InputError("the header is not UTF-8 text", file=name, row=0) from None
-        buf = io.TextIOWrapper(fh, encoding="utf-8", errors="strict", newline="")
-        reader = csv.reader(buf)
         row = 0
-        try:
-            for rec in reader:
-                if not rec:
-                    continue
-                row += 1
-                if row <= start:
-                    continue
-                if len(rec) != len(header):
-                    col = header[min(len(rec), len(header)) - 1]
-                    raise InputError(f"the row has {len(rec)} fields but the header has {len(header)}",
-                                     file=name, column=col.strip(), row=row)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"the file is not UTF-8 (byte 0x{exc.object[exc.start]:02x} cannot be "
-                             "decoded; save it as UTF-8)", file=name, row=row + 1) from None
-        except csv.Error as exc:
-            raise InputError(f"the file is not valid CSV ({exc})", file=name, row=row + 1) from None
+        for line in fh:
+            if not line.strip():
+                continue
+            row += 1
+            if row <= start:
+                continue
+            try:
+                text = line.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                col = header[min(line[: exc.start].count(b","), len(header) - 1)].strip()
+                raise InputError(f"the file is not UTF-8 (byte 0x{line[exc.start]:02x} cannot be "
+                                 "decoded; save it as UTF-8)", file=name, column=col, row=row) from None
+            try:
+                rec = next(csv.reader([text]))
+            except csv.Error as exc:
+                raise InputError(f"the row is not valid CSV ({exc})", file=name, row=row) from None
+            if len(rec) != len(header):
+                col = header[min(len(rec), len(header)) - 1]
+                raise InputError(f"the row has {len(rec)} fields but the header has {len(header)}",
+                                 file=name, column=col.strip(), row=row)
 
 
 def repeated_marks(path: str | Path, *, limit: int = 20) -> list[InputError]:
