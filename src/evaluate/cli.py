@@ -289,15 +289,18 @@ def data_fetch(
     config: ConfigOpt = None,
     allow_unverified: Annotated[bool, typer.Option(
         "--allow-unverified", help="Accept sources without a sha256 (the checksum is computed and shown).")] = False,
+    refresh: Annotated[bool, typer.Option(
+        "--refresh", help="Ask the server again even for verified cached files (kept unless the new file verifies).")] = False,
 ) -> None:
     """Download the files named under fetch.sources of evaluation.yml into data/la/.
 
-    Each file is downloaded once (a verified copy in the cache is reused), with retries,
-    and checked against its sha256 before it is used; a mismatch is refused and the file
-    removed. Needs internet; nothing else in the package does.
+    Each file is downloaded once (a verified copy in the cache is reused), with retries
+    and resumed bodies, and checked against its sha256 before it is used; a mismatch is
+    refused and a good cached copy kept. One line per source says what happened. Needs
+    internet; nothing else in the package does.
     """
     from evaluate.config import load_config
-    from evaluate.data.fetch import fetch, results_frame, sources_from_config
+    from evaluate.data.fetch import fetch, sources_from_config
 
     path = _config_path(config)
     cfg = load_config(path)
@@ -306,9 +309,9 @@ def data_fetch(
                          file=str(path) if path else None, column="fetch.sources")
     sources = sources_from_config([s.model_dump(exclude_none=True) for s in cfg.fetch.sources])
     folder = cfg.resolve(Path("data"), setting="data", mode="write")
-    results = fetch(sources, folder, cache="la", retries=cfg.fetch.retries, backoff=cfg.fetch.backoff,
-                    timeout=cfg.fetch.timeout, allow_unverified=allow_unverified or cfg.fetch.allow_unverified)
-    typer.echo(results_frame(results)[["name", "status", "bytes", "sha256"]].to_string(index=False))
+    fetch(sources, folder, cache="la", retries=cfg.fetch.retries, backoff=cfg.fetch.backoff,
+          timeout=cfg.fetch.timeout, allow_unverified=allow_unverified or cfg.fetch.allow_unverified,
+          refresh=refresh, on_result=lambda r: typer.echo(r.line()))
 
 
 @registers_app.command("build")
