@@ -188,8 +188,10 @@ GEOGRAPHIC_LEVELS = frozenset({
     "National", "Regional", "Local authority", "Local authority district", "Parliamentary constituency",
     "Local skills improvement plan area", "Local enterprise partnership", "English devolved area",
     "Opportunity area", "Ward", "MAT", "Sponsor", "School", "Provider", "Institution", "Planning area"})
-LA_LEVELS = frozenset({"Local authority", "School"})
-REGION_LEVELS = frozenset({"Regional", "Local authority", "School"})
+# School rows may lack their geography (a school file built from registers without the GIAS
+# extract leaves it empty); where it is given it must agree with the school's other rows.
+LA_LEVELS = frozenset({"Local authority"})
+REGION_LEVELS = frozenset({"Regional", "Local authority"})
 _TIME_IDENT = r"Academic year|Autumn term|Spring term|Summer term|Autumn and spring term|Full academic year|Week \d{1,2}"
 
 _EES_BASE: dict[str, Column] = {
@@ -203,8 +205,7 @@ _EES_BASE: dict[str, Column] = {
                           same_for="new_la_code"),
     "region_name": Column("text", REGION_LEVELS, same_for="region_code"),
     "new_la_code": Column("code", LA_LEVELS, pattern=r"E(06|07|08|09|10)\d{6}", symbols=True),
-    "old_la_code": Column("code", frozenset({"School"}), pattern=r"\d{3}", same_for="new_la_code",
-                          symbols=True),
+    "old_la_code": Column("code", pattern=r"\d{3}", same_for="new_la_code", symbols=True),
     "la_name": Column("text", LA_LEVELS, same_for="new_la_code"),
     "education_phase": Column("code", True, values=frozenset({
         "State-funded primary", "Primary", "State-funded secondary", "Secondary", "Special",
@@ -212,7 +213,7 @@ _EES_BASE: dict[str, Column] = {
         "Pupil referral unit", "PRU", "Total", "All schools", "State-funded total"})),
     "school_urn": Column("code", frozenset({"School"}), pattern=r"[1-9]\d*", wording="a number (a URN)"),
     "school_laestab": Column("code", pattern=r"\d{7}", same_for="school_urn"),
-    "school_name": Column("text", frozenset({"School"}), same_for="school_urn"),
+    "school_name": Column("text", same_for="school_urn"),
     # the long table of releases (shared data): provenance and week columns
     "academic_year": Column("code", True, pattern=r"\d{4}/\d{2}"),
     "breakdown": Column("code", True, values=frozenset({"weekly", "ytd"})),
