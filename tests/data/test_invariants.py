@@ -168,3 +168,9 @@ def test_describe_states_every_format():
         assert text.startswith(f"### {fmt.title} (`{fmt.name}`)")
         assert all(f"| {c} |" in text for c in fmt.columns)
     assert "authorised_absence + unauthorised_absence = overall_absence" in describe(LA)
+
+
+def test_the_documentation_states_the_invariants_of_the_code():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "data-formats.md").read_text(encoding="utf-8")
+    for fmt in FORMATS.values():
+        assert describe(fmt) in doc, f"docs/data-formats.md: the table of {fmt.name} is out of date"
