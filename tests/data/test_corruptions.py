@@ -20,8 +20,8 @@ programme file, no cell a stray symbol would break): 481 corrupted CSV inputs wi
 real files present (232 draws from the 8 synthetic formats alone). ``evaluation.yml``
 gets 34 more (:func:`test_configuration_corruptions`: 4 of each of 8 kinds with random
 positions, 1 BOM, 1 CRLF). In all 515 corrupted inputs; measured outcomes (2026-12,
-EVALUATE_CORRUPTION_TALLY=1): 237 refused with an InputError, 160 with breaches listed,
-112 read the same, 6 read with every difference recorded as a symbol; 0 tracebacks;
+EVALUATE_CORRUPTION_TALLY=1): 237 refused with an InputError, 159 with breaches listed,
+112 read the same, 7 read with every difference recorded as a symbol; 0 tracebacks;
 about 35 s.
 
 For each corrupted CSV, ``evaluate data check``'s reader (:func:`evaluate.data.check.inspect`)

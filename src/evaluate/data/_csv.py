@@ -121,6 +121,30 @@ def decode(data: bytes, path: Path, *, fallback: str | None = None) -> tuple[str
                          column=column, row=row) from None
 
 
+def _fast(text: str, header: list[str]) -> pd.DataFrame | None:
+    """The rows by Arrow's CSV reader when the file is regular; None to take the careful path."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    if len(set(header)) != len(header) or "" in header:
+        return None
+    names = [f"c{j}" for j in range(len(header))]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 26),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows == 0:
+        return None
+    df = table.to_pandas()
+    df.columns = header
+    return df
+
+
 def parse(text: str, path: Path, *, expect: str | None = None) -> pd.DataFrame:
     """Parse CSV text into a frame of strings indexed by 1-based data row.
 
@@ -137,11 +161,24 @@ def parse(text: str, path: Path, *, expect: str | None = None) -> pd.DataFrame:
     name = str(path)
     if not text.strip():
         raise InputError("the file is empty (no header, no rows)", file=name, column=expect, row=0)
+    # only a file with a line longer than the limit can hold a long field
+    long_fields = len(text) > MAX_FIELD and max(map(len, text.split("\n"))) > MAX_FIELD
+    # Arrow reads an empty line as a row of empty cells: files with one take the careful path
+    empty_lines = re.search(r"\n[ \t\r]*\n", text.rstrip()) is not None
+    if not long_fields and not empty_lines:
+        try:
+            first = next(csv.reader(io.StringIO(text, newline="")), [])
+        except csv.Error:
+            first = []
+        head = [c.strip() for c in first]
+        # trailing empty lines end the file; Arrow would read them as rows of empty cells
+        fast = _fast(text.rstrip(" \t\r\n") + "\n", head) if head else None
+        if fast is not None:
+            fast.index = pd.RangeIndex(1, len(fast) + 1)
+            return fast
     old = csv.field_size_limit()
     csv.field_size_limit(max(old, len(text) + 1))
     rows: list[list[str]] = []
-    # only a file with a line longer than the limit can hold a long field
-    long_fields = len(text) > MAX_FIELD and max(map(len, text.split("\n"))) > MAX_FIELD
     try:
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         header = [c.strip() for c in next(reader)]
@@ -176,7 +213,7 @@ def parse(text: str, path: Path, *, expect: str | None = None) -> pd.DataFrame:
     if not rows:
         raise InputError("the file has a header but no data rows", file=name,
                          column=expect or (header[0] if header else None), row=1)
-    df = pd.DataFrame(rows, columns=header, dtype=object)
+    df = pd.DataFrame(rows, columns=header, dtype="str")
     df.index = pd.RangeIndex(1, len(df) + 1)
     return df
 

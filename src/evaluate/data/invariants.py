@@ -41,7 +41,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from evaluate.data.symbols import SYMBOLS, parse_numbers, strip_cells
+from evaluate.data.symbols import SYMBOLS, decimal_places, parse_numbers, strip_cells
 from evaluate.errors import InputError
 
 Kind = Literal["count", "amount", "rate", "integer", "date", "code", "text"]
@@ -782,11 +782,7 @@ def _sums(raw: pd.DataFrame, fmt: Format, nums: Mapping[str, np.ndarray], file: 
 
 
 def _decimals(text: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(text))
-    for k, t in enumerate(text):
-        m = re.fullmatch(r"-?\d*\.(\d+)", t)
-        out[k] = len(m.group(1)) if m else 0
-    return out
+    return decimal_places(text).astype("float64")
 
 
 def _rates(raw: pd.DataFrame, fmt: Format, nums: Mapping[str, np.ndarray], file: str) -> list[InputError]:

@@ -222,8 +222,18 @@ def _short(v: str, n: int = 60) -> str:
     return v if len(v) <= n else v[:n] + f"... ({len(v):,} characters)"
 
 
+def decimal_places(cells: np.ndarray) -> np.ndarray:
+    """Decimal places of each cell that is a plain decimal number, else 0 (Arrow, vectorised)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(strip_cells(np.asarray(cells, dtype=object)), type=pa.string())
+    is_dec = pc.match_substring_regex(arr, r"^-?\d*\.\d+$")
+    places = pc.subtract(pc.subtract(pc.utf8_length(arr), pc.find_substring(arr, ".")), 1)
+    out = pc.if_else(is_dec, places, 0)
+    return out.to_numpy(zero_copy_only=False).astype("int64")
+
+
 def decimals(values: pd.Series) -> pd.Series:
     """Number of decimal places of each published number (0 for integers or symbols)."""
-    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-    frac = text.str.extract(r"^-?\d*\.(\d+)$")[0]
-    return frac.str.len().fillna(0).astype("int64")
+    return pd.Series(decimal_places(values.to_numpy(dtype=object)), index=values.index, dtype="int64")
