@@ -346,15 +346,18 @@ def data_fetch(
     config: ConfigOpt = None,
     allow_unverified: Annotated[bool, typer.Option(
         "--allow-unverified", help="Accept sources without a sha256 (the checksum is computed and shown).")] = False,
+    refresh: Annotated[bool, typer.Option(
+        "--refresh", help="Ask the server again even for verified cached files (kept unless the new file verifies).")] = False,
 ) -> None:
     """Download the files named under fetch.sources of evaluation.yml into data/la/.
 
-    Each file is downloaded once (a verified copy in the cache is reused), with retries,
-    and checked against its sha256 before it is used; a mismatch is refused and the file
-    removed. Needs internet; nothing else in the package does.
+    Each file is downloaded once (a verified copy in the cache is reused), with retries
+    and resumed bodies, and checked against its sha256 before it is used; a mismatch is
+    refused and a good cached copy kept. One line per source says what happened. Needs
+    internet; nothing else in the package does.
     """
     from evaluate.config import load_config
-    from evaluate.data.fetch import fetch, results_frame, sources_from_config
+    from evaluate.data.fetch import fetch, sources_from_config
 
     path = _config_path(config)
     cfg = load_config(path)
@@ -363,9 +366,9 @@ def data_fetch(
                          file=str(path) if path else None, column="fetch.sources")
     sources = sources_from_config([s.model_dump(exclude_none=True) for s in cfg.fetch.sources])
     folder = cfg.resolve(Path("data"), setting="data", mode="write")
-    results = fetch(sources, folder, cache="la", retries=cfg.fetch.retries, backoff=cfg.fetch.backoff,
-                    timeout=cfg.fetch.timeout, allow_unverified=allow_unverified or cfg.fetch.allow_unverified)
-    typer.echo(results_frame(results)[["name", "status", "bytes", "sha256"]].to_string(index=False))
+    fetch(sources, folder, cache="la", retries=cfg.fetch.retries, backoff=cfg.fetch.backoff,
+          timeout=cfg.fetch.timeout, allow_unverified=allow_unverified or cfg.fetch.allow_unverified,
+          refresh=refresh, on_result=lambda r: typer.echo(r.line()))
 
 
 @registers_app.command("build")
@@ -419,22 +422,36 @@ def registers_synth(
 
 @data_app.command("check")
 def data_check(
-    files: Annotated[list[Path], typer.Argument(help="EES or GIAS CSV files to validate and summarise.")],
+    files: Annotated[list[Path], typer.Argument(help="EES, GIAS, programme or register-marks CSV files to validate and summarise.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
 ) -> None:
-    """Validate and summarise EES or GIAS files.
+    """Validate and summarise input files against the invariants of their format.
 
-    Exit status: 0 when every file is clean, 1 when a file has problems (listed), 2 when
-    a file cannot be read at all (one line naming the file, column and row).
+    Every breach (a duplicated key, a negative count, absences above possible sessions, a
+    rate outside 0-100, a date outside the academic year, an unknown code, a name that
+    disagrees with its code, ...) is listed with its file, column and row. Exit status: 0
+    when every file is clean, 1 when a file has problems (listed), 2 when a file cannot be
+    read at all (one line naming the file, column and row; the other files are still
+    checked).
     """
     from evaluate.data.check import check_file
 
-    summaries = [check_file(f) for f in files]
+    summaries, unreadable = [], 0
+    for f in files:
+        try:
+            summaries.append(check_file(f))
+        except InputError as exc:
+            if exc.file is None:
+                exc.file = str(f)
+            _echo(f"error: {exc}")
+            unreadable += 1
     if as_json:
         typer.echo(json.dumps(summaries, indent=2, default=str))
     else:
         for s in summaries:
             typer.echo(_format_summary(s))
+    if unreadable:
+        raise typer.Exit(2)
     if any(s.get("problems") for s in summaries):
         raise typer.Exit(1)
 

@@ -245,7 +245,7 @@ Outcome = Literal["overall_absence_rate", "authorised_rate", "unauthorised_rate"
 class Config(_Strict):
     """The whole run configuration. Every field has a default, so an empty file is valid."""
 
-    seed: int = DEFAULT_SEED
+    seed: int = Field(default=DEFAULT_SEED, ge=0)  # numpy seeds are non-negative
     output: Path = Path("output")   # the publication area: only what passed disclosure control
     working: Path | None = None     # the working area (default work/<name of output>): panel, pupil-level files
     data: DataSettings = DataSettings()
@@ -348,6 +348,8 @@ def load_config(path: str | Path | None) -> Config:
                           "it may not construct Python objects or run code", file=str(path)) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid YAML ({exc.__class__.__name__})", file=str(path)) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits
+        raise ConfigError(f"not valid YAML ({exc.__class__.__name__}: {str(exc)[:120]})", file=str(path)) from None
     if not isinstance(raw, dict):
         raise ConfigError("the top level must be a mapping of settings", file=str(path))
     try:

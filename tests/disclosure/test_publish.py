@@ -90,3 +90,15 @@ def test_working_files_of_an_older_layout_are_removed_from_the_publication_area(
         pipeline._remove_legacy(cfg)
     assert not (tmp_path / "out" / "panel").exists() and (tmp_path / "out" / "results").exists()
     assert check_publication_area(tmp_path / "out") == []
+
+
+def test_rules_text_states_the_rules_and_their_sources():
+    from evaluate.disclosure import SOURCES, rules_text
+
+    text = rules_text(DisclosureRules(pupil_threshold=10, school_threshold=5))
+    assert "Counts of pupils below 10 are suppressed (c), and counts of schools below 5" in text
+    assert "from 1 to 9 is replaced by `c`" in text and "less than the threshold (10) apart" in text
+    assert "| `c` | confidential" in text and "| `low` |" in text
+    assert all(f"- {s}" in text for s in SOURCES) and "explore education statistics" in text
+    assert "Counts are not rounded." in text
+    assert "(no school threshold is set)" in rules_text()

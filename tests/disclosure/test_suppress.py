@@ -37,7 +37,9 @@ def test_no_published_small_count_and_no_recoverable_cell(values, threshold):
     df, spec = two_way(values)
     rules = DisclosureRules(pupil_threshold=threshold)
     out = control_table(df, spec, rules)
-    assert audit_table(out.table, spec, rules, original=df) == []
+    # control_table guarantees exact protection; the interval of protection is not yet
+    # guaranteed (test_control_does_not_yet_protect_the_interval)
+    assert audit_table(out.table, spec, rules, original=df, interval=False) == []
     # every primary cell really was small, every visible count is the original
     for r, c in out.primary:
         assert 0 < df.at[r, c] < threshold
@@ -53,7 +55,7 @@ def test_one_way_tables_with_a_total(values):
                        "pupils": [*values, sum(values)]})
     spec = TableSpec(counts={"pupils": "pupils"}, row_total=("area", "Total"))
     out = control_table(df, spec)
-    assert audit_table(out.table, spec, original=df) == []
+    assert audit_table(out.table, spec, original=df, interval=False) == []
 
 
 def test_the_audit_catches_primary_suppression_alone():
@@ -73,7 +75,7 @@ def test_a_bridge_between_two_blocks_is_protected():
     values = np.array([[3, 4, 50, 60], [5, 6, 70, 80], [90, 95, 2, 3], [85, 99, 4, 5]])
     df, spec = two_way(values)
     out = control_table(df, spec)
-    assert audit_table(out.table, spec, original=df) == []
+    assert audit_table(out.table, spec, original=df, interval=False) == []
     assert len(out.primary) == 8
 
 
@@ -121,3 +123,64 @@ def test_bad_counts_are_named():
         control_table(pd.DataFrame({"pupils": ["abc"]}), spec, name="t.csv")
     with pytest.raises(InputError, match="no column 'pupils'"):
         control_table(pd.DataFrame({"x": [1]}), spec)
+
+
+def test_the_audit_checks_an_interval_of_protection():
+    spec = TableSpec(counts={"pupils": "pupils"}, row_total=("area", "Total"))
+    # two hidden cells of 1 and 1 with 10 shown and a total of 12: each is 0 to 2
+    narrow = pd.DataFrame({"area": ["A", "B", "C", "Total"], "pupils": ["c", "c", 10, 12]})
+    problems = audit_table(narrow, spec)
+    assert [(p.row, p.message) for p in problems] == [
+        (1, "suppressed cell can be narrowed down to 0 to 2 from the totals (less than the threshold of 10 apart)"),
+        (2, "suppressed cell can be narrowed down to 0 to 2 from the totals (less than the threshold of 10 apart)")]
+    assert audit_table(narrow, spec, interval=False) == []
+    # hidden beside a larger cell the interval is wide enough: 0 to 52
+    wide = pd.DataFrame({"area": ["A", "B", "C", "Total"], "pupils": ["c", "c", 10, 62]})
+    assert audit_table(wide, spec) == []
+    # the width needed is the threshold of the count's kind; school counts without one are exact only
+    assert audit_table(narrow, spec, DisclosureRules(pupil_threshold=2)) == []
+    schools = TableSpec(counts={"pupils": "schools"}, row_total=("area", "Total"))
+    assert audit_table(narrow, schools) == []
+    assert len(audit_table(narrow, schools, DisclosureRules(school_threshold=5))) == 2
+
+
+def test_rounded_tables_are_audited_for_recovery_too():
+    spec = TableSpec(counts={"pupils": "pupils"}, row_total=("area", "Total"))
+    df = pd.DataFrame({"area": ["A", "B", "Total"], "pupils": [3, 100, 103]})
+    rules = DisclosureRules(pupil_threshold=25, round_to=5, secondary=False)
+    out = control_table(df, spec, rules)
+    assert out.table["pupils"].tolist() == ["c", 100, 105]
+    # 105 stands for 102.5 to 107.5 and 100 for 97.5 to 102.5: the hidden cell is 0 to 10
+    assert [p.message for p in audit_table(out.table, spec, rules)] == [
+        "suppressed cell can be narrowed down to 0 to 10 from the totals (less than the threshold of 25 apart)"]
+    protected = control_table(df, spec, DisclosureRules(pupil_threshold=25, round_to=5))
+    assert audit_table(protected.table, spec, DisclosureRules(pupil_threshold=25, round_to=5)) == []
+
+
+@pytest.mark.xfail(strict=True, reason="control_table protects against exact recovery only; "
+                   "when it protects the interval this passes: set audit.GATE_CHECKS_INTERVAL = True")
+def test_control_does_not_yet_protect_the_interval():
+    df = pd.DataFrame({"area": ["A", "B", "C", "Total"], "pupils": [1, 1, 10, 12]})
+    spec = TableSpec(counts={"pupils": "pupils"}, row_total=("area", "Total"))
+    out = control_table(df, spec)
+    assert audit_table(out.table, spec) == []
+
+
+def test_the_scanner_checks_values_as_well_as_headers():
+    from evaluate.disclosure import scan_html
+
+    kv = ("<table><tr><th>Measure</th><th>Number</th></tr>"
+          "<tr><td>Mentored pupils</td><td>7</td></tr><tr><td>Hub schools</td><td>3</td></tr>"
+          "<tr><td>Pupils in the pilot</td><td>40</td></tr><tr><td>Persistent absence rate, pupils</td><td>4.5</td></tr>"
+          "<tr><td>Note</td><td>based on 4 pupils in one school</td></tr>"
+          "<tr><td>Example</td><td>A123456789012</td></tr></table>")
+    got = [(p.row, p.message) for p in scan_html(kv)]
+    assert got == [(1, "small count of pupils shown in the row 'Mentored pupils': 7"),
+                   (5, "small count of pupils shown in the text: '4 pupils'"),
+                   (6, "looks like a unique pupil number; pupil-level data may not be published")]
+    # a table whose header names no pupils was not scanned at all before
+    assert scan_html(kv.replace("7", "c").replace("4 pupils", "c pupils").replace("A123456789012", "x")) == []
+    # the interval of protection is checked in a rendered table when asked
+    narrow = ("<table><tr><th>Area</th><th>Pupils</th></tr><tr><td>A</td><td>c</td></tr><tr><td>B</td>"
+              "<td>c</td></tr><tr><td>C</td><td>10</td></tr><tr><td>Total</td><td>12</td></tr></table>")
+    assert scan_html(narrow) == [] and len(scan_html(narrow, interval=True)) == 2

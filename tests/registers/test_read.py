@@ -101,3 +101,35 @@ def test_partitioned_by_school_with_the_urn_only_in_the_folder_names(tmp_path):
     a = register_measures(read_marks(tmp_path / "by_school")).schools
     b = register_measures(ibis.memtable(df)).schools
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize(("body", "column", "row", "what"), [
+    ("1,100,2024-01-08,AM,/\n1,100,2024-01-08,PM,P0001\n", "code", 2, "at most 4 characters"),
+    ("1,1234567890,2024-01-08,AM,/\n", "urn", 1, "at most 9 digits"),
+    (f"{'p' * 300},100,2024-01-08,AM,/\n", "pupil_id", 1, "at most 256"),
+    ("1,100,2024-01-08,AM,/\n1,100,2024-01-08\n", "date", 2, "fields but the header has 5"),
+])
+def test_csv_invariants_of_the_marks(tmp_path, body, column, row, what):
+    p = _write(tmp_path, body)
+    with pytest.raises(InputError, match=what) as err:
+        check_csv(p)
+    assert (err.value.column, err.value.row) == (column, row)
+
+
+def test_a_byte_that_is_not_utf8_is_located(tmp_path):
+    p = tmp_path / "m.csv"
+    p.write_bytes(HEADER.encode() + b"1,100,2024-01-08,AM,/\n" * 3 + b"1,100,2024-01-08,PM,\x81\n")
+    with pytest.raises(InputError, match="not UTF-8") as err:
+        check_csv(p)
+    assert err.value.row == 4
+
+
+def test_repeated_marks_are_listed_with_their_rows(tmp_path):
+    from evaluate.registers.read import repeated_marks
+
+    p = _write(tmp_path, "1,100,2024-01-08,AM,/\n2,100,2024-01-08,AM,/\n1,100,2024-01-08,AM,L\n"
+                         "1,100,2024-01-08,AM,L\n")
+    found = repeated_marks(p)
+    assert [(e.column, e.row) for e in found] == [("session", 3), ("session", 4)]
+    assert "has a mark already (row 1)" in found[0].message
+    assert repeated_marks(_write(tmp_path, "1,100,2024-01-08,AM,/\n", name="ok.csv")) == []

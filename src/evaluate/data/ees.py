@@ -4,7 +4,11 @@ Columns are found by name. Known renames between DfE releases are applied (and
 reported); phase labels are harmonised; ``time_period`` becomes ``year`` (the calendar
 year in which the academic year starts) and ``time_identifier`` becomes ``period``
 (``year``, ``autumn``, ``spring``, ``summer``, ``week``) with ``week`` for weekly rows.
-Measure columns are converted to numbers with every suppression symbol recorded.
+Measure columns are converted to numbers with every suppression symbol recorded, and the
+file is checked against the invariants of its format
+(:mod:`evaluate.data.invariants`: keys unique per release, counts whole and not negative,
+parts adding up to totals, rates from 0 to 100 and equal to their counts, dates in the
+academic year, known codes, names agreeing with codes).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from evaluate.data import _csv
-from evaluate.data.symbols import SYMBOLS, SymbolLog, to_numeric
+from evaluate.data.invariants import ees_format, enforce
+from evaluate.data.symbols import SYMBOLS, SymbolLog, numeric_block, strip_cells
 from evaluate.errors import InputError
 
 #: Old column name -> current name (DfE renames between releases).
@@ -107,6 +112,8 @@ class EESFile:
         ``utf-8`` or ``utf-8-sig``.
     notes
         Assumptions made while reading (e.g. no ``time_identifier`` column).
+    format
+        The name of its format in :data:`evaluate.data.invariants.FORMATS`.
     """
 
     path: Path
@@ -118,6 +125,7 @@ class EESFile:
     phase_labels: Mapping[str, str] = field(default_factory=dict)
     encoding: str = "utf-8"
     notes: tuple[str, ...] = ()
+    format: str = "ees"
 
     @property
     def measures(self) -> list[str]:
@@ -126,7 +134,7 @@ class EESFile:
 
 
 def read_ees(path: str | Path, *, required: Iterable[str] = DEFAULT_REQUIRED,
-             counts: Iterable[str] = (), label: str | None = None) -> EESFile:
+             counts: Iterable[str] = (), label: str | None = None, check: bool = True) -> EESFile:
     """Read an EES CSV (plain or ``.gz``), validate it and convert it.
 
     Parameters
@@ -139,6 +147,9 @@ def read_ees(path: str | Path, *, required: Iterable[str] = DEFAULT_REQUIRED,
         Measure columns that are counts: a negative value there is an error.
     label
         How the file is named in records and errors (default: the path).
+    check
+        Enforce the invariants of the file's format (:func:`evaluate.data.invariants.enforce`);
+        ``evaluate data check`` reads with ``check=False`` and lists every breach instead.
 
     Returns
     -------
@@ -148,8 +159,9 @@ def read_ees(path: str | Path, *, required: Iterable[str] = DEFAULT_REQUIRED,
     ------
     InputError
         Not UTF-8, empty, header only, a required column missing, a bad
-        ``time_period`` or ``time_identifier``, an unknown phase label or a cell that
-        is neither a number nor a DfE symbol; each names the file, column and row.
+        ``time_period`` or ``time_identifier``, an unknown phase label, a cell that
+        is neither a number nor a DfE symbol, or a breach of the format's invariants;
+        each names the file, column and row.
     """
     path = Path(path)
     name = label or str(path)
@@ -170,21 +182,23 @@ def read_ees(path: str | Path, *, required: Iterable[str] = DEFAULT_REQUIRED,
                              file=name, column=col, row=0)
 
     log = SymbolLog()
-    frame = pd.DataFrame(index=raw.index)
     count_set = set(counts)
     notes: list[str] = []
+    cols: dict[str, pd.Series] = {}
+    measures = [c for c in raw.columns if c not in TEXT_COLUMNS]
     for col in raw.columns:
         if col in TEXT_COLUMNS:
-            values = raw[col].astype(object).map(str.strip)
+            values = pd.Series(strip_cells(raw[col].to_numpy(dtype=object)), index=raw.index,
+                               dtype=object, name=col)
             if col in CODE_COLUMNS:
                 is_sym = values.isin([s for s in SYMBOLS if s])
                 if is_sym.any():
                     log.add(name, col, raw.index[is_sym].to_numpy(), values[is_sym].to_numpy())
                 values = values.where(~values.isin(list(SYMBOLS)), None)
-            frame[col] = values
-        else:
-            frame[col] = to_numeric(raw[col], file=name, column=col, log=log,
-                                    allow_negative=col not in count_set)
+            cols[col] = values
+        elif col == measures[0]:
+            cols |= numeric_block(raw, measures, file=name, log=log, counts=count_set)
+    frame = pd.DataFrame({c: cols[c] for c in raw.columns}, index=raw.index)
 
     phase_labels: dict[str, str] = {}
     if "education_phase" in frame.columns:
@@ -199,9 +213,12 @@ def read_ees(path: str | Path, *, required: Iterable[str] = DEFAULT_REQUIRED,
         frame["education_phase"] = labels.map(PHASES)
 
     _add_time(frame, name, notes)
+    fmt = ees_format(list(raw.columns))
+    if check:
+        enforce(raw, fmt, file=name, years=frame["year"])
     return EESFile(path=path, sha256=digest, frame=frame, raw=raw, symbols=log,
                    renames=renames, phase_labels=phase_labels, encoding=encoding,
-                   notes=tuple(notes))
+                   notes=tuple(notes), format=fmt.name)
 
 
 def academic_year_of(day: dt.date) -> int:

@@ -2,33 +2,41 @@
 
 Each source is a URL (``http``/``https``) or an explore-education-statistics (EES) data-set
 identifier, which becomes ``{EES_API}/data-sets/{id}/csv`` (the EES public API's "download
-a data set as CSV" endpoint). Safety rules (the security issue):
+a data set as CSV" endpoint); release files behind a redirect are followed. The transfer
+itself is :func:`evaluate.data.download.download` (httpx and tenacity). Rules:
 
 - a URL must be ``http(s)`` with a host and contain no whitespace, quotes or shell
-  metacharacters (``;|&$`<>(){}[]!*\\``): refused with an :class:`InputError`; nothing is
-  ever passed to a shell (no ``subprocess``); downloads use :mod:`urllib` only;
+  metacharacters (``;|&$`<>(){}[]!*\\``): refused with an :class:`InputError`; every
+  redirect is checked the same way, and a redirect from ``https`` to ``http`` is refused;
+  nothing is ever passed to a shell;
 - files go to a cache folder inside the project's data folder; a destination from the
   configuration may not escape it (``..``, absolute paths elsewhere): refused;
-- each download is written to a temporary file in the cache folder, checked against its
-  SHA-256 and only then renamed into place (atomic); a mismatch is refused with a clear
-  message and the bad file is deleted, never left in the cache;
-- a file already in the cache with the expected SHA-256 is not downloaded again;
-- transient failures (connection errors, timeouts, HTTP 429 and 5xx) are retried with
-  exponential backoff (``backoff * 2**k`` seconds); other HTTP errors are not.
+- each download is written to a hidden temporary file (``.NAME.part``) beside its target,
+  checked against its SHA-256 and only then renamed into place (atomic); a mismatch is
+  refused, the temporary file deleted and a verified cached copy left as it was; a cached
+  copy that fails its checksum is replaced by a verified download or removed: no run leaves
+  a half-written or unverified file in the cache (a ``.part`` left by a killed run is
+  removed by the next);
+- a file already in the cache with the expected SHA-256 is not downloaded again
+  (``refresh=True`` asks the server again and keeps the copy unless the new file verifies);
+- transient failures (connection errors, timeouts, bodies cut short, HTTP 429 and 5xx) are
+  retried with exponential backoff (``backoff * 2**k`` seconds, or the server's
+  ``Retry-After`` when longer); a body cut short is resumed where the server allows it;
+  other HTTP errors are not retried.
 
 A source without a checksum is refused unless ``allow_unverified=True``; then the file's
-SHA-256 is computed, reported and recorded so it can be pinned in the configuration.
+SHA-256 is computed, reported and recorded in the manifest, and a later fetch that finds
+a different file behind the same URL refuses it (the file changed upstream) until its
+SHA-256 is pinned in the configuration.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
@@ -51,7 +59,6 @@ FORBIDDEN = set("'\"`;|&$<>(){}[]!*\\")
 _SHA = re.compile(r"[0-9a-f]{64}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,63}")
 CACHE = "cache"
-USER_AGENT = "evaluate-data-fetch (+https://github.com; urllib)"
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,9 @@ class Source:
 class FetchResult:
     """What happened to one source: ``status`` is ``cached`` or ``downloaded``.
 
+    ``note`` says how (retries, waits, a resumed body, redirects, a replaced copy);
+    :meth:`line` puts it all in one line.
+
     Examples
     --------
     >>> from pathlib import Path
@@ -93,6 +103,8 @@ class FetchResult:
     >>> r = FetchResult("a", "https://x.org/a.csv", Path("c/a.csv"), "0" * 64, "cached", 0, 3, True)
     >>> r.to_dict()["path"], r.status
     ('c/a.csv', 'cached')
+    >>> r.line()
+    'a: cached, 3 bytes, sha256 000000000000... verified'
     """
 
     name: str
@@ -103,6 +115,13 @@ class FetchResult:
     attempts: int
     bytes: int
     verified: bool
+    note: str = ""
+
+    def line(self) -> str:
+        """One line: the source, what happened, its size and checksum, and how."""
+        check = "verified" if self.verified else "NOT verified (no sha256 pinned)"
+        text = f"{self.name}: {self.status}, {self.bytes:,} bytes, sha256 {self.sha256[:12]}... {check}"
+        return text + (f"; {self.note}" if self.note else "")
 
     def to_dict(self) -> dict:
         """A JSON-ready dictionary."""
@@ -124,7 +143,7 @@ def results_frame(results: Iterable[FetchResult]) -> pd.DataFrame:
     """
     return pd.DataFrame([r.to_dict() for r in results],
                         columns=["name", "url", "path", "sha256", "status", "attempts", "bytes",
-                                 "verified"])
+                                 "verified", "note"])
 
 
 def check_url(url: str, *, what: str = "url") -> str:
@@ -247,16 +266,41 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _transient(err: Exception) -> bool:
-    if isinstance(err, urllib.error.HTTPError):
-        return err.code == 429 or 500 <= err.code < 600
-    return isinstance(err, (urllib.error.URLError, TimeoutError, ConnectionError, OSError))
+def _previous(cache_dir: Path) -> dict[str, dict]:
+    """The last manifest's entries by source name (empty when there is none or it is unreadable)."""
+    try:
+        files = json.loads((cache_dir / MANIFEST).read_text(encoding="utf-8")).get("files", [])
+        return {str(f["name"]): f for f in files if isinstance(f, dict) and "name" in f}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+def _hop_checker(first: str) -> Callable[[str], None]:
+    def check(url: str) -> None:
+        check_url(url, what="redirect" if url != first else "url")
+        if first.startswith("https://") and url.startswith("http://"):
+            raise InputError(f"refusing a redirect from https to plain http ({url})", column="url")
+    return check
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def fetch(sources: Iterable[Source], data_dir: str | Path, *, cache: str = CACHE,
           retries: int = 3, backoff: float = 1.0, timeout: float = 60.0,
-          allow_unverified: bool = False,
-          sleep: Callable[[float], None] = time.sleep) -> list[FetchResult]:
+          allow_unverified: bool = False, refresh: bool = False,
+          sleep: Callable[[float], None] = time.sleep,
+          on_result: Callable[[FetchResult], None] | None = None) -> list[FetchResult]:
     """Download each source into ``data_dir/cache`` unless a verified copy is there.
 
     Parameters
@@ -272,23 +316,31 @@ def fetch(sources: Iterable[Source], data_dir: str | Path, *, cache: str = CACHE
     backoff
         First wait in seconds; doubled after each failure.
     timeout
-        Seconds for each request.
+        Seconds to connect and between bytes read.
     allow_unverified
-        Accept sources without ``sha256`` (their checksum is computed and reported).
+        Accept sources without ``sha256`` (their checksum is computed, reported and
+        recorded; a later fetch refuses a different file behind the same URL).
+    refresh
+        Ask the server again even when a verified copy is cached; the copy is replaced
+        only by a download that verifies.
     sleep
         The waiting function (tests pass a no-op).
+    on_result
+        Called with each source's result as soon as it is known (the command line prints
+        its :meth:`FetchResult.line`).
 
     Returns
     -------
     list of FetchResult
         Also written to ``data_dir/cache/fetch_manifest.json`` (name, URL, path, SHA-256,
-        status, attempts, bytes, verified).
+        status, attempts, bytes, verified, note).
 
     Raises
     ------
     InputError
-        A bad URL or destination, a missing checksum, a checksum mismatch (the file is
-        deleted), or a download that failed after all retries.
+        A bad URL or destination or a missing checksum (before any request); after every
+        source was tried: a checksum mismatch, a changed file behind the same URL, or a
+        download that failed after all retries (every failure in one line).
 
     Examples
     --------
@@ -304,67 +356,101 @@ def fetch(sources: Iterable[Source], data_dir: str | Path, *, cache: str = CACHE
     ['cached']
     """
     cache_dir = safe_destination(data_dir, cache)
-    results = []
-    for src in sources:
+    sources = list(sources)
+    targets = []
+    for src in sources:  # every source is checked before any request is made
         check_url(src.url)
-        target = safe_destination(cache_dir, src.dest)
+        targets.append(safe_destination(cache_dir, src.dest))
         if src.sha256 is None and not allow_unverified:
             raise InputError(f"source {src.name}: no sha256 given; add the file's SHA-256 to "
                              "the configuration (or allow unverified downloads once to learn it)",
                              column="sha256")
-        if target.exists():
-            digest = _sha256(target)
-            if src.sha256 is None or digest == src.sha256:
-                results.append(FetchResult(src.name, src.url, target, digest, "cached", 0,
-                                           target.stat().st_size, src.sha256 is not None))
-                continue
-            target.unlink()  # stale or corrupt copy: download again
-        target.parent.mkdir(parents=True, exist_ok=True)
-        results.append(_download(src, target, retries=retries, backoff=backoff,
-                                 timeout=timeout, sleep=sleep))
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    write_json({"files": [r.to_dict() for r in results]}, cache_dir / MANIFEST)
+    previous = _previous(cache_dir)
+    results: list[FetchResult] = []
+    failures: list[str] = []
+    for src, target in zip(sources, targets, strict=True):
+        try:
+            res = _one(src, target, previous.get(src.name), retries=retries, backoff=backoff,
+                       timeout=timeout, refresh=refresh, sleep=sleep)
+        except InputError as err:
+            failures.append(err.message if err.message.startswith("source ") else
+                            f"source {src.name}: {err.message}")
+            old = previous.get(src.name)
+            if old and target.exists() and _sha256(target) == old.get("sha256"):
+                results.append(FetchResult(**{**{k: old[k] for k in old if k in FetchResult.__dataclass_fields__},
+                                              "path": target}))
+            continue
+        results.append(res)
+        if on_result is not None:
+            on_result(res)
+    # other files fetched before stay listed while they are there and verify
+    names = {src.name for src in sources}
+    kept = [f for n, f in previous.items() if n not in names and Path(str(f.get("path", ""))).is_file()
+            and _sha256(Path(str(f["path"]))) == f.get("sha256")]
+    if results or kept or (cache_dir / MANIFEST).exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        write_json({"files": [*kept, *(r.to_dict() for r in results)]}, cache_dir / MANIFEST)
+    if failures:
+        more = f" ({len(failures) - 1} more: {'; '.join(failures[1:])})" if len(failures) > 1 else ""
+        raise InputError(failures[0] + more, column="url")
     return results
 
 
-def _download(src: Source, target: Path, *, retries: int, backoff: float, timeout: float,
-              sleep: Callable[[float], None]) -> FetchResult:
-    attempts = 0
-    last: Exception | None = None
-    while attempts <= retries:
-        attempts += 1
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                                        dir=target.parent)
-        tmp = Path(tmp_name)
-        try:
-            req = urllib.request.Request(src.url, headers={"User-Agent": USER_AGENT})
-            h = hashlib.sha256()
-            size = 0
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (scheme checked)
-                for chunk in iter(lambda r=resp: r.read(1 << 20), b""):
-                    out.write(chunk)
-                    h.update(chunk)
-                    size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            digest = h.hexdigest()
-            if src.sha256 is not None and digest != src.sha256:
-                tmp.unlink(missing_ok=True)
-                raise InputError(f"source {src.name}: checksum mismatch for {src.url}: expected "
-                                 f"sha256 {src.sha256}, got {digest}; the file was deleted and "
-                                 "not used", column="sha256")
-            os.replace(tmp, target)
-            return FetchResult(src.name, src.url, target, digest, "downloaded", attempts, size,
-                               src.sha256 is not None)
-        except InputError:
-            raise
-        except Exception as err:  # noqa: BLE001 (classified below)
-            tmp.unlink(missing_ok=True)
-            last = err
-            if not _transient(err) or attempts > retries:
-                break
-            sleep(backoff * 2 ** (attempts - 1))
-        finally:
-            tmp.unlink(missing_ok=True)
-    raise InputError(f"source {src.name}: download of {src.url} failed after {attempts} "
-                     f"attempt(s): {last}", column="url")
+def _one(src: Source, target: Path, old: Mapping | None, *, retries: int, backoff: float,
+         timeout: float, refresh: bool, sleep: Callable[[float], None]) -> FetchResult:
+    """Fetch one source (see :func:`fetch`)."""
+    from evaluate.data.download import download
+
+    notes: list[str] = []
+    part = target.parent / f".{target.name}.part"
+    if part.exists():
+        part.unlink()
+        notes.append("removed a part file left by an interrupted run")
+    recorded = old.get("sha256") if old and old.get("url") == src.url else None
+    cached_ok = False
+    if target.exists():
+        digest = _sha256(target)
+        cached_ok = digest == src.sha256 if src.sha256 else recorded in (None, digest)
+        if cached_ok and not refresh:
+            how = ("cached copy verified, no request made" if src.sha256 else
+                   "cached copy as recorded at the last fetch, no request made")
+            return FetchResult(src.name, src.url, target, digest, "cached", 0, target.stat().st_size,
+                               src.sha256 is not None, "; ".join([*notes, how]))
+        if not cached_ok:
+            notes.append("the cached copy failed its checksum")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        t = download(src.url, part, timeout=timeout, retries=retries, backoff=backoff, sleep=sleep,
+                     check_hop=_hop_checker(src.url), expected=src.sha256)
+    except InputError as err:
+        if target.exists() and not cached_ok:
+            target.unlink()
+            err.message += "; the cached copy failed its checksum and was removed"
+        elif target.exists():
+            err.message += "; the verified cached copy is kept"
+        raise InputError(f"source {src.name}: {err.message}", column=err.column) from None
+    want = src.sha256 or recorded
+    if want is not None and t.sha256 != want:
+        part.unlink(missing_ok=True)
+        if src.sha256:
+            msg = (f"source {src.name}: checksum mismatch for {src.url}: expected sha256 {src.sha256}, "
+                   f"got {t.sha256}; the download was deleted and not used")
+        else:
+            msg = (f"source {src.name}: the file behind {src.url} changed since the last fetch "
+                   f"(recorded sha256 {recorded}, now {t.sha256}); pin the new sha256 in the "
+                   "configuration to take it")
+        if target.exists() and cached_ok:
+            msg += "; the verified cached copy is kept"
+        elif target.exists():
+            target.unlink()
+            msg += "; the cached copy failed its checksum and was removed"
+        raise InputError(msg, column="sha256")
+    os.replace(part, target)
+    _fsync_dir(target.parent)
+    if t.attempts > 1:
+        notes.append(f"{t.attempts} attempts")
+    notes += t.events
+    if refresh and cached_ok:
+        notes.append("asked again (refresh): same file" if want else "asked again (refresh)")
+    return FetchResult(src.name, src.url, target, t.sha256, "downloaded", t.attempts, t.size,
+                       src.sha256 is not None, "; ".join(notes))

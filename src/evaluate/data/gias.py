@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from evaluate.data import _csv
+from evaluate.data.invariants import FORMATS, enforce
 from evaluate.errors import InputError
 
 ESTABLISHMENT_REQUIRED = ("URN", "EstablishmentName")
@@ -61,7 +62,8 @@ class GIASFile:
     encoding: str
 
 
-def _read(path: str | Path, required: tuple[str, ...], label: str | None) -> tuple[pd.DataFrame, str, str]:
+def _read(path: str | Path, required: tuple[str, ...], label: str | None, fmt: str,
+          check: bool = True) -> tuple[pd.DataFrame, str, str]:
     path = Path(path)
     name = label or str(path)
     data, digest = _csv.read_bytes(path)
@@ -71,6 +73,8 @@ def _read(path: str | Path, required: tuple[str, ...], label: str | None) -> tup
     for col in required:
         if col not in df.columns:
             raise InputError("required column missing", file=name, column=col, row=0)
+    if check:
+        enforce(df, FORMATS[fmt], file=name)
     return df, digest, enc
 
 
@@ -99,18 +103,21 @@ def parse_dates(values: pd.Series, name: str, column: str, fmt: str) -> pd.Serie
     return out
 
 
-def read_establishments(path: str | Path, *, label: str | None = None) -> GIASFile:
+def read_establishments(path: str | Path, *, label: str | None = None, check: bool = True) -> GIASFile:
     """Read a GIAS establishment extract (``edubasealldata.csv``).
 
     ``URN`` becomes Int64 (unique), ``OpenDate`` / ``CloseDate`` datetimes
     (DD-MM-YYYY), ``NumberOfPupils`` and ``PercentageFSM`` floats (empty -> missing).
+    With ``check`` the invariants of ``FORMATS['gias_establishments']``
+    (:mod:`evaluate.data.invariants`) are enforced first.
 
     Raises
     ------
     InputError
-        Missing columns, a non-numeric URN, a duplicate URN, a bad date or number.
+        Missing columns, a non-numeric URN, a duplicate URN, a bad date or number, or
+        another breach of the format's invariants.
     """
-    df, digest, enc = _read(path, ESTABLISHMENT_REQUIRED, label)
+    df, digest, enc = _read(path, ESTABLISHMENT_REQUIRED, label, "gias_establishments", check)
     name = label or str(path)
     df["URN"] = _urns(df["URN"], name, "URN")
     dup = df["URN"].duplicated()
@@ -128,13 +135,15 @@ def read_establishments(path: str | Path, *, label: str | None = None) -> GIASFi
     return GIASFile(Path(path), digest, df, enc)
 
 
-def read_links(path: str | Path, *, label: str | None = None) -> GIASFile:
+def read_links(path: str | Path, *, label: str | None = None, check: bool = True) -> GIASFile:
     """Read a GIAS links file (``links_edubasealldata.csv``).
 
     ``LinkName`` may hold commas and line breaks inside quotes (CSV semantics).
-    ``LinkEstablishedDate`` is DD-MM-YYYY or empty.
+    ``LinkEstablishedDate`` is DD-MM-YYYY or empty. With ``check`` the invariants of
+    ``FORMATS['gias_links']`` are enforced (one row per URN and linked URN, known link
+    types, no link to itself, one name per linked URN).
     """
-    df, digest, enc = _read(path, LINKS_REQUIRED, label)
+    df, digest, enc = _read(path, LINKS_REQUIRED, label, "gias_links", check)
     name = label or str(path)
     df["URN"] = _urns(df["URN"], name, "URN")
     df["LinkURN"] = _urns(df["LinkURN"], name, "LinkURN")

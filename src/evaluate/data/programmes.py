@@ -32,6 +32,7 @@ from dateutil.easter import easter
 
 from evaluate.data import _csv
 from evaluate.data.gias import parse_dates
+from evaluate.data.invariants import FORMATS, enforce
 from evaluate.errors import InputError
 
 TERMS = ("autumn", "spring", "summer")
@@ -93,7 +94,7 @@ def cohort_of(start: dt.date | None, rule: CohortRule = "mostly_exposed") -> tup
     raise ValueError(f"unknown cohort rule {rule!r}")
 
 
-def _read(path: Path, required: tuple[str, ...], label: str) -> pd.DataFrame:
+def _read(path: Path, required: tuple[str, ...], label: str, fmt: str) -> pd.DataFrame:
     data, _ = _csv.read_bytes(path)
     text, _ = _csv.decode(data, Path(label))
     df = _csv.parse(text, Path(label), expect=required[0])
@@ -102,6 +103,7 @@ def _read(path: Path, required: tuple[str, ...], label: str) -> pd.DataFrame:
             raise InputError("required column missing", file=label, column=col, row=0)
     for col in df.columns:
         df[col] = df[col].astype(object).map(str.strip)
+    enforce(df, FORMATS[fmt], file=label)
     return df
 
 
@@ -123,7 +125,7 @@ def read_hubs(path: str | Path, urn_to_id: Mapping[int, int], *, label: str | No
         (also under another URN of the same school), or a lead not listed as a member.
     """
     label = label or str(path)
-    df = _read(Path(path), ("hub_id", "lead_urn", "member_urn", "join_date"), label)
+    df = _read(Path(path), ("hub_id", "lead_urn", "member_urn", "join_date"), label, "hubs")
     df["lead_urn"] = _urn_col(df, "lead_urn", label)
     df["member_urn"] = _urn_col(df, "member_urn", label)
     df["join_date"] = parse_dates(df["join_date"], label, "join_date", "%Y-%m-%d")
@@ -155,7 +157,7 @@ def read_hubs(path: str | Path, urn_to_id: Mapping[int, int], *, label: str | No
 def read_mentor_areas(path: str | Path, *, label: str | None = None) -> pd.DataFrame:
     """Read and validate ``mentor_areas.csv`` (dates ISO; ``area`` empty = whole LA)."""
     label = label or str(path)
-    df = _read(Path(path), ("new_la_code", "la_name", "start_date"), label)
+    df = _read(Path(path), ("new_la_code", "la_name", "start_date"), label, "mentor_areas")
     for col in ("start_date", "announced_date"):
         if col in df.columns:
             df[col] = parse_dates(df[col], label, col, "%Y-%m-%d")
@@ -181,7 +183,7 @@ def read_mentor_areas(path: str | Path, *, label: str | None = None) -> pd.DataF
 def read_priority_areas(path: str | Path, *, label: str | None = None) -> pd.DataFrame:
     """Read ``priority_areas.csv`` (``new_la_code``, ``la_name``); duplicates are an error."""
     label = label or str(path)
-    df = _read(Path(path), ("new_la_code", "la_name"), label)
+    df = _read(Path(path), ("new_la_code", "la_name"), label, "priority_areas")
     dup = df["new_la_code"].duplicated()
     if dup.any():
         i = df.index[dup.to_numpy()][0]

@@ -10,18 +10,14 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from evaluate.data.invariants import ABSENCE_COUNTS, ABSENCE_PERCENTS, EES_ABSENCE
 from evaluate.errors import InputError
 
-COUNTS = ["enrolments", "sess_possible", "sess_overall", "sess_authorised", "sess_unauthorised",
-          "enrolments_pa_10_exact", "enrolments_pa_50_exact"]
+#: The school-level absence counts and published percentages, as declared once in
+#: :data:`evaluate.data.invariants.EES_ABSENCE` (this schema is built from that format).
+COUNTS = list(ABSENCE_COUNTS)
 #: published percentage column -> (numerator, denominator)
-PERCENTS = {
-    "sess_overall_percent": ("sess_overall", "sess_possible"),
-    "sess_authorised_percent": ("sess_authorised", "sess_possible"),
-    "sess_unauthorised_percent": ("sess_unauthorised", "sess_possible"),
-    "enrolments_pa_10_exact_percent": ("enrolments_pa_10_exact", "enrolments"),
-    "enrolments_pa_50_exact_percent": ("enrolments_pa_50_exact", "enrolments"),
-}
+PERCENTS = dict(ABSENCE_PERCENTS)
 EPS = 1e-6
 
 
@@ -29,29 +25,38 @@ def _both(df: pd.DataFrame, *cols: str) -> pd.Series:
     return df[list(cols)].notna().all(axis=1)
 
 
+def _sum_check(total: str, parts: tuple[str, ...]):
+    def check(d: pd.DataFrame) -> pd.Series:
+        return ~_both(d, *parts, total) | ((sum(d[p] for p in parts) - d[total]).abs() < 0.5 + EPS)
+    return check
+
+
+def _at_most_check(small: str, large: str):
+    def check(d: pd.DataFrame) -> pd.Series:
+        return ~_both(d, small, large) | (d[small] <= d[large] + EPS)
+    return check
+
+
 def school_absence_schema(tolerance: dict[str, pd.Series] | None = None) -> pa.DataFrameSchema:
     """Schema of school-level absence rows after symbol conversion.
 
+    Built from the relations of :data:`evaluate.data.invariants.EES_ABSENCE` (parts adding
+    up to totals, counts at most others, published percentages equal to their counts).
     Checks apply where the cells are numbers (symbols are missing and recorded).
     ``tolerance`` maps a published percentage column to the allowed difference per row
     (half a unit of the published precision).
     """
     cols = {c: pa.Column(float, pa.Check.ge(0), nullable=True, required=True) for c in COUNTS}
-    checks = [
-        pa.Check(lambda d: ~_both(d, "sess_authorised", "sess_unauthorised", "sess_overall")
-                 | ((d["sess_authorised"] + d["sess_unauthorised"] - d["sess_overall"]).abs() < 0.5 + EPS),
-                 name="sess_overall", error="sess_authorised + sess_unauthorised != sess_overall"),
-        pa.Check(lambda d: ~_both(d, "sess_overall", "sess_possible")
-                 | (d["sess_overall"] <= d["sess_possible"] + EPS),
-                 name="sess_possible", error="sess_overall > sess_possible"),
-        pa.Check(lambda d: ~_both(d, "enrolments_pa_50_exact", "enrolments_pa_10_exact")
-                 | (d["enrolments_pa_50_exact"] <= d["enrolments_pa_10_exact"] + EPS),
-                 name="enrolments_pa_50_exact", error="enrolments_pa_50_exact > enrolments_pa_10_exact"),
-        pa.Check(lambda d: ~_both(d, "enrolments_pa_10_exact", "enrolments")
-                 | (d["enrolments_pa_10_exact"] <= d["enrolments"] + EPS),
-                 name="enrolments_pa_10_exact", error="enrolments_pa_10_exact > enrolments"),
-    ]
-    for pct, (num, den) in PERCENTS.items():
+    checks = []
+    for rel in EES_ABSENCE.sums:
+        checks.append(pa.Check(_sum_check(rel.total, rel.parts), name=rel.total,
+                               error=f"{' + '.join(rel.parts)} != {rel.total}"))
+    for rel in EES_ABSENCE.at_most:
+        if rel.small in COUNTS and rel.large in COUNTS:
+            checks.append(pa.Check(_at_most_check(rel.small, rel.large), name=rel.blame,
+                                   error=f"{rel.small} > {rel.large}"))
+    for rel in EES_ABSENCE.rates:
+        pct, num, den = rel.rate, rel.numerator, rel.denominator
         tol = None if tolerance is None else tolerance.get(pct)
         checks.append(pa.Check(_pct_check(pct, num, den, tol), name=pct,
                                error=f"{pct} differs from 100 * {num} / {den}"))

@@ -9,8 +9,6 @@ a known symbol is an :class:`~evaluate.errors.InputError`. A symbol never become
 
 from __future__ import annotations
 
-import re
-
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,7 +123,7 @@ def to_numeric(values: pd.Series, *, file: str | Path, column: str,
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(
-            f"'{text.iloc[i]}' is neither a number nor a DfE symbol "
+            f"'{_short(text.iloc[i])}' is neither a number nor a DfE symbol "
             f"({', '.join(repr(s) for s in SYMBOLS if s)} or empty)",
             file=str(file), column=column, row=int(rows[i]))
     if not allow_negative:
@@ -141,11 +139,101 @@ def to_numeric(values: pd.Series, *, file: str | Path, column: str,
     return out
 
 
-_DECIMAL = re.compile(r"-?\d*\.(\d+)")
+def strip_cells(values: np.ndarray) -> np.ndarray:
+    """Cells as stripped Python strings (missing -> ``""``), vectorised with Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        values = np.array([v if isinstance(v, str) else ("" if v is None or v != v else str(v))
+                           for v in values], dtype=object)
+        arr = pa.array(values, type=pa.string())
+    if arr.null_count == 0:
+        trimmed = pc.utf8_trim_whitespace(arr)
+        if arr.equals(trimmed):  # every cell a string, none to strip: the cells as they are
+            return values if values.dtype == object else values.astype(object)
+    else:
+        trimmed = pc.utf8_trim_whitespace(pc.fill_null(arr, ""))
+    return trimmed.to_numpy(zero_copy_only=False).astype(object)
+
+
+def parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(is a DfE symbol, float value or NaN) of stripped cells (Arrow when it can)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(cells, type=pa.string())
+    sym = pc.is_in(arr, value_set=pa.array(list(SYMBOLS))).to_numpy(zero_copy_only=False)
+    try:
+        num = pc.cast(pc.if_else(pa.array(sym), pa.scalar(None, pa.string()), arr), pa.float64())
+        return sym, num.to_numpy(zero_copy_only=False).astype("float64")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        flat = pd.Series(cells, dtype=object)
+        num = pd.to_numeric(flat.where(~sym, None), errors="coerce").to_numpy(dtype="float64")
+        return sym, num
+
+
+def numeric_block(raw: pd.DataFrame, columns: list[str], *, file: str | Path,
+                  log: SymbolLog | None = None, counts: set[str] | frozenset[str] = frozenset()
+                  ) -> dict[str, pd.Series]:
+    """:func:`to_numeric` for several columns of ``raw`` at once (same checks, same records).
+
+    Returns
+    -------
+    dict
+        Column -> float64 Series (missing where the cell held a symbol).
+
+    Raises
+    ------
+    InputError
+        The first column (in order) holding a token that is neither a number nor a
+        symbol, at its first such row; or a negative number in a column of ``counts``.
+    """
+    if not columns:
+        return {}
+    block = np.column_stack([strip_cells(raw[c].to_numpy(dtype=object)) for c in columns])
+    sym, num = parse_numbers(block.ravel())
+    sym = sym.reshape(block.shape)
+    num = num.reshape(block.shape)
+    bad = ~sym & ~np.isfinite(num)
+    rows = raw.index.to_numpy()
+    if bad.any():
+        j = int(np.flatnonzero(bad.any(axis=0))[0])
+        i = int(np.flatnonzero(bad[:, j])[0])
+        raise InputError(
+            f"'{_short(block[i, j])}' is neither a number nor a DfE symbol "
+            f"({', '.join(repr(s) for s in SYMBOLS if s)} or empty)",
+            file=str(file), column=columns[j], row=int(rows[i]))
+    out = {}
+    for j, c in enumerate(columns):
+        v = num[:, j]
+        if c in counts and (v < 0).any():
+            i = int(np.flatnonzero(v < 0)[0])
+            raise InputError(f"negative count {block[i, j]}", file=str(file), column=c, row=int(rows[i]))
+        if log is not None and sym[:, j].any():
+            log.add(str(file), c, rows[sym[:, j]], block[sym[:, j], j])
+        out[c] = pd.Series(np.where(sym[:, j], np.nan, v), index=raw.index, name=c, dtype="float64")
+    return out
+
+
+def _short(v: str, n: int = 60) -> str:
+    return v if len(v) <= n else v[:n] + f"... ({len(v):,} characters)"
+
+
+def decimal_places(cells: np.ndarray) -> np.ndarray:
+    """Decimal places of each cell that is a plain decimal number, else 0 (Arrow, vectorised)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(strip_cells(np.asarray(cells, dtype=object)), type=pa.string())
+    is_dec = pc.match_substring_regex(arr, r"^-?\d*\.\d+$")
+    places = pc.subtract(pc.subtract(pc.utf8_length(arr), pc.find_substring(arr, ".")), 1)
+    out = pc.if_else(is_dec, places, 0)
+    return out.to_numpy(zero_copy_only=False).astype("int64")
 
 
 def decimals(values: pd.Series) -> pd.Series:
     """Number of decimal places of each published number (0 for integers or symbols)."""
-    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-    out = [len(m.group(1)) if (m := _DECIMAL.fullmatch(t)) else 0 for t in text.to_numpy()]
-    return pd.Series(np.asarray(out, dtype="int64"), index=values.index, name=values.name)
+    return pd.Series(decimal_places(values.to_numpy(dtype=object)), index=values.index, dtype="int64")

@@ -6,7 +6,9 @@ and the report tables): counts of pupils below the threshold (default 10) become
 a second cell is suppressed wherever the first could be recovered by subtraction, rates
 computed from a suppressed count are suppressed, and pupil counts can be rounded to the
 nearest 5 as DfE does. :func:`audit_table` and :func:`scan_html` check the result
-independently. Pupil identifiers are pseudonymised with :func:`pseudonymise` before any
+independently (exact recovery, and the interval of protection: no suppressed cell narrowed
+down to within the threshold). :func:`rules_text` states the rules and their sources for
+the technical annex. Pupil identifiers are pseudonymised with :func:`pseudonymise` before any
 intermediate file is written, and :func:`check_publication_area` keeps them out of the
 publication area. The rules come from ``disclosure:`` in ``evaluation.yml``.
 
@@ -21,11 +23,18 @@ Examples
 (['c', 'c', 52, 95], [])
 """
 
-from evaluate.disclosure.audit import Problem, audit_table, html_tables, scan_html
+from evaluate.disclosure.audit import (
+    GATE_CHECKS_INTERVAL,
+    Problem,
+    audit_table,
+    html_tables,
+    protection,
+    scan_html,
+)
 from evaluate.disclosure.paths import safe_path
 from evaluate.disclosure.pseudonym import KEY_ENV, pseudonymise, pupil_id_columns, write_pupil_panel
 from evaluate.disclosure.publish import check_publication_area, publish_json, publish_table
-from evaluate.disclosure.rules import SYMBOL_KEY, DisclosureRules
+from evaluate.disclosure.rules import SOURCES, SYMBOL_KEY, DisclosureRules, rules_text
 from evaluate.disclosure.suppress import SUPPRESSED, ControlledTable, TableSpec, control_table
 
 __all__ = [
@@ -47,4 +56,8 @@ __all__ = [
     "KEY_ENV",
     "SUPPRESSED",
     "SYMBOL_KEY",
+    "SOURCES",
+    "rules_text",
+    "protection",
+    "GATE_CHECKS_INTERVAL",
 ]

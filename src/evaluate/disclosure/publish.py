@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from evaluate.disclosure.audit import audit_table
+from evaluate.disclosure.audit import GATE_CHECKS_INTERVAL, audit_table
 from evaluate.disclosure.pseudonym import ID_NAME, pupil_id_columns
 from evaluate.disclosure.rules import DisclosureRules
 from evaluate.disclosure.suppress import SUPPRESSED, ControlledTable, TableSpec, control_table
@@ -46,7 +46,7 @@ def _walk(obj: Any, rules: DisclosureRules, where: str, log: list[dict[str, Any]
         if "records" in obj and "spec" in obj and isinstance(obj["records"], list):
             spec = TableSpec.from_dict(obj["spec"])
             frame = pd.DataFrame(obj["records"])
-            problems = audit_table(frame, spec, rules, name=f"{name} {where}")
+            problems = audit_table(frame, spec, rules, name=f"{name} {where}", interval=GATE_CHECKS_INTERVAL)
             if problems:
                 raise InputError(f"a table failed disclosure control: {problems[0]}", file=name, column=where)
             return dict(obj)
@@ -147,7 +147,8 @@ def publish_table(frame: pd.DataFrame, spec: TableSpec, path: str | Path, *, are
         raise InputError("looks like a pupil identifier; pupil-level data may not be published",
                          file=target.name, column=ids[0])
     controlled = control_table(frame, spec, rules, name=target.name)
-    problems = audit_table(controlled.table, spec, rules, original=frame, name=target.name)
+    problems = audit_table(controlled.table, spec, rules, original=frame, name=target.name,
+                           interval=GATE_CHECKS_INTERVAL)
     if problems:  # pragma: no cover - control_table guarantees this; the audit is the belt and braces
         raise InputError(f"disclosure control failed: {problems[0]}", file=target.name)
     write_csv(controlled.table, target, index=False)

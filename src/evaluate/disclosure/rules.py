@@ -83,3 +83,74 @@ class DisclosureRules:
     def to_dict(self) -> dict[str, Any]:
         """The rules as a JSON-ready mapping."""
         return asdict(self)
+
+
+#: Where the rules come from (cited by :func:`rules_text`).
+SOURCES: tuple[str, ...] = (
+    "Department for Education, explore education statistics (EES) data standards: the symbols "
+    "a published DfE table uses instead of a number (c, low, x, z, u), as in the DfE files read here",
+    "Department for Education, 'Pupil absence in schools in England' and 'Pupil attendance in "
+    "schools' releases: their methodology pages say which cells are suppressed (c) to protect "
+    "small counts, and their files show the suppression (see docs/data-formats.md)",
+    "Office for Statistics Regulation, Code of Practice for Statistics: statistics are released "
+    "without disclosing information about individuals (confidentiality)",
+    "Hundepool A. et al., Handbook on Statistical Disclosure Control (2nd edition, 2024): primary "
+    "and secondary cell suppression, audit by linear programming, protection intervals",
+)
+
+
+def rules_text(rules: DisclosureRules | None = None) -> str:
+    """The disclosure-control rules of a run and their sources, as Markdown for the technical annex.
+
+    States the thresholds (:meth:`DisclosureRules.describe`), what secondary suppression
+    guarantees, what the independent audit checks (exact recovery and the interval of
+    protection) and what the publication gate refuses, the key to the symbols, and the
+    sources (:data:`SOURCES`).
+
+    Examples
+    --------
+    >>> from evaluate.disclosure import DisclosureRules, rules_text
+    >>> text = rules_text(DisclosureRules(pupil_threshold=10, round_to=5))
+    >>> text.splitlines()[0]
+    '### Disclosure control'
+    >>> "Counts of pupils below 10 are suppressed (c)" in text and "nearest 5" in text
+    True
+    """
+    from evaluate.disclosure.audit import GATE_CHECKS_INTERVAL
+
+    rules = rules or DisclosureRules()
+    th = rules.pupil_threshold
+    school = (f"Counts of schools below {rules.school_threshold} are suppressed as well."
+              if rules.school_threshold is not None else
+              "Counts of schools are published as they are (no school threshold is set).")
+    gate = ("The publication gate refuses a table in which a suppressed cell can be narrowed down "
+            "to within the threshold." if GATE_CHECKS_INTERVAL else
+            "The publication gate refuses a table in which a suppressed cell can be recovered exactly; "
+            "that a cell can be narrowed down to within the threshold is reported by the audit but "
+            "not yet refused, because secondary suppression does not yet guarantee it.")
+    lines = [
+        "### Disclosure control", "",
+        rules.describe() + " " + school, "",
+        f"- **Primary suppression.** A count of pupils from 1 to {th - 1} is replaced by `c`; zero is "
+        "shown, as DfE shows zeros.",
+        "- **Secondary suppression.** Further cells are replaced by `c` until no suppressed cell can "
+        "be worked out exactly from its row, column or total; a rate computed from a suppressed "
+        "count is suppressed with it." if rules.secondary else
+        "- **Secondary suppression** is switched off (for testing only).",
+        "- **Rounding.** " + (f"Published pupil counts are rounded half up to a multiple of "
+                              f"{rules.round_to} after suppression; totals are rounded on their own."
+                              if rules.round_to else "Counts are not rounded."),
+        "- **Audit.** Every published table is checked again by a different method (linear "
+        "programming): for each suppressed cell, the smallest and largest values consistent with "
+        "everything published (visible cells, totals, non-negative counts and, when rounded, the "
+        "rounding intervals). A cell is recoverable if the two are equal, and insufficiently "
+        f"protected if they are less than the threshold ({th}) apart. " + gate,
+        "- **Rendered reports** are scanned as a reader sees them: pupil counts found by their "
+        "column headers, by the labels of their rows and by the text of their cells, and no value "
+        "that looks like a unique pupil number.", "",
+        "| symbol | meaning |", "|---|---|",
+        *[f"| `{k}` | {v} |" for k, v in SYMBOL_KEY.items()], "",
+        "Sources:", "",
+        *[f"- {s}" for s in SOURCES],
+    ]
+    return "\n".join(lines)

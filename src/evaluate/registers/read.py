@@ -8,10 +8,15 @@ URN; ``school_urn`` is accepted), ``date``, ``session`` (``AM`` or ``PM``) and `
 DuckDB (embedded, out of core) is the default engine; ``engine='pyspark'`` or any
 connected Ibis backend runs the same expressions elsewhere.
 
-A CSV is checked row by row while streaming (bounded memory) before it is read: a
-missing column, a session that is not ``AM``/``PM``, a date that is not ``YYYY-MM-DD``
-or a URN that is not a number raises :class:`~evaluate.errors.InputError` naming the
-file, the column and the 1-based data row. Parquet is typed, so malformed values there
+A CSV is checked row by row while streaming (bounded memory) before it is read, against
+the invariants of :data:`evaluate.data.invariants.REGISTER_MARKS`: a missing column, a
+session that is not ``AM``/``PM``, a date that is not ``YYYY-MM-DD``, a URN that is not a
+number, an empty pupil id or code, a code longer than four characters or a pupil id
+longer than 256, a row with too few or too many fields or bytes that are not UTF-8
+raises :class:`~evaluate.errors.InputError` naming the file, the column and the 1-based
+data row. A repeated key (pupil, school, date, session) is found by
+:func:`repeated_marks` (``evaluate data check``) and by
+:func:`~evaluate.registers.register_measures`. Parquet is typed, so malformed values there
 (a session ``XX``, a missing date) are counted and reported by
 :func:`~evaluate.registers.register_measures` instead.
 """
@@ -27,7 +32,7 @@ import ibis
 
 from evaluate.errors import InputError
 
-__all__ = ["MARK_COLUMNS", "check_csv", "connect", "read_marks"]
+__all__ = ["MARK_COLUMNS", "check_csv", "connect", "read_marks", "repeated_marks"]
 
 #: The columns of a marks table, in order.
 MARK_COLUMNS: tuple[str, ...] = ("pupil_id", "urn", "date", "session", "code")
@@ -35,6 +40,9 @@ MARK_COLUMNS: tuple[str, ...] = ("pupil_id", "urn", "date", "session", "code")
 ALIASES: dict[str, str] = {"school_urn": "urn", "upn": "pupil_id", "pupil": "pupil_id",
                            "mark": "code", "attendance_code": "code", "session_date": "date"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Longest attendance code and pupil id accepted (national codes have one or two characters).
+MAX_CODE = 4
+MAX_PUPIL_ID = 256
 
 
 def connect(engine: str | Any = "duckdb", *, memory_limit: str = "4GB", threads: int = 2,
@@ -147,6 +155,7 @@ def check_csv(path: str | Path, *, block_size: int = 1 << 24) -> int:
                                   column_types={}, strings_can_be_null=False,
                                   auto_dict_encode=False))
     except (pa.ArrowInvalid, OSError) as err:
+        _locate_problem(path)
         raise InputError(f"cannot read the CSV: {err}", file=name) from None
     cols = [ALIASES.get(c, c) for c in reader.schema.names]
     for need in MARK_COLUMNS:
@@ -161,27 +170,38 @@ def check_csv(path: str | Path, *, block_size: int = 1 << 24) -> int:
         except StopIteration:
             break
         except pa.ArrowInvalid as err:
-            raise InputError(f"malformed CSV after data row {seen}: {err}", file=name) from None
+            _locate_problem(path, start=seen)
+            raise InputError(f"malformed CSV after data row {seen}: {err}", file=name,
+                             row=seen + 1) from None
         n = batch.num_rows
         get = {c: batch.column(batch.schema.get_field_index(index[c])) for c in MARK_COLUMNS}
-        for col in MARK_COLUMNS:
-            get[col] = pc.cast(get[col], pa.string())
+        try:
+            for col in MARK_COLUMNS:
+                get[col] = pc.cast(get[col], pa.string())
+        except pa.ArrowInvalid as err:  # bytes that are not UTF-8
+            _locate_problem(path, start=seen)
+            raise InputError(f"malformed CSV after data row {seen}: {err}", file=name,
+                             row=seen + 1) from None
         checks = [
             ("session", pc.invert(pc.is_in(get["session"], pa.array(["AM", "PM"]))),
              "session must be AM or PM"),
             ("date", pc.invert(pc.match_substring_regex(get["date"], _DATE.pattern)),
              "date must be written YYYY-MM-DD"),
-            ("urn", pc.invert(pc.match_substring_regex(get["urn"], r"^\d+$")),
-             "URN must be a whole number"),
+            ("urn", pc.invert(pc.match_substring_regex(get["urn"], r"^\d{1,9}$")),
+             "URN must be a whole number (of at most 9 digits)"),
             ("pupil_id", pc.equal(pc.utf8_length(get["pupil_id"]), 0), "empty pupil id"),
             ("code", pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(get["code"])), 0),
              "empty code"),
+            ("code", pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(get["code"])), MAX_CODE),
+             f"an attendance code has at most {MAX_CODE} characters (is the column right?)"),
+            ("pupil_id", pc.greater(pc.utf8_length(get["pupil_id"]), MAX_PUPIL_ID),
+             f"a pupil id has at most {MAX_PUPIL_ID} characters"),
         ]
         for col, bad, what in checks:
             bad = pc.fill_null(bad, True)
             if pc.any(bad).as_py():
                 i = int(pc.index(bad, True).as_py())
-                raise InputError(f"{what}: {get[col][i].as_py()!r}", file=name,
+                raise InputError(f"{what}: {_short(get[col][i].as_py())!r}", file=name,
                                  column=index[col], row=seen + i + 1)
         dates = pc.strptime(get["date"], format="%Y-%m-%d", unit="s", error_is_null=True)
         back = pc.strftime(dates, format="%Y-%m-%d")    # 2024-02-30 does not come back
@@ -192,6 +212,104 @@ def check_csv(path: str | Path, *, block_size: int = 1 << 24) -> int:
                              column=index["date"], row=seen + i + 1)
         seen += n
     return seen
+
+
+def _short(v: object, n: int = 60) -> object:
+    return v if not isinstance(v, str) or len(v) <= n else v[:n] + f"... ({len(v):,} characters)"
+
+
+def _locate_problem(path: Path, start: int = 0) -> None:
+    """Find the first row (after data row ``start``) that is not UTF-8 or has the wrong
+    number of fields, and raise an InputError naming it; return if none is found.
+
+    Lines are read one by one (register marks hold no quoted line breaks)."""
+    import csv
+    import gzip
+
+    name = str(path)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        try:
+            header = next(csv.reader([fh.readline().decode("utf-8-sig").rstrip("\r\n")]))
+        except (UnicodeDecodeError, StopIteration):
+            raise InputError("the header is not UTF-8 text", file=name, row=0) from None
+        row = 0
+        for line in fh:
+            if not line.strip():
+                continue
+            row += 1
+            if row <= start:
+                continue
+            try:
+                text = line.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                col = header[min(line[: exc.start].count(b","), len(header) - 1)].strip()
+                raise InputError(f"the file is not UTF-8 (byte 0x{line[exc.start]:02x} cannot be "
+                                 "decoded; save it as UTF-8)", file=name, column=col, row=row) from None
+            try:
+                rec = next(csv.reader([text]))
+            except csv.Error as exc:
+                raise InputError(f"the row is not valid CSV ({exc})", file=name, row=row) from None
+            if len(rec) != len(header):
+                col = header[min(len(rec), len(header)) - 1]
+                raise InputError(f"the row has {len(rec)} fields but the header has {len(header)}",
+                                 file=name, column=col.strip(), row=row)
+
+
+def repeated_marks(path: str | Path, *, limit: int = 20) -> list[InputError]:
+    """Marks of a CSV that repeat a pupil, school, date and session, with their rows.
+
+    The repeated keys are found by DuckDB (out of core), then their rows by one streaming
+    pass; each repeat is one :class:`~evaluate.errors.InputError` naming the file, the
+    column ``session`` and the row of the repeat, and the row it repeats.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from evaluate.registers.read import repeated_marks
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "m.csv").write_text(
+    ...     "pupil_id,urn,date,session,code\\nP1,100,2024-09-04,AM,/\\nP1,100,2024-09-04,AM,L\\n")
+    >>> [p.message for p in repeated_marks(folder / "m.csv")]
+    ['pupil P1, URN 100, 2024-09-04 AM has a mark already (row 1)']
+    """
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv
+
+    path = Path(path)
+    name = str(path)
+    reader = csv.open_csv(path, convert_options=csv.ConvertOptions(
+        column_types={}, strings_can_be_null=False))
+    names = reader.schema.names
+    col = {ALIASES.get(c, c): c for c in names}
+    key = [col[c] for c in ("pupil_id", "urn", "date", "session")]
+    con = duckdb.connect()
+    try:
+        q = ", ".join(f'"{k}"' for k in key)
+        reps = con.execute(f"SELECT {q} FROM read_csv(?, all_varchar=true, header=true) "
+                           f"GROUP BY ALL HAVING count(*) > 1 LIMIT {int(limit)}", [str(path)]).fetchall()
+    finally:
+        con.close()
+    if not reps:
+        return []
+    wanted = {tuple(r): [] for r in reps}
+    seen = 0
+    for batch in reader:
+        cols = [pc.cast(batch.column(batch.schema.get_field_index(k)), pa.string()) for k in key]
+        for k in wanted:
+            mask = pc.and_(pc.and_(pc.equal(cols[0], k[0]), pc.equal(cols[1], k[1])),
+                           pc.and_(pc.equal(cols[2], k[2]), pc.equal(cols[3], k[3])))
+            idx = pc.indices_nonzero(mask).to_pylist()
+            wanted[k] += [seen + i + 1 for i in idx]
+        seen += batch.num_rows
+    out = []
+    for (pupil, urn, date, session), rows in wanted.items():
+        for r in rows[1:]:
+            out.append(InputError(f"pupil {pupil}, URN {urn}, {date} {session} has a mark already "
+                                  f"(row {rows[0]})", file=name, column=col["session"], row=r))
+    return sorted(out, key=lambda e: e.row or 0)
 
 
 def read_marks(path: str | Path, *, engine: str | Any = "duckdb", format: str | None = None,  # noqa: A002
