@@ -147,6 +147,15 @@ def _cluster_se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
     return np.sqrt(np.sum(sums**2, axis=0)) / n
 
 
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``, by hashing (``pandas.factorize``) when it can."""
+    try:
+        codes, uniq = pd.factorize(values, sort=True)
+    except TypeError:
+        return np.unique(values, return_inverse=True)
+    return np.asarray(uniq), codes
+
+
 def _first_equal(columns: list[np.ndarray]) -> list[int]:
     """For each array, the index of the first array in ``columns`` equal to it (NaNs equal)."""
     out: list[int] = []
@@ -339,7 +348,7 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     ps_flags: dict[str, int] = {}
 
     if panel:
-        units, ucode = np.unique(df[unit].to_numpy(), return_inverse=True)
+        units, ucode = _sorted_codes(df[unit].to_numpy())
         tcode = np.searchsorted(tlist, df[time].to_numpy())
         n = len(units)
         n_t = len(tlist)
@@ -533,5 +542,6 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         "ps_flag": ps_flags if estimator == "dr_imp" else None,
         "_bootstrap_draws": stored,
     }
-    return ATTgtResult("callaway_santanna", table, settings, n_units=int(len(np.unique(df[unit]))),
+    n_units = n if panel else len(pd.unique(df[unit].to_numpy()))
+    return ATTgtResult("callaway_santanna", table, settings, n_units=int(n_units),
                        n_obs=int(len(df)), extra=extra)
