@@ -187,7 +187,9 @@ class _Rep:
 
 
 def _weights(i_weights: np.ndarray | None, n: int) -> np.ndarray:
-    w = np.ones(n) if i_weights is None else np.asarray(i_weights, dtype=float)
+    if i_weights is None:
+        return np.ones(n)  # = ones / mean(ones), exactly
+    w = np.asarray(i_weights, dtype=float)
     return w / w.mean()
 
 
@@ -226,11 +228,17 @@ def logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
     fitted, hessian_inv
         Fitted probabilities and ``(X' diag(w p (1-p)) X)^{-1}`` (R's ``vcov(glm)``).
     """
+    p, inv = _logit(d, x, w, tol=tol, max_iter=max_iter)
+    return p.copy(), inv.copy()
+
+
+def _logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
+           max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`logit` without copies: the arrays may be the cache's own (do not modify them)."""
     cache = _FITS.get()
     key = _fit_key(d, x, w) if cache is not None else b""
     if cache is not None and key in cache:
-        p, inv = cache[key]
-        return p.copy(), inv.copy()
+        return cache[key]
     start_key = _start_key(d) if cache is not None else b""
     p = None
     if _SOLVER.get() == "fast":
@@ -240,7 +248,7 @@ def logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
     hess = _solvers.weighted_gram(x, w * p * (1 - p))
     inv = np.linalg.inv(hess)
     if cache is not None:
-        cache[key] = (p.copy(), inv.copy())
+        cache[key] = (p, inv)
     return p, inv
 
 
@@ -333,7 +341,7 @@ def _ols_cell(y: np.ndarray, x: np.ndarray, w: np.ndarray, mask: np.ndarray) -> 
 def _ps(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Rep]:
     """Propensity score, trimming indicator and its asymptotic linear representation."""
     n = len(d)
-    p, vcov = logit(d, x, w)
+    p, vcov = _logit(d, x, w)
     p = np.minimum(p, 1 - 1e-6)
     trim = np.where(d == 1, p < 1.01, p < _TRIM_LEVEL).astype(float)
     return p, trim, _Rep(w * (d - p), x, vcov * n)
@@ -361,20 +369,26 @@ def dr_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndarr
     d, n, dy, x, w = _panel_inputs(y1, y0, d, covariates, i_weights)
     p, trim, rep_ps = _ps(d, x, w)
     fit, rep_ols = _ols_rep(dy, d, x, w)
+    resid = dy - fit
     w_t = trim * w * d
     w_c = trim * w * p * (1 - d) / (1 - p)
-    att_t = w_t * (dy - fit)
-    att_c = w_c * (dy - fit)
-    eta_t = att_t.mean() / w_t.mean()
-    eta_c = att_c.mean() / w_c.mean()
-    inf_t1 = att_t - w_t * eta_t
-    inf_t2 = rep_ols @ _mean_x(w_t, x)
-    inf_t = (inf_t1 - inf_t2) / w_t.mean()
-    inf_c1 = att_c - w_c * eta_c
-    inf_c2 = rep_ps @ _mean_x(w_c * (dy - fit - eta_c), x)
-    inf_c3 = rep_ols @ _mean_x(w_c, x)
-    inf_c = (inf_c1 + inf_c2 - inf_c3) / w_c.mean()
-    return float(eta_t - eta_c), inf_t - inf_c
+    mw_t, mw_c = w_t.mean(), w_c.mean()
+    eta_t = (w_t * resid).mean() / mw_t
+    eta_c = (w_c * resid).mean() / mw_c
+    # R's inf.treat = (inf.treat.1 - inf.treat.2) / mean(w.treat) and inf.cont = (inf.cont.1 +
+    # inf.cont.2 - inf.cont.3) / mean(w.cont), gathered: the two outcome-regression terms
+    # share one product with its representation, the propensity-score term is inf.cont.2
+    res_t = resid - eta_t
+    res_t *= w_t / mw_t
+    res_c = resid - eta_c
+    res_c *= w_c
+    m_ols = _mean_x(w_t, x) / mw_t - _mean_x(w_c, x) / mw_c
+    m_ps = _mean_x(res_c, x) / mw_c
+    inf = res_t
+    inf -= res_c / mw_c
+    inf -= rep_ols @ m_ols
+    inf -= rep_ps @ m_ps
+    return float(eta_t - eta_c), inf
 
 
 # Inverse probability tilting (DRDID's pscore.cal) ------------------------------------------
@@ -407,10 +421,21 @@ def _newton(loss, gamma: np.ndarray, *, tol: float = 1e-12, max_iter: int = 200)
             cval, cgrad, chess = loss(cand)
             if np.isfinite(cval) and cval <= val - 1e-4 * t * decrement:
                 break
+            if (t == 1.0 and decrement <= tol and np.isfinite(cval) and cgrad is not None
+                    and np.max(np.abs(cgrad)) < np.max(np.abs(grad))):
+                # (numerically) at the minimum, where the decrease of a Newton step is below
+                # the rounding of the value: the full step, which shrinks the gradient
+                break
             t *= 0.5
             if t < 1e-12:
                 # no further decrease possible: accept if already (numerically) stationary
                 return gamma if decrement <= tol else None
+        if (cval >= val and decrement <= tol
+                and np.max(np.abs(cgrad)) >= np.max(np.abs(grad))):
+            # the step is accepted only because the value no longer changes in floating
+            # point, and the gradient does not shrink: no progress is left (as above); without
+            # this the iteration would repeat the same step until max_iter and report failure
+            return gamma
         gamma, val, grad, hess = cand, cval, cgrad, chess
     return None
 
@@ -488,7 +513,7 @@ def pscore_ipt(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray,
     if cache is not None and key in cache:
         p, flag = cache[key]
         return p.copy(), int(flag[0])
-    p_logit, _ = logit(d, x, w)
+    p_logit, _ = _logit(d, x, w)
     x = np.ascontiguousarray(x)  # the row-major layout of the tested (R parity) IPT fits
     pc = np.clip(p_logit, 1e-10, 1 - 1e-10)
     init = np.linalg.lstsq(x, np.log(pc / (1 - pc)), rcond=None)[0]
@@ -499,7 +524,7 @@ def pscore_ipt(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray,
         gamma = _newton(_ipt_loss_extrapolated(d, x, w), init, tol=1e-9)
     if gamma is None:
         flag = 2
-        p = p_logit
+        p = p_logit.copy()
     else:
         p = expit(x @ gamma)
     if cache is not None:
@@ -554,15 +579,18 @@ def ipw_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndar
     p, trim, rep_ps = _ps(d, x, w)
     w_t = trim * w * d
     w_c = trim * w * p * (1 - d) / (1 - p)
-    att_t = w_t * dy
-    att_c = w_c * dy
-    eta_t = att_t.mean() / w_t.mean()
-    eta_c = att_c.mean() / w_c.mean()
-    inf_t = (att_t - w_t * eta_t) / w_t.mean()
-    inf_c1 = att_c - w_c * eta_c
-    inf_c2 = rep_ps @ _mean_x(w_c * (dy - eta_c), x)
-    inf_c = (inf_c1 + inf_c2) / w_c.mean()
-    return float(eta_t - eta_c), inf_t - inf_c
+    mw_t, mw_c = w_t.mean(), w_c.mean()
+    eta_t = (w_t * dy).mean() / mw_t
+    eta_c = (w_c * dy).mean() / mw_c
+    # (att.treat - w.treat * eta.treat) / mean(w.treat) - (inf.cont.1 + inf.cont.2) / mean(w.cont)
+    res_t = dy - eta_t
+    res_t *= w_t / mw_t
+    res_c = dy - eta_c
+    res_c *= w_c
+    inf = res_t
+    inf -= res_c / mw_c
+    inf -= rep_ps @ (_mean_x(res_c, x) / mw_c)
+    return float(eta_t - eta_c), inf
 
 
 def reg_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndarray | None = None,
@@ -574,15 +602,16 @@ def reg_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndar
     d, n, dy, x, w = _panel_inputs(y1, y0, d, covariates, i_weights)
     fit, rep_ols = _ols_rep(dy, d, x, w)
     w_t = w * d
-    att_t = w_t * dy
-    att_c = w_t * fit
-    eta_t = att_t.mean() / w_t.mean()
-    eta_c = att_c.mean() / w_t.mean()
-    inf_t = (att_t - w_t * eta_t) / w_t.mean()
-    inf_c1 = att_c - w_t * eta_c
-    inf_c2 = rep_ols @ _mean_x(w_t, x)
-    inf_c = (inf_c1 + inf_c2) / w_t.mean()
-    return float(eta_t - eta_c), inf_t - inf_c
+    mw_t = w_t.mean()
+    eta_t = (w_t * dy).mean() / mw_t
+    eta_c = (w_t * fit).mean() / mw_t
+    # inf.treat - inf.cont = (w.treat * (dy - fit - eta.treat + eta.cont) - inf.cont.2) / mean(w.treat)
+    inf = dy - fit
+    inf -= eta_t - eta_c
+    inf *= w_t
+    inf -= rep_ols @ _mean_x(w_t, x)
+    inf /= mw_t
+    return float(eta_t - eta_c), inf
 
 
 def reg_rc(y: np.ndarray, post: np.ndarray, d: np.ndarray, covariates: np.ndarray | None = None,
