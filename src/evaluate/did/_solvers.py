@@ -87,11 +87,12 @@ def logit_newton(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, start: np.ndarr
         if not 0.0 < m < 1.0:
             return None  # every unit in one group: nothing to fit (statsmodels decides)
         b[0] = np.log(m / (1.0 - m))
-    target = x.T @ (w * d)  # X' w d, the treated part of the score
+    unit = bool(np.all(w == 1.0))  # equal weights (normalised): skip the products with w
+    target = x.T @ (d if unit else w * d)  # X' w d, the treated part of the score
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for _ in range(max_iter):
             p = _expit(x @ b)
-            wp = w * p
+            wp = p if unit else w * p
             hess = weighted_gram(x, wp * (1.0 - p))
             score = target - x.T @ wp
             try:
