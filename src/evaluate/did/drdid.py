@@ -16,6 +16,12 @@ reproduce R's ``DRDID`` package as R ``did`` calls it:
 
 Every function returns ``(att, influence)`` where ``influence`` has one entry per
 observation and mean zero, so that ``sqrt(mean(influence**2) / n)`` is the standard error.
+
+The nuisance models (logit propensity score, weighted least-squares outcome regressions) are
+fitted in numpy by default (:mod:`evaluate.did._solvers`: Newton-Raphson, Cholesky of the
+scaled normal equations), with statsmodels as the reference and the fallback for fits the
+fast solver declines (separation, ill-conditioned designs); :func:`use_solver` switches to
+statsmodels for every fit. ``tests/did/test_solvers.py`` pins the two to 1e-10.
 """
 
 from __future__ import annotations
