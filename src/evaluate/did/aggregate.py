@@ -56,6 +56,33 @@ def _wif(keepers: np.ndarray, pg: np.ndarray, w: np.ndarray, g_unit: np.ndarray,
     return if1 - if2
 
 
+def _wif_times(keepers: np.ndarray, pg: np.ndarray, w: np.ndarray, unit_pos: np.ndarray,
+               cohorts: np.ndarray, group: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``_wif(keepers, pg, w, g_unit, group) @ a`` without the units x keepers matrix.
+
+    ``unit_pos`` is each unit's position in the sorted ``cohorts`` (``len(cohorts)`` for a
+    unit of none of them, see :func:`_unit_positions`). With ``T = sum(pg[keepers])`` and
+    ``pa = pg[keepers] @ a``, column ``k`` of ``_wif`` is ``(w 1[g_unit = g_k] - pg_k) / T
+    - (w C(g_unit) - T) pg_k / T**2`` (``C(g)``: the number of keepers of cohort ``g``), so
+    ``_wif @ a = w * h(g_unit)`` with ``h(g) = S(g) / T - C(g) pa / T**2`` (``S(g)``: the
+    sum of ``a`` over the keepers of cohort ``g``; 0 for other units): the constant terms
+    cancel.
+    """
+    pk = pg[keepers]
+    total = pk.sum()
+    pa = float(pk @ a)
+    h = np.zeros(len(cohorts) + 1)
+    np.add.at(h, np.searchsorted(cohorts, group[keepers]), np.asarray(a, dtype=float) / total - pa / total**2)
+    return w * h[unit_pos]
+
+
+def _unit_positions(g_unit: np.ndarray, cohorts: np.ndarray) -> np.ndarray:
+    """Each unit's position in the sorted ``cohorts``, ``len(cohorts)`` if its cohort is not one."""
+    pos = np.searchsorted(cohorts, g_unit)
+    clipped = np.minimum(pos, len(cohorts) - 1)
+    return np.where(cohorts[clipped] == g_unit, clipped, len(cohorts))
+
+
 def _wif_coef(keepers: np.ndarray, pg: np.ndarray, group: np.ndarray, cohorts: np.ndarray,
               n_basis: int) -> np.ndarray:
     """:func:`_wif` as coefficients on the fit's bootstrap basis (basis x keepers).
@@ -121,6 +148,7 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
     sizes = res.extra["group_sizes"]
     # coefficients of each influence function on the fit's bootstrap basis (see att_gt)
     cohorts = np.unique(group)
+    unit_pos = _unit_positions(g_unit, cohorts)
     nb = inf.shape[1] + len(cohorts) + 1
     comp_coef: list[np.ndarray] = []
 
@@ -135,7 +163,7 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
         pw = pg[cells] / pg[cells].sum()
         comp_val.append(value)
         comp_att.append(float(att[cells] @ pw))
-        comp_inf.append(inf[:, cells] @ pw + _wif(cells, pg, w, g_unit, group) @ att[cells])
+        comp_inf.append(inf[:, cells] @ pw + _wif_times(cells, pg, w, unit_pos, cohorts, group, att[cells]))
         comp_coef.append(_cell_coef(cells, pw, nb) + _wif_coef(cells, pg, group, cohorts, nb) @ att[cells])
         comp_n.append(int(sum(sizes[int(g)] for g in np.unique(group[cells]))))
 
@@ -143,7 +171,7 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
         keep = np.flatnonzero((group <= tt) & (tt <= group + max_e))
         wk = pg[keep] / pg[keep].sum()
         overall = float(att[keep] @ wk)
-        overall_inf = inf[:, keep] @ wk + _wif(keep, pg, w, g_unit, group) @ att[keep]
+        overall_inf = inf[:, keep] @ wk + _wif_times(keep, pg, w, unit_pos, cohorts, group, att[keep])
         overall_coef = _cell_coef(keep, wk, nb) + _wif_coef(keep, pg, group, cohorts, nb) @ att[keep]
         overall_n = int(sum(sizes[int(g)] for g in np.unique(group[keep])))
     elif type == "group":
@@ -163,8 +191,8 @@ def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.in
         pgg = np.array([pg_group[g] for g in gl])
         ca = np.array(comp_att)
         overall = float(ca @ pgg / pgg.sum())
-        wif = _wif(np.arange(len(gl)), pgg, w, g_unit, gl)
-        overall_inf = np.column_stack(comp_inf) @ (pgg / pgg.sum()) + wif @ ca
+        overall_inf = (np.column_stack(comp_inf) @ (pgg / pgg.sum())
+                       + _wif_times(np.arange(len(gl)), pgg, w, unit_pos, cohorts, gl, ca))
         overall_coef = (np.column_stack(comp_coef) @ (pgg / pgg.sum())
                         + _wif_coef(np.arange(len(gl)), pgg, gl, cohorts, nb) @ ca)
         overall_n = int(sum(comp_n))

@@ -169,6 +169,26 @@ def _cluster_se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
     return np.sqrt(np.sum(sums**2, axis=0)) / n
 
 
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``, by hashing (``pandas.factorize``) when it can."""
+    try:
+        codes, uniq = pd.factorize(values, sort=True)
+    except TypeError:
+        return np.unique(values, return_inverse=True)
+    return np.asarray(uniq), codes
+
+
+def _first_equal(columns: list[np.ndarray]) -> list[int]:
+    """For each array, the index of the first array in ``columns`` equal to it (NaNs equal)."""
+    out: list[int] = []
+    for i, c in enumerate(columns):
+        # the first rows tell most different columns apart without a full comparison
+        out.append(next((k for k in range(i) if out[k] == k
+                         and np.array_equal(columns[k][:64], c[:64], equal_nan=True)
+                         and np.array_equal(columns[k], c, equal_nan=True)), i))
+    return out
+
+
 def _se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
     se = _cluster_se(inf, cluster)
     return np.where(se <= _ZERO_SE, np.nan, se)
@@ -180,7 +200,7 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
                       cluster: str | None = None, panel: bool = True, bootstrap: int = 0,
                       bootstrap_weights: str = "rademacher", seed: int | None = None,
                       level: float = 0.95, uniform: bool = True, fix_weights: str = "none",
-                      subexperiment: str | None = None) -> ATTgtResult:
+                      subexperiment: str | None = None, solver: str = "fast") -> ATTgtResult:
     """Callaway and Sant'Anna (2021) group-time average treatment effects.
 
     Parameters
@@ -239,6 +259,11 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         units of later cohorts not yet treated). Unit ids must be unique across
         sub-experiments (a school matched to two cohorts appears twice, under two ids);
         cluster on the original school (``cluster=``) to account for the reuse.
+    solver
+        How the nuisance models (logit propensity score, least-squares outcome regressions)
+        are fitted: ``"fast"`` (numpy; the default) or ``"statsmodels"`` (the reference the
+        fast solver is tested against to 1e-10; see :func:`evaluate.did.drdid.use_solver`).
+        The results are the same either way.
 
     Returns
     -------
@@ -286,6 +311,8 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     if fix_weights not in ("none", "base_period", "first_period", "varying"):
         raise InputError("fix_weights must be 'none', 'base_period', 'first_period' or 'varying', "
                          f"not {fix_weights!r}")
+    if solver not in drdid.SOLVERS:
+        raise InputError(f"solver must be 'fast' or 'statsmodels', not {solver!r}")
     if fix_weights == "varying" and estimator != "reg":
         raise InputError("fix_weights='varying' is implemented for estimator='reg' only")
     covariates = tuple(covariates or ())
@@ -345,16 +372,17 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     ps_flags: dict[str, int] = {}
 
     if panel:
-        units, ucode = np.unique(df[unit].to_numpy(), return_inverse=True)
+        units, ucode = _sorted_codes(df[unit].to_numpy())
         tcode = np.searchsorted(tlist, df[time].to_numpy())
         n = len(units)
         n_t = len(tlist)
-        ymat = np.full((n, n_t), np.nan)
+        # unit x period matrices, column-major: a cell gathers whole period columns
+        ymat = np.full((n, n_t), np.nan, order="F")
         ymat[ucode, tcode] = df[outcome].to_numpy(dtype=float)
-        xmat = np.full((n, n_t, len(cov_cols)), np.nan)
+        xmat = np.full((n_t, n, len(cov_cols)), np.nan)  # period, unit, covariate
         for j, c in enumerate(cov_cols):
-            xmat[ucode, tcode, j] = df[c].to_numpy(dtype=float)
-        wmat = np.ones((n, n_t))
+            xmat[tcode, ucode, j] = df[c].to_numpy(dtype=float)
+        wmat = np.ones((n, n_t), order="F")
         if weights:
             wmat[ucode, tcode] = df[weights].to_numpy(dtype=float)
         g_unit = np.zeros(n, dtype=np.int64)
@@ -368,6 +396,10 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
             cl_unit = np.empty(n, dtype=object)
             cl_unit[ucode] = df[cluster].to_numpy()
         w_agg = wmat[:, 0].copy()
+        # periods whose covariates (weights) equal an earlier period's for every unit share
+        # that period's propensity-score fits (see drdid.cell_keys)
+        x_same = _first_equal([xmat[b] for b in range(n_t)]) if cov_cols else [0] * n_t
+        w_same = _first_equal([wmat[:, b] for b in range(n_t)]) if weights else [0] * n_t
     else:
         n = len(df)
         t_obs = df[time].to_numpy()
@@ -384,77 +416,86 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     g_own = g_unit if stack_unit is None else np.where(stack_unit == g_unit, g_unit, 0)
     if stack_unit is not None:
         glist = np.sort(np.unique(g_own[g_own > 0]))
-    cells: list[dict[str, Any]] = []
-    infs: list[np.ndarray] = []
+    g_values = np.unique(g_unit)
     tfac = 0 if base_period == "universal" else 1
-    with drdid.shared_fits():  # identical propensity-score fits are computed once
-        for g in glist:
-            pre_idx = np.flatnonzero(tlist + anticipation < g)
-            if len(pre_idx) == 0:
-                continue  # as R: no pre-treatment period for this cohort
-            gbase = int(pre_idx[-1])
-            for ti in range(tfac, len(tlist)):
-                tcur = int(tlist[ti])
-                post = bool(g <= tcur)
-                if base_period == "universal" or post:
-                    bi = gbase
+    # the cells: cohort, period index, base period index, post, the cohort's base period index
+    specs: list[tuple[int, int, int, bool, int]] = []
+    for g in glist:
+        pre_idx = np.flatnonzero(tlist + anticipation < g)
+        if len(pre_idx) == 0:
+            continue  # as R: no pre-treatment period for this cohort
+        gbase = int(pre_idx[-1])
+        for ti in range(tfac, len(tlist)):
+            post = bool(g <= int(tlist[ti]))
+            bi = gbase if base_period == "universal" or post else ti - 1
+            specs.append((int(g), ti, bi, post, gbase))
+    cells: list[dict[str, Any]] = []
+    inf = np.zeros((n, len(specs)), order="F")
+    sel_cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+    with drdid.shared_fits(), drdid.use_solver(solver):  # identical propensity-score fits are computed once
+        for j, (g, ti, bi, post, gbase) in enumerate(specs):
+            tcur = int(tlist[ti])
+            tbase = int(tlist[bi])
+            if tcur == tbase:  # universal base period: normalised to zero
+                cells.append(dict(group=g, time=tcur, att=0.0, n=0, post=post))
+                continue
+            last = max(tcur, tbase)
+            treated = g_own == g
+            if control == "never":
+                ctrl_g = (0,)
+                ctrl = g_unit == 0
+            else:
+                ctrl_g = (0, *(int(c) for c in g_values if c > last + anticipation and c != g))
+                ctrl = (g_unit == 0) | ((g_unit > last + anticipation) & (g_unit != g))
+            if stack_unit is not None:
+                ctrl = ctrl & (stack_unit == g)
+            # the units (and treatment indicator) of the cell are fixed by the cohort and the
+            # cohorts of its comparison units
+            units_key = repr((g, ctrl_g)).encode()
+            if panel:
+                if not ctrl.any():
+                    raise InputError(f"cohort {g}: no comparison units for period {tcur}", column=cohort)
+                if units_key not in sel_cache:
+                    idx = np.flatnonzero(treated | ctrl)
+                    sel_cache[units_key] = (idx, treated[idx].astype(float))
+                idx, dd = sel_cache[units_key]
+                # the change is always Y(t) - Y(base), also for pre-periods after a universal base
+                xs = xmat[bi][idx] if cov_cols else None
+                n1 = len(idx)
+                if fix_weights == "varying" and weights:
+                    # as R did 2.5: each unit-period keeps its own weight; the repeated
+                    # cross-section regression estimator on the stacked pair, with the
+                    # influence function summed within unit
+                    xs2 = np.concatenate([xmat[ti][idx], xs]) if cov_cols else None
+                    att, inf_o = drdid.reg_rc(np.concatenate([ymat[idx, ti], ymat[idx, bi]]),
+                                              np.r_[np.ones(n1), np.zeros(n1)], np.r_[dd, dd], xs2,
+                                              np.concatenate([wmat[idx, ti], wmat[idx, bi]]))
+                    inf_c = (inf_o[:n1] + inf_o[n1:]) / 2
                 else:
-                    bi = ti - 1
-                tbase = int(tlist[bi])
-                if tcur == tbase:  # universal base period: normalised to zero
-                    cells.append(dict(group=int(g), time=tcur, att=0.0, n=0, post=post))
-                    infs.append(np.zeros(n))
-                    continue
-                last = max(tcur, tbase)
-                treated = g_own == g
-                if control == "never":
-                    ctrl = g_unit == 0
-                else:
-                    ctrl = (g_unit == 0) | ((g_unit > last + anticipation) & (g_unit != g))
-                if stack_unit is not None:
-                    ctrl = ctrl & (stack_unit == g)
-                if panel:
-                    sel = treated | ctrl
-                    if not ctrl.any():
-                        raise InputError(f"cohort {g}: no comparison units for period {tcur}", column=cohort)
-                    idx = np.flatnonzero(sel)
-                    # the change is always Y(t) - Y(base), also for pre-periods after a universal base
-                    xs = xmat[idx, bi, :] if cov_cols else None
-                    n1 = len(idx)
-                    if fix_weights == "varying" and weights:
-                        # as R did 2.5: each unit-period keeps its own weight; the repeated
-                        # cross-section regression estimator on the stacked pair, with the
-                        # influence function summed within unit
-                        dd = treated[idx].astype(float)
-                        xs2 = np.concatenate([xmat[idx, ti, :], xmat[idx, bi, :]]) if cov_cols else None
-                        att, inf_o = drdid.reg_rc(np.concatenate([ymat[idx, ti], ymat[idx, bi]]),
-                                                  np.r_[np.ones(n1), np.zeros(n1)], np.r_[dd, dd], xs2,
-                                                  np.concatenate([wmat[idx, ti], wmat[idx, bi]]))
-                        inf_c = (inf_o[:n1] + inf_o[n1:]) / 2
-                    else:
-                        wi = {"none": bi, "first_period": 0, "base_period": gbase, "varying": bi}[fix_weights]
-                        wcell = wmat[idx, wi] if weights else None
-                        fit_info: dict[str, Any] = {}
-                        kw = {"info": fit_info} if estimator == "dr_imp" else {}
-                        att, inf_c = est_fn(ymat[idx, ti], ymat[idx, bi], treated[idx].astype(float),
-                                            xs, wcell, **kw)
-                        if "ps_flag" in fit_info:
-                            ps_flags[f"g{int(g)}_t{tcur}"] = int(fit_info["ps_flag"])
-                else:
-                    in_t = (t_obs == tcur) | (t_obs == tbase)
-                    sel = in_t & (treated | ctrl)
-                    if not (in_t & ctrl).any():
-                        raise InputError(f"cohort {g}: no comparison units for period {tcur}", column=cohort)
-                    idx = np.flatnonzero(sel)
-                    post_obs = (t_obs[idx] == tcur).astype(float)
+                    wi = {"none": bi, "first_period": 0, "base_period": gbase, "varying": bi}[fix_weights]
+                    wcell = wmat[idx, wi] if weights else None
+                    fit_info: dict[str, Any] = {}
+                    kw = {"info": fit_info} if estimator == "dr_imp" else {}
+                    fit_key = units_key + repr((x_same[bi], w_same[wi])).encode()
+                    with drdid.cell_keys(fit_key, units_key):
+                        att, inf_c = est_fn(ymat[idx, ti], ymat[idx, bi], dd, xs, wcell, **kw)
+                    if "ps_flag" in fit_info:
+                        ps_flags[f"g{g}_t{tcur}"] = int(fit_info["ps_flag"])
+            else:
+                in_t = (t_obs == tcur) | (t_obs == tbase)
+                sel = in_t & (treated | ctrl)
+                if not (in_t & ctrl).any():
+                    raise InputError(f"cohort {g}: no comparison units for period {tcur}", column=cohort)
+                idx = np.flatnonzero(sel)
+                post_obs = (t_obs[idx] == tcur).astype(float)
+                obs_key = units_key + repr((tcur, tbase)).encode()
+                with drdid.cell_keys(obs_key, obs_key):
                     att, inf_c = rc_fn(y_obs[idx], post_obs, treated[idx].astype(float),
                                        x_obs[idx] if x_obs is not None else None,
                                        w_obs[idx] if weights else None)
-                    n1 = len(idx)
-                full = np.zeros(n)
-                full[idx] = (n / n1) * inf_c
-                cells.append(dict(group=int(g), time=tcur, att=att, n=n1, post=post))
-                infs.append(full)
+                n1 = len(idx)
+            inf[idx, j] = (n / n1) * inf_c
+            cells.append(dict(group=g, time=tcur, att=att, n=n1, post=post))
     if any(ps_flags.values()):
         bad = sorted(k for k, v in ps_flags.items() if v)
         warnings.warn("inverse probability tilting did not converge for cells "
@@ -463,7 +504,6 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
     if not cells:
         raise InputError("no group-time cell can be estimated (no cohort has a pre-treatment period)",
                          column=cohort)
-    inf = np.column_stack(infs)
     att = np.array([c["att"] for c in cells])
     group = np.array([c["group"] for c in cells])
     tt = np.array([c["time"] for c in cells])
@@ -529,5 +569,6 @@ def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
         "ps_flag": ps_flags if estimator == "dr_imp" else None,
         "_bootstrap_draws": stored,
     }
-    return ATTgtResult("callaway_santanna", table, settings, n_units=int(len(np.unique(df[unit]))),
+    n_units = n if panel else len(pd.unique(df[unit].to_numpy()))
+    return ATTgtResult("callaway_santanna", table, settings, n_units=int(n_units),
                        n_obs=int(len(df)), extra=extra)

@@ -16,6 +16,12 @@ reproduce R's ``DRDID`` package as R ``did`` calls it:
 
 Every function returns ``(att, influence)`` where ``influence`` has one entry per
 observation and mean zero, so that ``sqrt(mean(influence**2) / n)`` is the standard error.
+
+The nuisance models (logit propensity score, weighted least-squares outcome regressions) are
+fitted in numpy by default (:mod:`evaluate.did._solvers`: Newton-Raphson, Cholesky of the
+scaled normal equations), with statsmodels as the reference and the fallback for fits the
+fast solver declines (separation, ill-conditioned designs); :func:`use_solver` switches to
+statsmodels for every fit. ``tests/did/test_solvers.py`` pins the two to 1e-10.
 """
 
 from __future__ import annotations
@@ -31,12 +37,50 @@ import statsmodels.api as sm
 from scipy.special import expit
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-__all__ = ["dr_panel", "dr_imp_panel", "ipw_panel", "reg_panel", "reg_rc", "dr_rc", "ipw_rc", "logit"]
+from evaluate.did import _solvers
+
+__all__ = ["dr_panel", "dr_imp_panel", "ipw_panel", "reg_panel", "reg_rc", "dr_rc", "ipw_rc", "logit",
+           "use_solver", "current_solver", "SOLVERS"]
 
 _TRIM_LEVEL = 0.995
 
 # Propensity-score fits shared within one estimation (see shared_fits).
 _FITS: ContextVar[dict[bytes, tuple[np.ndarray, np.ndarray]] | None] = ContextVar("_FITS", default=None)
+
+#: The nuisance-fit solvers: ``"fast"`` (numpy, :mod:`evaluate.did._solvers`, the default) and
+#: ``"statsmodels"`` (the reference).
+SOLVERS = ("fast", "statsmodels")
+_SOLVER: ContextVar[str] = ContextVar("_SOLVER", default="fast")
+
+
+@contextlib.contextmanager
+def use_solver(solver: str) -> Iterator[None]:
+    """Fit the logit and least-squares nuisance models with ``solver`` inside this block.
+
+    ``"fast"`` (the default) fits them with numpy (Newton-Raphson for the logit, Cholesky
+    of the scaled normal equations for least squares; :mod:`evaluate.did._solvers`) and
+    falls back to statsmodels for a fit it cannot do cleanly (separation, ill-conditioned
+    designs); ``"statsmodels"`` fits every one with statsmodels, the reference the fast
+    solver is tested against (to 1e-10 on every estimate, standard error and influence
+    function).
+
+    Parameters
+    ----------
+    solver
+        ``"fast"`` or ``"statsmodels"``.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be 'fast' or 'statsmodels', not {solver!r}")
+    token = _SOLVER.set(solver)
+    try:
+        yield
+    finally:
+        _SOLVER.reset(token)
+
+
+def current_solver() -> str:
+    """The nuisance-fit solver in use (see :func:`use_solver`)."""
+    return _SOLVER.get()
 
 
 @contextlib.contextmanager
@@ -55,6 +99,48 @@ def shared_fits() -> Iterator[None]:
         _FITS.reset(token)
 
 
+# Keys of the current cell's propensity-score fit, given by a caller that knows which cells
+# share (d, x, w) (see cell_keys); None: hash the arrays.
+_CELL: ContextVar[tuple[bytes, bytes] | None] = ContextVar("_CELL", default=None)
+
+
+@contextlib.contextmanager
+def cell_keys(fit: bytes, units: bytes) -> Iterator[None]:
+    """Name the propensity-score fit of the estimator called inside this block.
+
+    Inside :func:`shared_fits`, a caller that knows which of its 2x2 estimations fit the very
+    same ``(d, x, w)`` (as :func:`callaway_santanna` does from the cells' units, base periods
+    and weight periods) names that fit ``fit`` and its units and treatment ``units`` (the warm
+    start of :func:`logit`), so that the arrays need not be hashed. The caller guarantees that
+    equal names mean equal arrays.
+
+    Parameters
+    ----------
+    fit
+        Name of the ``(d, x, w)`` of the one logit (and inverse probability tilting) fit in
+        the block.
+    units
+        Name of ``d`` (units and treatment indicator).
+    """
+    token = _CELL.set((fit, units))
+    try:
+        yield
+    finally:
+        _CELL.reset(token)
+
+
+def _fit_key(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> bytes:
+    """The cache key of the fit on ``(d, x, w)``: the caller's name for it, else a hash."""
+    cell = _CELL.get()
+    return cell[0] if cell is not None else _key(d, x, w)
+
+
+def _start_key(d: np.ndarray) -> bytes:
+    """The cache key of the warm start for fits on the units and treatment ``d``."""
+    cell = _CELL.get()
+    return b"start" + (cell[1] if cell is not None else _key(d))
+
+
 def _key(*arrays: np.ndarray) -> bytes:
     h = hashlib.blake2b(digest_size=20)
     for a in arrays:
@@ -65,17 +151,51 @@ def _key(*arrays: np.ndarray) -> bytes:
 
 
 def _design(covariates: np.ndarray | None, n: int) -> np.ndarray:
-    """An intercept followed by the covariates (as R's ``cbind(1, covariates)``)."""
+    """An intercept followed by the covariates (as R's ``cbind(1, covariates)``).
+
+    Column-major: the estimators only take column sums and products with the design, which
+    BLAS does fastest on contiguous columns.
+    """
     if covariates is None or np.size(covariates) == 0:
         return np.ones((n, 1))
     x = np.asarray(covariates, dtype=float).reshape(n, -1)
     if np.all(x[:, 0] == 1.0):
-        return x
-    return np.column_stack([np.ones(n), x])
+        return np.asfortranarray(x)
+    out = np.empty((n, x.shape[1] + 1), order="F")
+    out[:, 0] = 1.0
+    out[:, 1:] = x
+    return out
+
+
+def _mean_x(weight: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``(weight[:, None] * x).mean(axis=0)``: the weighted column means of the design."""
+    return (x.T @ weight) / len(weight)
+
+
+class _Rep:
+    """An asymptotic linear representation ``diag(r) @ x @ m`` (``n x k``), kept factored.
+
+    ``rep @ v`` is ``r * (x @ (m @ v))``: the influence-function terms only ever need the
+    representation times a ``k``-vector, so the ``n x k`` matrix is never formed.
+    """
+
+    __slots__ = ("r", "x", "m")
+
+    def __init__(self, r: np.ndarray, x: np.ndarray, m: np.ndarray) -> None:
+        self.r, self.x, self.m = r, x, m
+
+    def __matmul__(self, v: np.ndarray) -> np.ndarray:
+        return self.r * (self.x @ (self.m @ v))
+
+    def matrix(self) -> np.ndarray:
+        """The ``n x k`` matrix itself."""
+        return (self.x * self.r[:, None]) @ self.m
 
 
 def _weights(i_weights: np.ndarray | None, n: int) -> np.ndarray:
-    w = np.ones(n) if i_weights is None else np.asarray(i_weights, dtype=float)
+    if i_weights is None:
+        return np.ones(n)  # = ones / mean(ones), exactly
+    w = np.asarray(i_weights, dtype=float)
     return w / w.mean()
 
 
@@ -90,12 +210,15 @@ def _panel_inputs(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.
 
 def logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
           max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted logit by maximum likelihood, fitted with statsmodels (as R's ``glm``).
+    """Weighted logit by maximum likelihood (as R's ``glm``).
 
-    With equal weights it is ``statsmodels`` ``Logit`` by Newton's method (analytic score
-    and Hessian; about 2.5 times faster than the GLM on 100,000 units); with unequal weights,
-    or if Newton does not converge, the ``GLM`` with binomial family, prior weights and IRLS.
-    Both maximise the same likelihood (tested equal to 1e-10).
+    With the fast solver (the default, see :func:`use_solver`) the maximum is found by
+    Newton-Raphson in numpy (:func:`evaluate.did._solvers.logit_newton`), warm-started from
+    the last fit with the same units and treatment; a fit that does not converge cleanly
+    (separation, fitted probabilities within 1e-12 of 0 or 1) is left to statsmodels. With
+    ``"statsmodels"`` (the reference), equal weights use ``statsmodels`` ``Logit`` by Newton's
+    method, unequal weights (or a failed Newton) the ``GLM`` with binomial family, prior
+    weights and IRLS. All maximise the same likelihood (tested equal to 1e-10).
 
     Parameters
     ----------
@@ -111,11 +234,48 @@ def logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
     fitted, hessian_inv
         Fitted probabilities and ``(X' diag(w p (1-p)) X)^{-1}`` (R's ``vcov(glm)``).
     """
+    p, inv = _logit(d, x, w, tol=tol, max_iter=max_iter)
+    return p.copy(), inv.copy()
+
+
+def _logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
+           max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`logit` without copies: the arrays may be the cache's own (do not modify them)."""
     cache = _FITS.get()
-    key = _key(d, x, w) if cache is not None else b""
+    key = _fit_key(d, x, w) if cache is not None else b""
     if cache is not None and key in cache:
-        p, inv = cache[key]
-        return p.copy(), inv.copy()
+        return cache[key]
+    start_key = _start_key(d) if cache is not None else b""
+    p = None
+    if _SOLVER.get() == "fast":
+        p = _logit_fast(d, x, w, cache, start_key)
+    if p is None:
+        p = _logit_statsmodels(d, x, w, cache, start_key, tol=tol, max_iter=max_iter)
+    hess = _solvers.weighted_gram(x, w * p * (1 - p))
+    inv = np.linalg.inv(hess)
+    if cache is not None:
+        cache[key] = (p, inv)
+    return p, inv
+
+
+def _logit_fast(d: np.ndarray, x: np.ndarray, w: np.ndarray, cache: dict | None,
+                start_key: bytes) -> np.ndarray | None:
+    """The numpy logit fit (:func:`evaluate.did._solvers.logit_newton`), warm-started from
+    the last fit with the same units and treatment; ``None`` if it did not converge cleanly."""
+    start = cache.get(start_key) if cache is not None else None
+    res = _solvers.logit_newton(d, x, w, start=None if start is None else start[0])
+    if res is None:
+        return None
+    params, p = res
+    if cache is not None:
+        cache[start_key] = (params.copy(), params.copy())
+    return p
+
+
+def _logit_statsmodels(d: np.ndarray, x: np.ndarray, w: np.ndarray, cache: dict | None,
+                       start_key: bytes, *, tol: float, max_iter: int) -> np.ndarray:
+    """The statsmodels logit fit (the reference): ``Logit`` by Newton with equal weights,
+    else (or if Newton fails) the binomial ``GLM`` by IRLS."""
     p = None
     with warnings.catch_warnings():
         # near-separation is handled by the trimming of the propensity score, as in DRDID
@@ -124,7 +284,6 @@ def logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
         if np.all(w == w[0]):
             # warm start from the last fit with the same units and treatment (a neighbouring
             # cell of the same cohort): fewer Newton steps, the same maximum
-            start_key = b"start" + _key(d) if cache is not None else b""
             start = cache.get(start_key) if cache is not None else None
             if start is not None and start[0].shape != (x.shape[1],):
                 start = None
@@ -139,52 +298,59 @@ def logit(d: np.ndarray, x: np.ndarray, w: np.ndarray, *, tol: float = 1e-14,
             model = sm.GLM(d, x, family=sm.families.Binomial(), var_weights=w, hasconst=True)
             res = model.fit(method="irls", tol=tol, maxiter=max_iter)  # IRLS, as R's glm
             p = np.asarray(res.fittedvalues, dtype=float)
-    hess = (x * (w * p * (1 - p))[:, None]).T @ x
-    inv = np.linalg.inv(hess)
-    if cache is not None:
-        cache[key] = (p.copy(), inv.copy())
-    return p, inv
+    return p
 
 
-def _wls(y: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+def _wls_statsmodels(y: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Weighted least squares coefficients (statsmodels WLS, as R's ``lm`` with weights)."""
     return np.asarray(sm.WLS(y, x, weights=w, hasconst=True).fit(method="qr").params, dtype=float)
 
 
-def _ols_rep(dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _wls_masked(y: np.ndarray, x: np.ndarray, wm: np.ndarray, sel: np.ndarray,
+                gram: np.ndarray) -> np.ndarray:
+    """Weighted least squares on the rows ``sel``, given ``wm`` (the weights, zero off ``sel``)
+    and ``gram = X' diag(wm) X``: the fast solver uses the normal equations over all rows
+    (rows off ``sel`` weigh nothing), the reference fits the selected rows with statsmodels."""
+    if _SOLVER.get() == "fast":
+        coef = _solvers.wls_normal(gram, x.T @ (wm * y))
+        if coef is not None:
+            return coef
+    return _wls_statsmodels(y[sel], x[sel], wm[sel])
+
+
+def _ols_rep(dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, _Rep]:
     """Outcome regression on the comparison units: fitted values and asymptotic linear representation."""
     n = len(dy)
     wc = w * (1 - d)
-    coef = _wls(dy[d == 0], x[d == 0], w[d == 0])
+    gram = _solvers.weighted_gram(x, wc)
+    coef = _wls_masked(dy, x, wc, d == 0, gram)
     fit = x @ coef
-    xpx_inv = np.linalg.inv((x * wc[:, None]).T @ x / n)
-    rep = (x * (wc * (dy - fit))[:, None]) @ xpx_inv
-    return fit, rep
+    xpx_inv = np.linalg.inv(gram / n)
+    return fit, _Rep(wc * (dy - fit), x, xpx_inv)
 
 
-def _ols_cell(y: np.ndarray, x: np.ndarray, w: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ols_cell(y: np.ndarray, x: np.ndarray, w: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, _Rep]:
     """Outcome regression on the observations with ``mask == 1`` (repeated cross-sections).
 
     Returns the fitted values for every observation and the asymptotic linear
     representation of the coefficients (DRDID's ``asy.lin.rep.ols``).
     """
     n = len(y)
-    sel = mask > 0
-    coef = _wls(y[sel], x[sel], w[sel])
+    wm = w * mask
+    gram = _solvers.weighted_gram(x, wm)
+    coef = _wls_masked(y, x, wm, mask > 0, gram)
     fit = x @ coef
-    xpx_inv = np.linalg.inv((x * (w * mask)[:, None]).T @ x / n)
-    rep = (x * (w * mask * (y - fit))[:, None]) @ xpx_inv
-    return fit, rep
+    xpx_inv = np.linalg.inv(gram / n)
+    return fit, _Rep(wm * (y - fit), x, xpx_inv)
 
 
-def _ps(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _ps(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Rep]:
     """Propensity score, trimming indicator and its asymptotic linear representation."""
     n = len(d)
-    p, vcov = logit(d, x, w)
+    p, vcov = _logit(d, x, w)
     p = np.minimum(p, 1 - 1e-6)
     trim = np.where(d == 1, p < 1.01, p < _TRIM_LEVEL).astype(float)
-    rep = (x * (w * (d - p))[:, None]) @ (vcov * n)
-    return p, trim, rep
+    return p, trim, _Rep(w * (d - p), x, vcov * n)
 
 
 def dr_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndarray | None = None,
@@ -209,20 +375,26 @@ def dr_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndarr
     d, n, dy, x, w = _panel_inputs(y1, y0, d, covariates, i_weights)
     p, trim, rep_ps = _ps(d, x, w)
     fit, rep_ols = _ols_rep(dy, d, x, w)
+    resid = dy - fit
     w_t = trim * w * d
     w_c = trim * w * p * (1 - d) / (1 - p)
-    att_t = w_t * (dy - fit)
-    att_c = w_c * (dy - fit)
-    eta_t = att_t.mean() / w_t.mean()
-    eta_c = att_c.mean() / w_c.mean()
-    inf_t1 = att_t - w_t * eta_t
-    inf_t2 = rep_ols @ (w_t[:, None] * x).mean(axis=0)
-    inf_t = (inf_t1 - inf_t2) / w_t.mean()
-    inf_c1 = att_c - w_c * eta_c
-    inf_c2 = rep_ps @ ((w_c * (dy - fit - eta_c))[:, None] * x).mean(axis=0)
-    inf_c3 = rep_ols @ (w_c[:, None] * x).mean(axis=0)
-    inf_c = (inf_c1 + inf_c2 - inf_c3) / w_c.mean()
-    return float(eta_t - eta_c), inf_t - inf_c
+    mw_t, mw_c = w_t.mean(), w_c.mean()
+    eta_t = (w_t * resid).mean() / mw_t
+    eta_c = (w_c * resid).mean() / mw_c
+    # R's inf.treat = (inf.treat.1 - inf.treat.2) / mean(w.treat) and inf.cont = (inf.cont.1 +
+    # inf.cont.2 - inf.cont.3) / mean(w.cont), gathered: the two outcome-regression terms
+    # share one product with its representation, the propensity-score term is inf.cont.2
+    res_t = resid - eta_t
+    res_t *= w_t / mw_t
+    res_c = resid - eta_c
+    res_c *= w_c
+    m_ols = _mean_x(w_t, x) / mw_t - _mean_x(w_c, x) / mw_c
+    m_ps = _mean_x(res_c, x) / mw_c
+    inf = res_t
+    inf -= res_c / mw_c
+    inf -= rep_ols @ m_ols
+    inf -= rep_ps @ m_ps
+    return float(eta_t - eta_c), inf
 
 
 # Inverse probability tilting (DRDID's pscore.cal) ------------------------------------------
@@ -255,10 +427,21 @@ def _newton(loss, gamma: np.ndarray, *, tol: float = 1e-12, max_iter: int = 200)
             cval, cgrad, chess = loss(cand)
             if np.isfinite(cval) and cval <= val - 1e-4 * t * decrement:
                 break
+            if (t == 1.0 and decrement <= tol and np.isfinite(cval) and cgrad is not None
+                    and np.max(np.abs(cgrad)) < np.max(np.abs(grad))):
+                # (numerically) at the minimum, where the decrease of a Newton step is below
+                # the rounding of the value: the full step, which shrinks the gradient
+                break
             t *= 0.5
             if t < 1e-12:
                 # no further decrease possible: accept if already (numerically) stationary
                 return gamma if decrement <= tol else None
+        if (cval >= val and decrement <= tol
+                and np.max(np.abs(cgrad)) >= np.max(np.abs(grad))):
+            # the step is accepted only because the value no longer changes in floating
+            # point, and the gradient does not shrink: no progress is left (as above); without
+            # this the iteration would repeat the same step until max_iter and report failure
+            return gamma
         gamma, val, grad, hess = cand, cval, cgrad, chess
     return None
 
@@ -332,11 +515,12 @@ def pscore_ipt(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray,
         2 logit maximum likelihood (IPT failed).
     """
     cache = _FITS.get()
-    key = _key(d, x, w) + b"ipt" if cache is not None else b""
+    key = _fit_key(d, x, w) + b"ipt" if cache is not None else b""
     if cache is not None and key in cache:
         p, flag = cache[key]
         return p.copy(), int(flag[0])
-    p_logit, _ = logit(d, x, w)
+    p_logit, _ = _logit(d, x, w)
+    x = np.ascontiguousarray(x)  # the row-major layout of the tested (R parity) IPT fits
     pc = np.clip(p_logit, 1e-10, 1 - 1e-10)
     init = np.linalg.lstsq(x, np.log(pc / (1 - pc)), rcond=None)[0]
     flag = 0
@@ -346,7 +530,7 @@ def pscore_ipt(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray,
         gamma = _newton(_ipt_loss_extrapolated(d, x, w), init, tol=1e-9)
     if gamma is None:
         flag = 2
-        p = p_logit
+        p = p_logit.copy()
     else:
         p = expit(x @ gamma)
     if cache is not None:
@@ -378,7 +562,8 @@ def dr_imp_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.n
     trim = np.where(d == 1, p < 1.01, p < _TRIM_LEVEL).astype(float)
     odds = p / (1 - p)
     ctrl = d == 0
-    coef = _wls(dy[ctrl], x[ctrl], (w * odds)[ctrl])
+    wo = w * odds * (1 - d)
+    coef = _wls_masked(dy, x, wo, ctrl, _solvers.weighted_gram(x, wo))
     fit = x @ coef
     w_t = trim * w * d
     w_c = trim * w * odds * (1 - d)
@@ -400,15 +585,18 @@ def ipw_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndar
     p, trim, rep_ps = _ps(d, x, w)
     w_t = trim * w * d
     w_c = trim * w * p * (1 - d) / (1 - p)
-    att_t = w_t * dy
-    att_c = w_c * dy
-    eta_t = att_t.mean() / w_t.mean()
-    eta_c = att_c.mean() / w_c.mean()
-    inf_t = (att_t - w_t * eta_t) / w_t.mean()
-    inf_c1 = att_c - w_c * eta_c
-    inf_c2 = rep_ps @ ((w_c * (dy - eta_c))[:, None] * x).mean(axis=0)
-    inf_c = (inf_c1 + inf_c2) / w_c.mean()
-    return float(eta_t - eta_c), inf_t - inf_c
+    mw_t, mw_c = w_t.mean(), w_c.mean()
+    eta_t = (w_t * dy).mean() / mw_t
+    eta_c = (w_c * dy).mean() / mw_c
+    # (att.treat - w.treat * eta.treat) / mean(w.treat) - (inf.cont.1 + inf.cont.2) / mean(w.cont)
+    res_t = dy - eta_t
+    res_t *= w_t / mw_t
+    res_c = dy - eta_c
+    res_c *= w_c
+    inf = res_t
+    inf -= res_c / mw_c
+    inf -= rep_ps @ (_mean_x(res_c, x) / mw_c)
+    return float(eta_t - eta_c), inf
 
 
 def reg_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndarray | None = None,
@@ -420,15 +608,16 @@ def reg_panel(y1: np.ndarray, y0: np.ndarray, d: np.ndarray, covariates: np.ndar
     d, n, dy, x, w = _panel_inputs(y1, y0, d, covariates, i_weights)
     fit, rep_ols = _ols_rep(dy, d, x, w)
     w_t = w * d
-    att_t = w_t * dy
-    att_c = w_t * fit
-    eta_t = att_t.mean() / w_t.mean()
-    eta_c = att_c.mean() / w_t.mean()
-    inf_t = (att_t - w_t * eta_t) / w_t.mean()
-    inf_c1 = att_c - w_t * eta_c
-    inf_c2 = rep_ols @ (w_t[:, None] * x).mean(axis=0)
-    inf_c = (inf_c1 + inf_c2) / w_t.mean()
-    return float(eta_t - eta_c), inf_t - inf_c
+    mw_t = w_t.mean()
+    eta_t = (w_t * dy).mean() / mw_t
+    eta_c = (w_t * fit).mean() / mw_t
+    # inf.treat - inf.cont = (w.treat * (dy - fit - eta.treat + eta.cont) - inf.cont.2) / mean(w.treat)
+    inf = dy - fit
+    inf -= eta_t - eta_c
+    inf *= w_t
+    inf -= rep_ols @ _mean_x(w_t, x)
+    inf /= mw_t
+    return float(eta_t - eta_c), inf
 
 
 def reg_rc(y: np.ndarray, post: np.ndarray, d: np.ndarray, covariates: np.ndarray | None = None,
@@ -468,7 +657,7 @@ def reg_rc(y: np.ndarray, post: np.ndarray, d: np.ndarray, covariates: np.ndarra
     inf_t_post = (reg_t_post - w_t_post * eta_t_post) / w_t_post.mean()
     inf_t = inf_t_post - inf_t_pre
     inf_c1 = reg_c - w_d * eta_c
-    m1 = (w_d[:, None] * x).mean(axis=0)
+    m1 = _mean_x(w_d, x)
     inf_c2 = rep_post @ m1 - rep_pre @ m1
     inf_c = (inf_c1 + inf_c2) / w_d.mean()
     return float(att), inf_t - inf_c
@@ -512,8 +701,8 @@ def ipw_rc(y: np.ndarray, post: np.ndarray, d: np.ndarray, covariates: np.ndarra
     att_c_pre, inf_c_pre = _hajek(w_c_pre, y)
     att_c_post, inf_c_post = _hajek(w_c_post, y)
     att = (att_t_post - att_t_pre) - (att_c_post - att_c_pre)
-    m2_pre = ((w_c_pre * (y - att_c_pre))[:, None] * x).mean(axis=0) / w_c_pre.mean()
-    m2_post = ((w_c_post * (y - att_c_post))[:, None] * x).mean(axis=0) / w_c_post.mean()
+    m2_pre = _mean_x(w_c_pre * (y - att_c_pre), x) / w_c_pre.mean()
+    m2_post = _mean_x(w_c_post * (y - att_c_post), x) / w_c_post.mean()
     inf_t = inf_t_post - inf_t_pre
     inf_c = inf_c_post - inf_c_pre + rep_ps @ (m2_post - m2_pre)
     return float(att), inf_t - inf_c
@@ -559,25 +748,22 @@ def dr_rc(y: np.ndarray, post: np.ndarray, d: np.ndarray, covariates: np.ndarray
     att = ((att_t_post - att_t_pre) - (att_c_post - att_c_pre)
            + (att_d_post - att_dt1_post) - (att_d_pre - att_dt0_pre))
 
-    def _mean_x(weight: np.ndarray) -> np.ndarray:
-        return (weight[:, None] * x).mean(axis=0)
-
     # treated component: estimation effect of the comparison regressions
-    m1_post = -_mean_x(w_t_post * post) / w_t_post.mean()
-    m1_pre = -_mean_x(w_t_pre * (1 - post)) / w_t_pre.mean()
+    m1_post = -_mean_x(w_t_post * post, x) / w_t_post.mean()
+    m1_pre = -_mean_x(w_t_pre * (1 - post), x) / w_t_pre.mean()
     inf_t_or = rep_c_post @ m1_post + rep_c_pre @ m1_pre  # as R (see docstring)
     inf_t = inf_t_post - inf_t_pre + inf_t_or
     # comparison component: propensity score and comparison regressions
-    m2_pre = _mean_x(w_c_pre * (resid - att_c_pre)) / w_c_pre.mean()
-    m2_post = _mean_x(w_c_post * (resid - att_c_post)) / w_c_post.mean()
+    m2_pre = _mean_x(w_c_pre * (resid - att_c_pre), x) / w_c_pre.mean()
+    m2_post = _mean_x(w_c_post * (resid - att_c_post), x) / w_c_post.mean()
     inf_c_ps = rep_ps @ (m2_post - m2_pre)
-    m3_post = -_mean_x(w_c_post * post) / w_c_post.mean()
-    m3_pre = -_mean_x(w_c_pre * (1 - post)) / w_c_pre.mean()
+    m3_post = -_mean_x(w_c_post * post, x) / w_c_post.mean()
+    m3_pre = -_mean_x(w_c_pre * (1 - post), x) / w_c_pre.mean()
     inf_c_or = rep_c_post @ m3_post + rep_c_pre @ m3_pre  # as R (see docstring)
     inf_c = inf_c_post - inf_c_pre + inf_c_ps + inf_c_or
     # local-efficiency adjustment and the estimation effect of all four regressions
     inf_eff = (inf_e1 - inf_e2) - (inf_e3 - inf_e4)
-    mom_post = _mean_x(w_d / w_d.mean() - w_t_post / w_t_post.mean())
-    mom_pre = _mean_x(w_d / w_d.mean() - w_t_pre / w_t_pre.mean())
-    inf_or = (rep_t_post - rep_c_post) @ mom_post - (rep_t_pre - rep_c_pre) @ mom_pre
+    mom_post = _mean_x(w_d / w_d.mean() - w_t_post / w_t_post.mean(), x)
+    mom_pre = _mean_x(w_d / w_d.mean() - w_t_pre / w_t_pre.mean(), x)
+    inf_or = (rep_t_post @ mom_post - rep_c_post @ mom_post) - (rep_t_pre @ mom_pre - rep_c_pre @ mom_pre)
     return float(att), inf_t - inf_c + inf_eff + inf_or

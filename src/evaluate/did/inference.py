@@ -14,6 +14,7 @@ product (:meth:`StoredDraws.combine`), without drawing or touching the units aga
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,17 +30,17 @@ def multiplier_weights(kind: str, size: tuple[int, ...], rng: np.random.Generato
                        dtype: type = float) -> np.ndarray:
     """Draw multiplier weights: ``"rademacher"``, ``"mammen"`` or ``"webb"`` (six-point).
 
-    Vectorised: Rademacher signs come from random bits (one bit per weight), Mammen from one
+    Vectorised: Rademacher signs come from random bits (one bit per weight, the bits of
+    ``rng.bytes`` in order, most significant first), Mammen from one
     uniform per weight, Webb from one random byte-sized integer per weight. ``dtype`` is the
     floating type of the result; the same ``rng`` state gives the same weights in any dtype.
     """
     if kind == "rademacher":
         total = int(np.prod(size))
-        bits = np.unpackbits(np.frombuffer(rng.bytes((total + 7) // 8), dtype=np.uint8), count=total)
-        out = bits.reshape(size).astype(dtype)
-        out *= -2.0
-        out += 1.0
-        return out
+        raw = np.frombuffer(rng.bytes((total + 7) // 8), dtype=np.uint8)
+        # each byte gives eight signs, most significant bit first (np.unpackbits' order):
+        # bit 0 -> +1, bit 1 -> -1, read from a 256 x 8 table in one pass
+        return np.take(_sign_table(dtype), raw, axis=0).reshape(-1)[:total].reshape(size)
     if kind == "mammen":
         lo, hi = (1 - _SQ5) / 2, (1 + _SQ5) / 2
         p_lo = (_SQ5 + 1) / (2 * _SQ5)
@@ -48,6 +49,15 @@ def multiplier_weights(kind: str, size: tuple[int, ...], rng: np.random.Generato
         pts = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)], dtype=dtype)
         return pts[rng.integers(0, 6, size=size, dtype=np.int8)]
     raise ValueError(f"unknown bootstrap weights {kind!r} (use 'rademacher', 'mammen' or 'webb')")
+
+
+@functools.cache
+def _sign_table(dtype: type) -> np.ndarray:
+    """The eight Rademacher signs ``1 - 2 * bit`` of every byte value (``256 x 8``, read-only)."""
+    bits = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)
+    table = (1.0 - 2.0 * bits).astype(dtype)
+    table.setflags(write=False)
+    return table
 
 
 def _quantile_type1(x: np.ndarray, q: float, axis: int = 0) -> np.ndarray:
