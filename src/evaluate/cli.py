@@ -172,6 +172,8 @@ def report(
     engine: Annotated[str, typer.Option(help="auto (quarto if on PATH, else the Jupyter+pandoc bridge), quarto or bridge.")] = "auto",
     force: Annotated[bool, typer.Option("--force", help="Render even when nothing changed.")] = False,
     guide: Annotated[bool, typer.Option("--guide", help="Render the researcher's guide (docs/guide) to OUTPUT/guide instead.")] = False,
+    validation: Annotated[bool, typer.Option("--validation", help="Also render the known-truth validation report "
+                                             "(needs evaluate validate first).")] = False,
 ) -> None:
     """Render every report named in evaluation.yml to OUTPUT/reports (HTML and PDF); --guide renders the guide."""
     from evaluate import pipeline
@@ -192,7 +194,7 @@ def report(
     if bad:
         raise InputError(f"unknown format '{bad[0]}'; choose html and/or pdf", column="--to")
     formats = tuple(dict.fromkeys(chosen)) if chosen else ("html", "pdf")
-    for st in pipeline.render_reports(cfg, formats=formats, engine=engine, force=force):
+    for st in pipeline.render_reports(cfg, formats=formats, engine=engine, force=force, validation=validation):
         _echo(f"{st.stage:<24} {st.status}: {', '.join(p.name for p in st.outputs)}")
 
 

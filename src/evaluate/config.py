@@ -187,7 +187,7 @@ class MatchingSettings(_Strict):
     control: Literal["never", "not_yet"] = "never"
     pre_years: int = Field(default=3, ge=2)
     terms: tuple[Literal["level", "trend", "path"], ...] = ("level", "trend")  # path: each pre-year's value
-    level: Literal["last", "mean"] = "last"
+    level: Literal["last", "mean"] = "mean"
     distance: Literal["logit", "propensity", "mahalanobis"] = "logit"
     ratio: int = Field(default=1, ge=1)
     replace: bool = False
@@ -195,7 +195,7 @@ class MatchingSettings(_Strict):
     discard: Literal["none", "treated", "control", "both"] = "none"
     sd: Literal["pooled", "treated"] = "pooled"
     estimator: Literal["dr", "ipw", "reg"] = "dr"
-    cluster: str | None = None  # default: hub schools by hub, other schools alone
+    cluster: str | None = None  # default: the matched set (evaluate.pipeline.programme_cluster)
 
 
 class ProgrammeValue(_Strict):

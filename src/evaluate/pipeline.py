@@ -249,13 +249,23 @@ def programme_timing(cfg: Config, panel, programme: str) -> dict:
 
 
 def programme_cluster(cfg: Config, programme: str) -> str:
-    """The cluster of a programme's standard errors: hubs by hub (``hub_cluster``), mentors by LA.
+    """The cluster of a programme's standard errors.
 
-    ``matching.cluster`` in ``evaluation.yml`` overrides it for the matched programmes.
+    Hubs: schools joined one by one (a school applied and was placed in a hub), so the unit
+    of assignment is the school; matched without replacement, the cluster is the matched set
+    (``match_pair``: a hub school and its comparison schools, Abadie and Spiess 2022), which
+    also carries the correlation matching creates; unmatched, the school. Mentors: whole
+    local authorities were assigned, so the cluster is the LA (``la_code``). ``matching.cluster``
+    in ``evaluation.yml`` overrides it for the matched programmes (``hub_cluster``: by hub, for
+    inference to a wider population of hubs).
     """
     if cfg.matching.cluster and programme in cfg.matching.programmes:
         return cfg.matching.cluster
-    return "hub_cluster" if programme == "hubs" else "la_code"
+    if programme == "hubs":
+        matched = cfg.matching.enabled and programme in cfg.matching.programmes
+        return "match_pair" if matched and not cfg.matching.replace and cfg.matching.method == "nearest" \
+            else "school_id"
+    return "la_code"
 
 
 def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | None = None) -> StageOutcome:
@@ -341,7 +351,8 @@ def estimate_programme(cfg: Config, panel, programme: str, *, source: str | None
     rob = None
     if robustness:
         rob = programme_robustness(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcome=cfg.outcomes[0],
-                                   cluster=cluster, matching=cm, synthetic=synthetic)
+                                   cluster=cluster if cluster in panel.columns else "school_id", matching=cm,
+                                   synthetic=synthetic)
     return res, rob
 
 
@@ -481,8 +492,11 @@ def write_provenance(cfg: Config, config_path: Path | None) -> Path:
 
 
 def render_reports(cfg: Config, *, formats: tuple[str, ...] = ("html", "pdf"), engine: str = "auto",
-                   force: bool = False) -> list[StageOutcome]:
+                   force: bool = False, validation: bool = False) -> list[StageOutcome]:
     """Render each report of the configuration to ``OUTPUT/reports``.
+
+    ``validation=True`` also renders the known-truth validation report
+    (``reports/validation.qmd``, from ``results/validation.json`` of ``evaluate validate``).
 
     A report is skipped when its document, the results it reads, the provenance and
     the package version are unchanged since it was last rendered.
@@ -492,7 +506,13 @@ def render_reports(cfg: Config, *, formats: tuple[str, ...] = ("html", "pdf"), e
     if not results.is_dir():
         raise InputError("no results yet: run `evaluate run` first", file=str(results))
     outcomes = []
-    for doc in cfg.documents:
+    documents = list(cfg.documents)
+    if validation:
+        if not (results / "validation.json").exists():
+            raise InputError("no validation results: run `evaluate validate` first", file=str(results / "validation.json"))
+        documents.append(documents[0].parent / "validation.qmd" if documents else
+                         Path(__file__).resolve().parents[2] / "reports" / "validation.qmd")
+    for doc in documents:
         if not doc.exists():
             raise InputError("report document not found", file=str(doc), column="reports")
         inputs = {p.name: sha256_file(p) for p in sorted(results.glob("*.json"))}

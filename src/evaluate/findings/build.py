@@ -107,6 +107,14 @@ def _overall(agg, res=None) -> dict[str, Any]:
     return _small_sample(out, treated_clusters(res)) if res is not None else out
 
 
+def _pretest(res) -> dict[str, Any]:
+    """The small-sample pre-trend test (:func:`evaluate.did.pretest.small_sample_pretest`), JSON-ready."""
+    from evaluate.did.pretest import small_sample_pretest
+
+    out = small_sample_pretest(res, exclude_anticipation=True)
+    return {k: (_f(v) if isinstance(v, float) else v) for k, v in out.items()}
+
+
 def _schools(res, unit_col_is_stack: bool) -> tuple[int, int]:
     """Treated and comparison schools behind a Callaway-Sant'Anna result."""
     coh = np.asarray(res.extra["unit_cohort"])
@@ -194,7 +202,7 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
     >>> round(results["outcomes"]["overall_absence_rate"]["headline"]["estimate"], 2)
     1.66
     >>> results["outcomes"]["overall_absence_rate"]["confidence"]["rating"]
-    'moderate'
+    'high'
     """
     for c in (unit, time, cohort, *outcomes):
         if c not in panel.columns:
@@ -203,6 +211,8 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
     panel[cohort] = pd.to_numeric(panel[cohort], errors="coerce").fillna(0).astype("int64")
     cl = cluster or unit
     matched = matching is not None
+    # the matched-set cluster exists in the stacked sample only: unmatched fits cluster by school
+    cl_panel = cl if cl in panel.columns else unit
     last = int(panel[time].max())
     treated_units = panel.loc[panel[cohort] > 0, unit].unique()
     latest = panel[(panel[time] == last) & panel[unit].isin(treated_units)]
@@ -227,7 +237,7 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
             return callaway_santanna(frame, outcome=outcome, unit="stack_unit", time=time, cohort=cohort,
                                      control=matching.settings["control"], weights="match_weight", cluster=cl,
                                      subexperiment="stack", anticipation=anticipation, estimator=estimator)
-        return callaway_santanna(frame, outcome=outcome, unit=unit, time=time, cohort=cohort, cluster=cl,
+        return callaway_santanna(frame, outcome=outcome, unit=unit, time=time, cohort=cohort, cluster=cl_panel,
                                  anticipation=anticipation, estimator=estimator)
 
     results: dict[str, Any] = {}
@@ -239,7 +249,7 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
                              estimator=estimator)
             main, unmatched = md.did, md.unmatched
         else:
-            main = callaway_santanna(panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl,
+            main = callaway_santanna(panel, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl_panel,
                                      anticipation=anticipation, estimator=estimator)
             unmatched = None
         if fits is not None:
@@ -258,7 +268,7 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         entry: dict[str, Any] = {
             "label": label, "scale": scale, "headline": head,
             "event_study": _rows(dyn[dyn["term"] != "overall"], "component", main),
-            "pretest": {k: _f(v) for k, v in main.pretest(exclude_anticipation=True).items()},
+            "pretest": _pretest(main),
             "by_wave": _rows(grp[grp["term"] != "overall"], "component", main),
             "dropped": main.dropped(),
         }
@@ -285,18 +295,18 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
         est: list[dict[str, Any]] = [{"estimator": "Callaway-Sant'Anna" + (" (matched)" if matched else ""), **head}]
         if unmatched is not None:
             est.append({"estimator": "Callaway-Sant'Anna (all comparison schools)", **_overall(unmatched.aggregate("simple"))})
-        sa, err_sa = _try(sun_abraham, lean, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
+        sa, err_sa = _try(sun_abraham, lean, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl_panel)
         if sa is not None:
             r = sa.to_frame().set_index("term").loc["ATT"]
             est.append({"estimator": "Sun-Abraham", "estimate": _f(r["estimate"]), "se": _f(r["se"]),
                         "ci_low": _f(r["ci_low"]), "ci_high": _f(r["ci_high"]), "p_value": _f(r["p_value"])})
-        im, err_im = _try(imputation, lean, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
+        im, err_im = _try(imputation, lean, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl_panel)
         if im is not None:
             r = im.to_frame().set_index("term").loc["ATT"]
             est.append({"estimator": "Imputation (Borusyak-Jaravel-Spiess)", "estimate": _f(r["estimate"]),
                         "se": _f(r["se"]), "ci_low": _f(r["ci_low"]), "ci_high": _f(r["ci_high"]),
                         "p_value": _f(r["p_value"])})
-        tw, err_tw = _try(twfe, lean, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl)
+        tw, err_tw = _try(twfe, lean, outcome=y, unit=unit, time=time, cohort=cohort, cluster=cl_panel)
         if tw is not None:
             r = tw.to_frame().iloc[0]
             est.append({"estimator": "Two-way fixed effects", "estimate": _f(r["estimate"]), "se": _f(r["se"]),

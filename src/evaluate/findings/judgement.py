@@ -54,7 +54,8 @@ RULES: tuple[str, ...] = (
 )
 RATING_RULE = ("**Low** whenever the pre-trend test rejects (a design whose groups already moved apart before "
                "the programme cannot be trusted, however the other checks come out); **high** only when all "
-               "three checks hold; **moderate** otherwise.")
+               "three checks hold; **moderate** otherwise, including when the pre-trends cannot be tested "
+               "(too few treated clusters for the pre-treatment effects).")
 
 
 def confidence(*, pretest_p: float | None, imbalanced: Sequence[str], estimates: Mapping[str, float],
@@ -72,7 +73,8 @@ def confidence(*, pretest_p: float | None, imbalanced: Sequence[str], estimates:
       interval widened by its own half-width.
 
     ``low`` whenever the pre-trend test fails, ``high`` when all three hold, ``moderate``
-    otherwise (:data:`RATING_RULE`). The known-truth worlds check the rules: a world
+    otherwise, also when the pre-trends cannot be tested (``pretest_p`` None or NaN)
+    (:data:`RATING_RULE`). The known-truth worlds check the rules: a world
     whose parallel trends fail must never be rated high (``evaluate validate``).
 
     Examples
@@ -97,16 +99,17 @@ def confidence(*, pretest_p: float | None, imbalanced: Sequence[str], estimates:
     ...            ci=(1.3, 1.7))["rating"]
     'high'
     """
-    pre_ok = pretest_p is None or (isinstance(pretest_p, float) and math.isnan(pretest_p)) or pretest_p >= PRETEST_ALPHA
+    testable = pretest_p is not None and not (isinstance(pretest_p, float) and math.isnan(pretest_p))
+    pre_ok = (pretest_p >= PRETEST_ALPHA) if testable else None  # None: the pre-trends could not be tested
     bal_ok = len(imbalanced) == 0
     half = (ci[1] - ci[0]) / 2
     disagree = sorted(k for k, v in estimates.items()
                       if k not in NOT_JUDGED and v is not None and math.isfinite(v)
                       and ((v > 0) != (headline > 0) or not (ci[0] - half <= v <= ci[1] + half)))
     agree_ok = not disagree
-    if not pre_ok:
+    if pre_ok is False:
         rating = "low"
-    elif bal_ok and agree_ok:
+    elif pre_ok and bal_ok and agree_ok:
         rating = "high"
     else:
         rating = "moderate"

@@ -116,7 +116,7 @@ class CohortMatching:
     >>> cm.unit_weights().columns.tolist()
     ['id', 'match_weight']
     >>> cm.stacked().columns.tolist()
-    ['stack', 'id', 'treated', 'weight']
+    ['stack', 'id', 'treated', 'weight', 'subclass']
     """
 
     matches: Mapping[int, MatchResult]
@@ -135,13 +135,14 @@ class CohortMatching:
         return sorted(self.matches)
 
     def stacked(self) -> pd.DataFrame:
-        """The matched sample as sub-experiments: ``stack`` (cohort), ``unit``, ``treated``, ``weight``."""
+        """The matched sample as sub-experiments: ``stack`` (cohort), ``unit``, ``treated``, ``weight``,
+        ``subclass`` (the matched set of a treated unit, for matching without replacement)."""
         unit = self.settings["unit"]
         parts = []
         for g, m in sorted(self.matches.items()):
-            u = m.matched[["unit", "treated", "weight"]].assign(stack=g)
+            u = m.matched[["unit", "treated", "weight", "subclass"]].assign(stack=g)
             parts.append(u)
-        out = pd.concat(parts, ignore_index=True)[["stack", "unit", "treated", "weight"]]
+        out = pd.concat(parts, ignore_index=True)[["stack", "unit", "treated", "weight", "subclass"]]
         return out.rename(columns={"unit": unit})
 
     def unit_weights(self) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evaluate.did.att_gt import ATTgtResult, callaway_santanna
@@ -24,12 +25,18 @@ __all__ = ["MatchedDiDResult", "matched_did", "stacked_panel"]
 
 
 def stacked_panel(panel: pd.DataFrame, matching: CohortMatching) -> pd.DataFrame:
-    """The panel rows of every sub-experiment's matched units, with ``stack``, ``stack_unit``, ``match_weight``."""
+    """The panel rows of every sub-experiment's matched units, with ``stack``, ``stack_unit``, ``match_weight``
+    and ``match_pair`` (the matched set within its sub-experiment: a treated unit and its comparison units,
+    the cluster of Abadie and Spiess (2022) for matching without replacement; the stacked unit itself when
+    the matching has no matched sets, as with weighting or matching with replacement)."""
     unit = matching.settings["unit"]
     st = matching.stacked()
     out = st.merge(panel, on=unit, how="left", validate="many_to_many")
     out["stack_unit"] = out["stack"].astype(str) + ":" + out[unit].astype(str)
-    return out.rename(columns={"weight": "match_weight"}).drop(columns="treated")
+    sub = out["subclass"]
+    out["match_pair"] = np.where(sub.notna(), out["stack"].astype(str) + ":set" + sub.fillna(0).astype(int).astype(str),
+                                 out["stack_unit"])
+    return out.rename(columns={"weight": "match_weight"}).drop(columns=["treated", "subclass"])
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,7 +164,7 @@ def matched_did(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, coho
     if compare_unmatched:
         unmatched = callaway_santanna(panel, outcome=outcome, unit=unit, time=time, cohort=cohort,
                                       covariates=covariates, control=control, estimator=estimator,
-                                      cluster=cluster, bootstrap=bootstrap, seed=seed, anticipation=anticipation)
+                                      cluster=cluster if cluster in panel.columns else None, bootstrap=bootstrap, seed=seed, anticipation=anticipation)
     settings = dict(outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=list(covariates),
                     estimator=estimator, cluster=cl, bootstrap=int(bootstrap), seed=seed, control=control,
                     anticipation=int(anticipation))

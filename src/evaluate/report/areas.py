@@ -19,7 +19,7 @@ from evaluate.report.rounding import fmt_count, fmt_number, fmt_pct
 from evaluate.report.tables import markdown_table
 from evaluate.style import palette, style_context
 
-__all__ = ["source_callout", "treated_table", "methods_table", "detectable_sentence", "missing_table",
+__all__ = ["lead_findings", "source_callout", "treated_table", "methods_table", "detectable_sentence", "missing_table",
            "event_chart", "pupils_shares_table", "pupils_estimates_table", "pupils_area_table", "pupils_chart"]
 
 #: Display names of the LA-level methods, in table order.
@@ -363,3 +363,64 @@ def pupils_chart(pupils: Mapping[str, Any]) -> Chart:
            "comparison pupils. Mentored and matched pupils both peak in the year before mentoring and both fall "
            "afterwards; the gap between them after mentoring is the effect.")
     return Chart(fig, title, cap, alt, True)
+
+
+#: The LA-level method the key findings lead with (the others are in the section's table).
+LEAD_METHOD = "synthetic_did"
+
+
+def lead_findings(areas: Mapping[str, Any], outcome: str = "overall_absence_rate") -> list[str]:
+    """The key findings of the LA-level analysis, for the first page when it runs on DfE's real data.
+
+    The lead estimate is synthetic difference-in-differences at the actual start dates, with
+    its interval and placebo p-value, then what the design can detect against what the
+    programme could plausibly do, then the announced start.
+
+    Examples
+    --------
+    >>> from evaluate.report.areas import lead_findings
+    >>> r = {"synthetic_did": [{"cohort": "overall", "estimate": -0.16, "ci_low": -0.25, "ci_high": -0.06,
+    ...                         "p_value_placebo": 0.33}],
+    ...      "statement": "This design cannot detect an effect of the size the programme could plausibly have.",
+    ...      "detectable": {"first_phase": False, "expansion": False}}
+    >>> areas = {"source": "real", "by_start": {"actual": {"outcomes": {"overall_absence_rate": r}},
+    ...                                         "announced": {"outcomes": {"overall_absence_rate": r}}}}
+    >>> for line in lead_findings(areas):
+    ...     print("-", line)
+    - On DfE's published local-authority figures, we cannot tell whether attendance mentoring changed overall absence in the mentor areas: no effect the programme could plausibly have is large enough for this design to detect.
+    - Synthetic difference-in-differences puts the change in the LA-wide overall absence rate at -0.16 percentage points (95% interval -0.25 to -0.06; placebo p = 0.33): this design cannot detect an effect of the size the programme could plausibly have.
+    - With the announced start dates (September 2024 for the expansion) the estimate is -0.16 (95% interval -0.25 to -0.06).
+    """
+    label = LABELS.get(outcome, outcome).lower()
+    act = areas["by_start"]["actual"]["outcomes"].get(outcome, {})
+    ann = areas["by_start"].get("announced", {}).get("outcomes", {}).get(outcome, {})
+    lead = _overall(act.get(LEAD_METHOD))
+    det = act.get("detectable") or {}
+    where = ("On DfE's published local-authority figures" if areas.get("source") == "real"
+             else "On the synthetic country summed to local authorities")
+    out = []
+    if not det.get("first_phase") and not det.get("expansion"):
+        out.append(f"{where}, we cannot tell whether attendance mentoring changed {label} in the mentor areas: "
+                   "no effect the programme could plausibly have is large enough for this design to detect.")
+    if lead and lead.get("estimate", lead.get("att")) is not None:
+        est, ci = _cell(lead)
+        p = lead.get("p_value_placebo", lead.get("p_value"))
+        num = est.split(" (")[0]
+        lo, hi = lead.get("ci_low"), lead.get("ci_high")
+        ci_txt = f"95% interval {fmt_number(lo, 2)} to {fmt_number(hi, 2)}" if lo is not None and hi is not None \
+            else "no interval"
+        p_txt = f"; placebo p = {fmt_number(p, 2)}" if p is not None else ""
+        statement = str(act.get("statement") or "").rstrip(".")
+        out.append(f"Synthetic difference-in-differences puts the change in the LA-wide {label} rate at {num} "
+                   f"percentage points ({ci_txt}{p_txt})" + (f": {statement[0].lower() + statement[1:]}."
+                                                              if statement else "."))
+    else:
+        out.append(f"Synthetic difference-in-differences could not be estimated for {label}: "
+                   f"{(lead or {}).get('reason', 'not estimable')}.")
+    a_lead = _overall(ann.get(LEAD_METHOD))
+    if a_lead and a_lead.get("estimate", a_lead.get("att")) is not None:
+        lo, hi = a_lead.get("ci_low"), a_lead.get("ci_high")
+        ci_txt = f" (95% interval {fmt_number(lo, 2)} to {fmt_number(hi, 2)})" if lo is not None and hi is not None else ""
+        out.append("With the announced start dates (September 2024 for the expansion) the estimate is "
+                   f"{fmt_number(a_lead.get('estimate', a_lead.get('att')), 2)}{ci_txt}.")
+    return out

@@ -14,7 +14,7 @@ import pandas as pd
 from evaluate.report.rounding import fmt_count, fmt_number, year_label
 from evaluate.report.tables import markdown_table
 
-__all__ = ["PROGRAMME_NAMES", "caveats", "key_findings", "headline_table", "estimators_table", "subgroup_table",
+__all__ = ["PROGRAMME_NAMES", "caveats", "key_findings", "report_key_findings", "headline_table", "estimators_table", "subgroup_table",
            "bacon_table", "confidence_sentence", "effect_sentence", "design_sentence", "interval_text",
            "balance_table_md", "pretest_sentence"]
 
@@ -110,13 +110,15 @@ def confidence_sentence(outcome: Mapping[str, Any]) -> str:
     >>> outcome = results["outcomes"]["overall_absence_rate"]
     >>> from evaluate.report.findings import confidence_sentence
     >>> print(confidence_sentence(outcome))
-    Confidence in the overall absence rate estimate is moderate: other estimators disagree (Two-way fixed effects).
+    Confidence in the overall absence rate estimate is high: pre-trends, balance and the other estimators all support it.
     """
     c = outcome["confidence"]
     checks = c["checks"]
     reasons = []
     p = checks["pretrends"]["p_value"]
-    if not checks["pretrends"]["ok"]:
+    if checks["pretrends"]["ok"] is None:
+        reasons.append("the pre-trends could not be tested")
+    elif not checks["pretrends"]["ok"]:
         reasons.append("treated and comparison schools already differed in the years before joining "
                        f"(pre-trend test p {'< 0.001' if p is not None and p < 0.001 else '= ' + fmt_number(p, 3)})")
     if not checks["balance"]["ok"]:
@@ -144,16 +146,29 @@ def pretest_sentence(outcome: Mapping[str, Any]) -> str:
     >>> outcome = results["outcomes"]["overall_absence_rate"]
     >>> from evaluate.report.findings import pretest_sentence
     >>> print(pretest_sentence(outcome))
-    The joint test that all 6 pre-treatment effects are zero does not reject parallel pre-trends (chi-squared 3.8, p = 0.709).
+    The joint test that all 6 pre-treatment effects are zero does not reject parallel pre-trends (F(6, 152) = 0.61, p = 0.724).
     """
     pt = outcome["pretest"]
     if pt.get("p_value") is None:
-        return "There was no pre-treatment period to test."
+        note = pt.get("note")
+        return f"The pre-trend test is {note}." if note and note.startswith("not available") else \
+            "There was no pre-treatment period to test."
     p = pt["p_value"]
     ptxt = "< 0.001" if p < 0.001 else fmt_number(p, 3)
     verdict = "rejects" if p < 0.05 else "does not reject"
-    return (f"The joint test that all {fmt_count(pt['df'])} pre-treatment effects are zero {verdict} "
-            f"parallel pre-trends (chi-squared {fmt_number(pt['statistic'], 1)}, p {'' if p < 0.001 else '= '}{ptxt}).")
+    what = {"cells": "pre-treatment effects", "event times": "pre-treatment event-time averages",
+            "average": "pre-treatment effects' average"}.get(pt.get("tested", "cells"), "pre-treatment effects")
+    if pt.get("tested") == "average":
+        return (f"With {fmt_count(pt['treated_clusters'])} treated clusters only the average pre-treatment effect "
+                f"can be tested: the test {verdict} parallel pre-trends "
+                f"(F(1, {fmt_count(pt['df_denominator'])}) = {fmt_number(pt['statistic'], 2)}, "
+                f"p {'' if p < 0.001 else '= '}{ptxt}).")
+    if pt.get("df_denominator") is not None:
+        stat = f"F({fmt_count(pt['df'])}, {fmt_count(pt['df_denominator'])}) = {fmt_number(pt['statistic'], 2)}"
+    else:
+        stat = f"chi-squared {fmt_number(pt['statistic'], 1)}"
+    return (f"The joint test that all {fmt_count(pt['df'])} {what} are zero {verdict} "
+            f"parallel pre-trends ({stat}, p {'' if p < 0.001 else '= '}{ptxt}).")
 
 
 def design_sentence(results: Mapping[str, Any]) -> str:
@@ -211,6 +226,40 @@ def key_findings(results: Mapping[str, Any], *, max_findings: int = 6) -> list[s
     return findings[:max_findings]
 
 
+def report_key_findings(results: Mapping[str, Any], areas: Mapping[str, Any] | None = None) -> list[str]:
+    """The key findings a programme report leads with.
+
+    For mentors, when the local-authority analysis ran on DfE's real published figures
+    (``areas["source"] == "real"``), the real data lead (:func:`evaluate.report.areas.lead_findings`)
+    and the school-level findings follow, named for the data they rest on; otherwise
+    :func:`key_findings`.
+
+    Examples
+    --------
+    >>> from evaluate.report.findings import report_key_findings
+    >>> r = {"synthetic_did": [{"cohort": "overall", "estimate": -0.16, "ci_low": -0.25, "ci_high": -0.06}],
+    ...      "statement": "This design cannot detect an effect of the size the programme could plausibly have.",
+    ...      "detectable": {"first_phase": False, "expansion": False}}
+    >>> areas = {"source": "real", "by_start": {"actual": {"outcomes": {"overall_absence_rate": r}}}}
+    >>> from evaluate.did import example_school_panel
+    >>> from evaluate.findings import programme_findings
+    >>> res = programme_findings(example_school_panel(), programme="mentors", cohort="cohort",
+    ...                          outcomes=["overall_absence_rate"], synthetic=True)
+    >>> lines = report_key_findings(res, areas)
+    >>> lines[0].startswith("On DfE's published local-authority figures, we cannot tell")
+    True
+    >>> lines[2].startswith("School-level estimates (synthetic data, not real findings):")
+    True
+    """
+    school = key_findings(results)
+    if results.get("programme") != "mentors" or not areas or areas.get("source") != "real":
+        return school
+    from evaluate.report.areas import lead_findings
+
+    data = "synthetic data, not real findings" if results.get("synthetic") else "DfE's school-level files"
+    return [*lead_findings(areas)[:2], f"School-level estimates ({data}): {school[0]}", *school[1:3]]
+
+
 def headline_table(results: Mapping[str, Any], *, synthetic: bool, label: str = "tbl-headline") -> str:
     """Outcome, effect, 95% interval, days per pupil, schools, confidence: one row per outcome.
 
@@ -225,7 +274,7 @@ def headline_table(results: Mapping[str, Any], *, synthetic: bool, label: str = 
     >>> print(headline_table(results, synthetic=True))
     | Outcome | Effect (percentage points) | 95% interval | Days per pupil per year | Treated schools | Comparison schools | Confidence |
     |:---|---:|:---|---:|---:|---:|:---|
-    | Overall absence rate | 1.7 | 1.5 to 1.8 |  | 158 | 42 | moderate |
+    | Overall absence rate | 1.7 | 1.5 to 1.8 |  | 158 | 42 | high |
     <BLANKLINE>
     : Headline estimates: difference-in-differences against never-treated comparison schools, Scientific Methods Scale level 3. Negative effects are falls in absence. Synthetic data: not real findings. {#tbl-headline}
     """
@@ -310,7 +359,7 @@ def subgroup_table(outcome: Mapping[str, Any], key: str, *, synthetic: bool, lab
     >>> print(subgroup_table(outcome, "by_wave", synthetic=True, label="tbl-waves"))
     | Cohort (first year) | Effect (percentage points) | 95% interval |
     |:---|:---|:---|
-    | 2020/21 | 1.72 | 1.37 to 2.06 |
+    | 2020/21 | 1.72 | 1.36 to 2.07 |
     | 2021/22 | 1.60 | 1.31 to 1.90 |
     | 2022/23 | 1.64 | 1.31 to 1.98 |
     <BLANKLINE>
@@ -416,7 +465,6 @@ def caveats(results: Mapping[str, Any], *, max_caveats: int = 4) -> list[str]:
     >>> for note in caveats(results, max_caveats=2):
     ...     print("-", note)
     - These figures come from synthetic data made to test the pipeline; they are not findings about real schools.
-    - Estimators that weigh the comparisons differently give different answers (see the estimators section).
     """
     out: list[str] = []
     if results.get("synthetic"):
@@ -424,7 +472,7 @@ def caveats(results: Mapping[str, Any], *, max_caveats: int = 4) -> list[str]:
                    "about real schools.")
     first = next(iter(results["outcomes"].values()))
     pt = first["confidence"]["checks"]["pretrends"]
-    if not pt["ok"]:
+    if pt["ok"] is False:
         out.append("Programme and comparison schools were already on different paths before joining, so part "
                    "of the estimated effect may not be caused by the programme.")
     m = results.get("matching")

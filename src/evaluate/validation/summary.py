@@ -108,7 +108,7 @@ def validate(cfg: Config, *, worlds: Sequence[str] = DEFAULT_WORLDS, replication
                      "jobs": jobs, "robustness": robustness,
                      "scenarios": {w: WORLDS[w].scenario.to_dict() for w in worlds},
                      "design": {"matching": base.get("matching"), "panel": base.get("panel"),
-                                "outcomes": base.get("outcomes")}},
+                                "timing": base.get("design"), "outcomes": base.get("outcomes")}},
         "command": command,
         "worlds": {w: WORLDS[w].purpose for w in worlds},
         "targets": TARGETS,
