@@ -42,9 +42,11 @@ def test_days_per_pupil_closed_form():
 @pytest.mark.parametrize(("p", "imb", "others", "rating"), [
     (0.5, [], {"a": -0.5}, "high"),
     (0.5, ["x"], {"a": -0.5}, "moderate"),
-    (0.001, [], {"a": -0.5}, "moderate"),
+    (0.001, [], {"a": -0.5}, "low"),   # a failed pre-trend test caps the rating at low
     (0.001, [], {"a": 0.4}, "low"),
     (0.5, [], {"a": -3.0}, "moderate"),  # same sign, far outside the widened interval
+    (None, [], {"a": -0.5}, "moderate"),  # pre-trends not testable: never high
+    (0.5, [], {"Two-way fixed effects": 0.4}, "high"),  # TWFE is shown, not judged
 ])
 def test_confidence_rules(p, imb, others, rating):
     c = confidence(pretest_p=p, imbalanced=imb, estimates=others, headline=-0.6, ci=(-0.8, -0.4))

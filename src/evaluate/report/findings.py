@@ -476,6 +476,11 @@ def caveats(results: Mapping[str, Any], *, max_caveats: int = 4) -> list[str]:
         out.append("Programme and comparison schools were already on different paths before joining, so part "
                    "of the estimated effect may not be caused by the programme.")
     m = results.get("matching")
+    from evaluate.report.methods import balance_caveat
+
+    bal = balance_caveat(results)
+    if bal:
+        out.append(bal)
     if m:
         counts = pd.DataFrame(m["counts"])
         left = int(counts["treated"].sum() - counts["treated_matched"].sum())
