@@ -151,9 +151,9 @@ def balance_caveat(results: Mapping[str, Any], *, min_treated: int = 30) -> str 
     m = results.get("matching")
     if not m:
         return None
-    n = {int(c["cohort"]): int(c.get("treated_matched", 0)) for c in m["counts"]}
+    n = {int(c["cohort"]): int(c.get("treated_matched", 0)) for c in m.get("counts", []) if "cohort" in c}
     bad: dict[int, list[str]] = {}
-    for b in m["balance"]:
+    for b in m.get("balance", []):
         if b.get("sample") == "after" and b.get("smd") is not None and abs(b["smd"]) > 0.1:
             bad.setdefault(int(b["cohort"]), []).append(str(b["term"]))
     if not bad:
