@@ -133,12 +133,16 @@ def validate(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Replications run in parallel.")] = 2,
     robustness: Annotated[bool, typer.Option("--robustness", help="Also run HonestDiD and the placebos (slower).")]
     = False,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Ignore the replications a previous run already finished.")]
+    = False,
 ) -> None:
     """Run the whole pipeline on worlds whose answer is known and check every headline against it.
 
     Writes OUTPUT/results/validation.json (bias, RMSE, coverage, rejection rates, whether the
     key-finding sentences are right, the targets met or missed, every run); render it with
-    evaluate report --validation.
+    evaluate report --validation. Finished replications are kept in
+    WORKING/validation/replications.jsonl: an interrupted run resumes where it stopped
+    (same design, size and code), unless --fresh.
     """
     import shlex
 
@@ -153,6 +157,7 @@ def validate(
     with _progress() as bar:
         result = run_validation(cfg, worlds=names, replications=replications, schools=schools, seed=seed,
                                 jobs=jobs, robustness=robustness, command=command,
+                                checkpoint=None if fresh else cfg.working_dir / "validation" / "replications.jsonl",
                                 progress=(lambda d, n: bar("validate", d / n)) if bar else None)
     target = publish(cfg, result, cfg.output_dir / "results" / "validation.json")
     for c in result["checks"]:

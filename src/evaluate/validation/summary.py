@@ -12,6 +12,7 @@ pass/fail lines with the figures.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
@@ -36,7 +37,8 @@ PRETEST_ALPHA = 0.05
 
 def validate(cfg: Config, *, worlds: Sequence[str] = DEFAULT_WORLDS, replications: int = 100,
              schools: int = 3000, seed: int = 20261203, jobs: int = 1, robustness: bool = False,
-             progress: Callable[[int, int], None] | None = None, command: str = "") -> dict[str, Any]:
+             progress: Callable[[int, int], None] | None = None, command: str = "",
+             checkpoint: str | Path | None = None) -> dict[str, Any]:
     """Run the validation grid and return its results (records, summary, target checks, timings).
 
     Parameters
@@ -60,6 +62,10 @@ def validate(cfg: Config, *, worlds: Sequence[str] = DEFAULT_WORLDS, replication
         Called as ``progress(done, total)`` after each replication.
     command
         The command line, recorded with the results.
+    checkpoint
+        A JSON-lines file (in the working area) to which each finished replication's records
+        are appended; replications already in it (same world, seed, size and design) are not
+        run again, so an interrupted grid resumes where it stopped.
     """
     from evaluate.errors import InputError
 
@@ -81,10 +87,37 @@ def validate(cfg: Config, *, worlds: Sequence[str] = DEFAULT_WORLDS, replication
     failures: list[dict[str, Any]] = []
     done = 0
 
+    done_before: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    fingerprint = _fingerprint(base, schools, robustness)
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        if checkpoint.exists():
+            for line in checkpoint.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by an interruption
+                if row.get("fingerprint") == fingerprint:
+                    done_before[(row["world"], int(row["seed"]))] = row["records"]
+        keep = []
+        for spec in specs:
+            old = done_before.get((spec.world.name, spec.seed))
+            if old is not None:
+                records.extend(old)
+            else:
+                keep.append(spec)
+        specs = keep
+
     def _collect(spec: RunSpec, fut_result) -> None:
         nonlocal done
         try:
-            records.extend(fut_result())
+            new = fut_result()
+            records.extend(new)
+            if checkpoint is not None:
+                with open(checkpoint, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps({"fingerprint": fingerprint, "world": spec.world.name, "seed": spec.seed,
+                                         "records": new}, default=str) + "\n")
         except Exception as exc:  # noqa: BLE001 - a failed replication is recorded, not hidden
             failures.append({"world": spec.world.name, "replication": spec.replication, "seed": spec.seed,
                              "error": f"{type(exc).__name__}: {exc}"})
@@ -116,12 +149,33 @@ def validate(cfg: Config, *, worlds: Sequence[str] = DEFAULT_WORLDS, replication
         "checks": check_targets(summary, records),
         "failures": failures,
         "records": records,
-        "timing": {"seconds": elapsed, "replications_run": len(specs), "seconds_per_replication":
+        "timing": {"seconds": elapsed, "replications_run": len(specs),
+                   "replications_resumed": sum(1 for _ in done_before), "seconds_per_replication":
                    float(np.mean([r["seconds"] for r in records])) if records else None,
                    "cpus": os.cpu_count(), "python": platform.python_version(),
                    "machine": platform.platform()},
     }
     return out
+
+
+def _fingerprint(base: dict[str, Any], schools: int, robustness: bool) -> str:
+    """What makes two replications of the same world and seed the same: design, size, code."""
+    import hashlib
+
+    from evaluate.pipeline import _key
+
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        # the report layer does not change a result, except the sentences and their rounding
+        if rel.startswith("report/") and rel not in ("report/findings.py", "report/rounding.py", "report/areas.py"):
+            continue
+        if path.suffix in {".py", ".csv"} and "__pycache__" not in path.parts:
+            h.update(rel.encode())
+            h.update(path.read_bytes())
+    design = {k: base.get(k) for k in ("matching", "design", "panel", "outcomes", "programmes", "disclosure")}
+    return _key({"design": design, "schools": schools, "robustness": robustness, "code": h.hexdigest()[:16]})
 
 
 def _mean(x) -> float | None:
