@@ -27,12 +27,10 @@ from evaluate.disclosure.suppress import SUPPRESSED, TableSpec, _lines
 #: Whether the publication gate (:func:`~evaluate.disclosure.publish_json`,
 #: :func:`~evaluate.disclosure.publish_table`, :func:`~evaluate.disclosure.check_publication_area`)
 #: and :func:`scan_html` by default refuse a suppressed cell that can be narrowed down to
-#: within the threshold, as :func:`audit_table` does. ``False`` for now: ``control_table``
-#: guarantees only that no suppressed cell can be recovered exactly (two hidden cells of 1
-#: whose sum of 2 is published are each known to be 0 to 2), so the gate would refuse tables
-#: the pipeline publishes. Set it to ``True`` once ``control_table`` protects the interval
-#: (tests/disclosure/test_suppress.py has strict xfail tests that then pass and say so).
-GATE_CHECKS_INTERVAL = False
+#: within the threshold, as :func:`audit_table` does. ``True``: ``control_table`` protects
+#: the interval (:func:`evaluate.disclosure.protect.protect`), so every table it controls
+#: passes; ``False`` would check exact recovery only.
+GATE_CHECKS_INTERVAL = True
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def audit_table(published: pd.DataFrame, spec: TableSpec, rules: DisclosureRules
     interval
         Check the interval of protection too: for every suppressed count the smallest and
         largest values consistent with what is published must lie at least the threshold
-        apart (:data:`PROTECTION`), so that no cell can be narrowed down to within the
+        apart (:func:`protection`), so that no cell can be narrowed down to within the
         threshold; ``False`` checks exact recovery only.
 
     Returns
