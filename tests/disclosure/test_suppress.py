@@ -276,3 +276,7 @@ def test_the_scanner_checks_values_as_well_as_headers():
     narrow = ("<table><tr><th>Area</th><th>Pupils</th></tr><tr><td>A</td><td>c</td></tr><tr><td>B</td>"
               "<td>c</td></tr><tr><td>C</td><td>10</td></tr><tr><td>Total</td><td>12</td></tr></table>")
     assert scan_html(narrow, interval=False) == [] and len(scan_html(narrow)) == 2
+    # a column naming pupils that holds a rate or an average is not a count of pupils
+    rates = ("<table><tr><th>Outcome</th><th>Days per pupil per year</th><th>Pupils</th></tr>"
+             "<tr><td>Overall absence</td><td>0.2</td><td>3</td></tr></table>")
+    assert [(p.column, p.message) for p in scan_html(rates)] == [("Pupils", "small count shown: 3.0")]

@@ -239,6 +239,10 @@ class _Tables(HTMLParser):
 
 #: Header words that mark a column of pupil counts in a rendered table.
 PUPIL_HEADER = re.compile(r"\b(pupils?|enrolments?|children|mentored)\b", re.IGNORECASE)
+#: Header words that make a column naming pupils a rate or an average, not a count
+#: ("Days per pupil per year", "Persistent absence rate, pupils", "Share of pupils (%)").
+RATE_HEADER = re.compile(r"\b(per pupil|rates?|per ?cent|percentage|share|average|mean|median)\b|%",
+                         re.IGNORECASE)
 #: Row labels that mark a total row.
 TOTAL_LABEL = re.compile(r"^(total|all\b.*|england)$", re.IGNORECASE)
 _NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
@@ -274,7 +278,8 @@ def scan_html(html: str, rules: DisclosureRules | None = None, *, name: str = "r
 
     Pupil counts are found three ways:
 
-    - by header: columns whose header names pupils (``PUPIL_HEADER``). A row with a total
+    - by header: columns whose header names pupils (``PUPIL_HEADER``) and not a rate or an
+      average (``RATE_HEADER``: "Days per pupil per year" is not a count). A row with a total
       label (``TOTAL_LABEL``) in any other cell totals the rows above it back to the
       previous total row (or the top); within that structure no pupil count from 1 to
       threshold - 1 may be shown and no suppressed cell may be recoverable
@@ -301,7 +306,8 @@ def scan_html(html: str, rules: DisclosureRules | None = None, *, name: str = "r
     problems: list[Problem] = []
     for k, table in enumerate(html_tables(html), start=1):
         where = f"{name} table {k}"
-        pupil_cols = [c for c in table.columns if PUPIL_HEADER.search(str(c))]
+        pupil_cols = [c for c in table.columns
+                      if PUPIL_HEADER.search(str(c)) and not RATE_HEADER.search(str(c))]
         problems += _scan_values(table, pupil_cols, rules, where)
         if not pupil_cols:
             continue
