@@ -36,7 +36,7 @@ tables = st.integers(1, 6).flatmap(lambda r: st.integers(1, 5).flatmap(
     .map(lambda v: np.array(v, dtype=np.int64).reshape(r, c))))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=tables, threshold=st.sampled_from([3, 10, 25]))
 def test_no_small_count_shown_and_no_hidden_cell_narrowed_below_the_threshold(values, threshold):
     df, spec = two_way(values)

@@ -17,10 +17,14 @@ publication differ by the width at ``p``. That is the compact formulation: the s
 (HiGHS, through :func:`scipy.optimize.milp`) finds the cheapest ``x`` for which the two
 tables exist, which is exactly the audit's condition for ``p``.
 
-The protected cells start as the primary cells. A chosen complementary cell can itself be
-narrowed down (a 0 hidden beside a 3 whose sum is shown), so the hidden cells are then
-checked by linear programming, every one of them; any cell still narrower than its width
-joins the protected cells and the programme is solved again, until none is.
+The copies are generated lazily, as the cuts of Fischetti and Salazar-González are: the
+first programme only asks that no hidden cell be alone in a line (it would be exact); the
+hidden cells of its answer, the complementary ones included (a 0 hidden beside a 3 whose
+sum is shown is narrow too), are then checked by linear programming, and every cell still
+narrower than its width joins the protected cells, with its two copies, before the
+programme is solved again, until none is. The answer is optimal for the whole problem: it
+is optimal with only some of the constraints and meets all of them. Tables solved by the
+solver are kept as evidence, so a cell they already show to be wide needs no programme.
 
 The cost of hiding a cell is lexicographic: first the number of totals hidden (a total is
 hidden only when no choice of inner cells protects the block), then the number of cells,
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -76,46 +81,6 @@ def _gap(line: Line, value: Mapping[Cell, float]) -> float:
     return float(total) if np.isfinite(total) else 0.0
 
 
-def intervals(hidden: Sequence[Cell], lines: Sequence[Line], value: Mapping[Cell, float],
-              which: Sequence[Cell] | None = None) -> dict[Cell, tuple[float, float]]:
-    """The smallest and largest value of each hidden cell consistent with the lines.
-
-    Every cell not in ``hidden`` is published with its ``value``; hidden cells are
-    non-negative. ``which`` limits the cells computed (default: all hidden cells).
-    An unbounded side is ``inf``. A line whose true values do not add up (a total that
-    is not quite the sum of its parts) is taken as it is, so the true table is always
-    consistent with it.
-    """
-    pos = {c: k for k, c in enumerate(hidden)}
-    rows, rhs = [], []
-    for line in lines:
-        coef = np.zeros(len(hidden))
-        b = _gap(line, value)
-        for c, a in line:
-            if c in pos:
-                coef[pos[c]] += a
-            else:
-                b -= a * value[c]
-        if np.any(coef) and np.isfinite(b):
-            rows.append(coef)
-            rhs.append(b)
-    out: dict[Cell, tuple[float, float]] = {}
-    a_eq = np.array(rows) if rows else None
-    b_eq = np.array(rhs) if rows else None
-    for c in (hidden if which is None else which):
-        if not rows:
-            out[c] = (0.0, np.inf)
-            continue
-        cost = np.zeros(len(hidden))
-        cost[pos[c]] = 1.0
-        low = linprog(cost, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        high = linprog(-cost, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        lo = low.fun if low.status == 0 else np.nan
-        hi = -high.fun if high.status == 0 else (np.inf if high.status == 3 else np.nan)
-        out[c] = (lo, hi)
-    return out
-
-
 def _narrow(hidden: Sequence[Cell], lines: Sequence[Line], value: Mapping[Cell, float],
             need: Mapping[Cell, float], points: Sequence[Mapping[Cell, float]]) -> list[Cell]:
     """The hidden cells whose interval is narrower than ``need``.
@@ -149,6 +114,7 @@ def _narrow(hidden: Sequence[Cell], lines: Sequence[Line], value: Mapping[Cell, 
     for c in todo:
         if hi[c] - lo[c] >= need[c] - 1e-6:
             continue
+        solved = True
         for sign in (1.0, -1.0):
             cost = np.zeros(len(hidden))
             cost[pos[c]] = sign
@@ -159,7 +125,9 @@ def _narrow(hidden: Sequence[Cell], lines: Sequence[Line], value: Mapping[Cell, 
                 for d, k in pos.items():
                     lo[d] = min(lo[d], res.x[k])
                     hi[d] = max(hi[d], res.x[k])
-        if hi[c] - lo[c] < need[c] - 1e-9:
+            else:  # no table fits the lines (a published table that does not add up): the
+                solved = False  # audit cannot narrow the cell either
+        if solved and hi[c] - lo[c] < need[c] - 1e-9:
             out.append(c)
     return out
 
@@ -231,7 +199,7 @@ def _protect_block(block: list[Cell], lines: list[Line], value: dict[Cell, float
     big = float(n * n + 1)
     cost = np.array([0.0 if fixed[k] else (2 * n * big if c in totals else 0.0) + big + rank[c]
                      for k, c in enumerate(block)])
-    protected = [pos[c] for c in block if c in primary]
+    protected: list[int] = []  # cells with their two copies (lazily, as they fall short)
     extra = np.zeros(n)  # added to a width the solver reached only to within its tolerance
     spread = float(need.max())
     for _ in range(2 * n + 2):
@@ -239,7 +207,7 @@ def _protect_block(block: list[Cell], lines: list[Line], value: dict[Cell, float
         if solved is None:
             spread *= 4
             if spread > 1e6 * max(1.0, need.max()):
-                return set(block)
+                return _everything(block)
             continue
         x, points = solved
         hide = [block[k] for k in range(n) if x[k]]
@@ -255,6 +223,13 @@ def _protect_block(block: list[Cell], lines: list[Line], value: dict[Cell, float
                 extra[k] += 1.0
             else:
                 protected.append(k)
+    return _everything(block)
+
+
+def _everything(block: list[Cell]) -> set[Cell]:
+    """The last resort when the programme finds no pattern: hide the whole block."""
+    warnings.warn(f"secondary suppression found no pattern for a block of {len(block)} cells "
+                  "and hides all of them", RuntimeWarning, stacklevel=4)
     return set(block)
 
 
