@@ -243,9 +243,20 @@ def programme_timing(cfg: Config, panel, programme: str) -> dict:
     if a == "auto":
         gap = (g - f)[(g > 0) & (g <= last) & (f > 0)]
         a = int(max(0, gap.max())) if len(gap) else 0
-    late = (f > 0) & (f <= last) & ((g == 0) | (g > last))
-    excluded = sorted(panel.loc[late, "school_id"].unique().tolist()) if cfg.design.partly_exposed == "exclude" else []
-    return {"anticipation": int(a), "excluded": [int(x) for x in np.asarray(excluded)]}
+    never_own = (g == 0) | (g > last)
+    late = (f > 0) & (f <= last) & never_own
+    late_ids = set(panel.loc[late, "school_id"].unique().tolist()) if cfg.design.partly_exposed == "exclude" else set()
+    # comparison schools must be untouched by the other programme too (hub schools are not a
+    # clean comparison for mentor areas, nor mentor-area schools for hubs)
+    other = "mentors" if programme == "hubs" else "hubs"
+    of = PROGRAMME_FIRST_EXPOSED[other]
+    other_ids: set = set()
+    if cfg.design.other_programme == "exclude" and of in panel:
+        fo = pd.to_numeric(panel[of], errors="coerce").fillna(0)
+        other_ids = set(panel.loc[never_own & (fo > 0) & (fo <= last), "school_id"].unique().tolist()) - late_ids
+    excluded = sorted(late_ids | other_ids)
+    return {"anticipation": int(a), "excluded": [int(x) for x in np.asarray(excluded)],
+            "partly_exposed": len(late_ids), "other_programme": len(other_ids)}
 
 
 def programme_cluster(cfg: Config, programme: str) -> str:
@@ -343,7 +354,10 @@ def estimate_programme(cfg: Config, panel, programme: str, *, source: str | None
                              anticipation=timing["anticipation"],
                              estimator=cfg.matching.estimator if matched else "dr")
     res["timing"] = {"anticipation": timing["anticipation"], "anticipation_setting": cfg.design.anticipation,
-                     "partly_exposed": cfg.design.partly_exposed, "partly_exposed_schools_left_out": n_excluded}
+                     "partly_exposed": cfg.design.partly_exposed,
+                     "partly_exposed_schools_left_out": timing["partly_exposed"],
+                     "other_programme": cfg.design.other_programme,
+                     "other_programme_schools_left_out": timing["other_programme"]}
     v = getattr(cfg.value, p)
     res["value"] = value_findings(res, panel, cohort=PROGRAMME_COHORT[p], cost=v.cost, years=v.years,
                                   source=v.source, value_per_day=v.value_per_day)

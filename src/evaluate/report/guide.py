@@ -111,6 +111,9 @@ OPTION_NOTES: dict[str, str] = {
     "design.anticipation": "Years before a cohort's first year left out of every comparison because they "
                            "were partly exposed: `auto` (from the data: 1 for hubs joining in the summer or "
                            "spring before their cohort year) or a whole number.",
+    "design.other_programme": "Schools touched by the other programme (hub schools, for the mentors; "
+                              "schools in mentor areas, for the hubs): `exclude` them from the comparison "
+                              "group (counted), or `keep` them.",
     "design.partly_exposed": "Schools first exposed too late in the panel to form a cohort (mentor areas "
                              "from March 2025): `exclude` them from the comparison group (counted), or "
                              "`keep` them as comparison schools.",
