@@ -86,8 +86,8 @@ def test_only_the_la_chart_is_captioned_as_real_data(run):
 def test_the_key_findings_lead_with_the_real_data(run):
     """Page 1 leads with what DfE's real LA figures show, not with the synthetic school-level estimate."""
     html = (run / "reports" / "mentors.html").read_text()
-    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
-    key = text[text.index("Key findings"):]
+    body = html[html.index('<h2 id="key-findings"'):]  # the section, not its entry in the contents
+    key = " ".join(re.sub(r"<[^>]+>", " ", body).split()).replace("\u2019", "'")  # pandoc's curly apostrophe
     first = key.index("On DfE's published local-authority figures")
     school = key.index("School-level estimates (synthetic data, not real findings)")
     assert first < school
