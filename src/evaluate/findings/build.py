@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 
 from evaluate.did import bacon_decomposition, callaway_santanna, imputation, sun_abraham, twfe
-from evaluate.did.export import _f  # a finite float or None (one definition)
-from evaluate.did.results import _jsonable
 from evaluate.errors import InputError
 from evaluate.findings.judgement import confidence, sms_level
 from evaluate.matching import CohortMatching, matched_did
 from evaluate.matching.matched_did import stacked_panel
+from evaluate.numbers import finite as _f
+from evaluate.numbers import jsonable
 
 __all__ = ["OUTCOME_LABELS", "programme_findings", "days_per_pupil"]
 
@@ -350,4 +350,4 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
     }
     if matched:
         out["matching"] = matching.to_dict()
-    return _jsonable(out)
+    return jsonable(out)

@@ -272,9 +272,9 @@ class MentoringPupilsResult:
         >>> len(json.dumps(d)) > 0, [r["n_pupils"] > 0 for r in d["shares"]]
         (True, [True, True, True])
         """
-        from evaluate.did.results import _jsonable
+        from evaluate.numbers import jsonable
 
-        return _jsonable({"estimates": self.estimates, "shares": self.shares,
+        return jsonable({"estimates": self.estimates, "shares": self.shares,
                           "trajectories": self.trajectories, "counts": dict(self.counts),
                           "settings": dict(self.settings), "truth": dict(self.truth)})
 

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from evaluate.did import callaway_santanna, randomization_inference, twfe, wild_cluster_bootstrap
-from evaluate.did.results import _jsonable
 from evaluate.errors import InputError
+from evaluate.numbers import jsonable
 from evaluate.power import estimate_variance_components, mde_did
 from evaluate.synthcontrol import synthetic_control, synthetic_did
 from evaluate.synthcontrol.model import balance
@@ -380,7 +380,7 @@ def mentor_la_findings(panel: pd.DataFrame, treatment: pd.DataFrame, *,
                 "expansion_pupils_per_la": expansion_pupils_per_la, "per_pupil_effect": per_pupil_effect,
                 "la_pupils": la_pupils, "ri_draws": ri_draws, "wild_draws": wild_draws,
                 "replications": replications}
-    return _jsonable({"settings": settings, "counts": counts, "outcomes": out})
+    return jsonable({"settings": settings, "counts": counts, "outcomes": out})
 
 
 def example_mentor_panel(n_las: int = 40, *, effect: float = -0.5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from evaluate.did.results import _jsonable
+from evaluate.numbers import jsonable
 
 __all__ = ["PLANNING_EFFECTS", "power_findings", "value_findings"]
 
@@ -66,7 +66,7 @@ def value_findings(results: Mapping[str, Any], panel: pd.DataFrame, *, cohort: s
         out["value_per_day"] = value_per_day
         out["break_even_effect"] = break_even_effect(float(cost), pupils=pupils, years=float(years),
                                                      sessions_per_pupil=spp, value_per_day=float(value_per_day))
-    return _jsonable(out)
+    return jsonable(out)
 
 
 def power_findings(results: Mapping[str, Any], panel: pd.DataFrame, *, cohort: str) -> dict[str, Any]:
@@ -98,5 +98,5 @@ def power_findings(results: Mapping[str, Any], panel: pd.DataFrame, *, cohort: s
         table = planning_table(list(effects), pre=pre, post=post, sigma2=vc["sigma2"], rho=vc["rho"], ratio=1.0)
         out["outcomes"][y] = {"label": o["label"], "mde": mde, "sigma2": vc["sigma2"], "rho": vc["rho"],
                               "n_treated": h["n_treated"], "n_comparison": h["n_comparison"],
-                              "planning": _jsonable(table)}
-    return _jsonable(out)
+                              "planning": jsonable(table)}
+    return jsonable(out)

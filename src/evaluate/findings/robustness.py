@@ -16,14 +16,14 @@ from typing import Any
 
 import pandas as pd
 
-from evaluate.did.results import _jsonable
 from evaluate.errors import InputError
+from evaluate.numbers import jsonable
 
 __all__ = ["programme_robustness"]
 
 
 def _table(res) -> list[dict[str, Any]]:
-    return _jsonable(res.to_frame())
+    return jsonable(res.to_frame())
 
 
 def _run(name: str, fn: Callable[[], Any], errors: dict[str, str]):
@@ -98,7 +98,7 @@ def programme_robustness(panel: pd.DataFrame, *, programme: str, cohort: str,
 
     out["honest"] = _honest(panel, cols, cluster, errors, matching=matching)
     out["errors"] = errors
-    return _jsonable(out)
+    return jsonable(out)
 
 
 def _period_index(frame: pd.DataFrame, *, time: str, cohort: str) -> pd.DataFrame:
@@ -151,7 +151,7 @@ def _honest(panel: pd.DataFrame, cols: dict[str, str], cluster: str | None, erro
     if res is None:
         return None
     b = float(res.breakdown)
-    return {"table": _jsonable(res.to_frame()), "original": _jsonable(res.original),
+    return {"table": jsonable(res.to_frame()), "original": jsonable(res.original),
             "design": "matched" if matching is not None else "all never-treated schools",
             "event_time": "observed years",
             "breakdown": {"value": None if b != b else b, "censored": bool(res.breakdown_censored),

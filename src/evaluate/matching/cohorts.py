@@ -179,9 +179,9 @@ class CohortMatching:
         return pd.concat([b.table.assign(cohort=g) for g, b in sorted(self.balance.items())], ignore_index=True)
 
     def to_dict(self) -> dict[str, Any]:
-        from evaluate.did.results import _jsonable
+        from evaluate.numbers import jsonable
 
-        return _jsonable({"settings": dict(self.settings), "counts": self.counts(),
+        return jsonable({"settings": dict(self.settings), "counts": self.counts(),
                           "balance": self.to_frame(),
                           "caliper_width": {g: m.extra.get("caliper_width") for g, m in self.matches.items()},
                           "skipped": {g: v["reason"] for g, v in self.skipped.items()},
