@@ -27,7 +27,8 @@ import pandas as pd
 from scipy import stats
 
 from evaluate.did.aggregate import _wif
-from evaluate.did.att_gt import _se, callaway_santanna
+from evaluate.did.att_gt import callaway_santanna
+from evaluate.did.inference import influence_se as _se
 from evaluate.did.results import finish_plot, tidy_table
 from evaluate.errors import InputError
 from evaluate.sensitivity._common import (
