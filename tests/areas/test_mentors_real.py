@@ -81,3 +81,13 @@ def test_only_the_la_chart_is_captioned_as_real_data(run):
     real = [c for c in caps if "DfE, Pupil attendance in schools" in c]
     assert len(real) == 1 and SYNTHETIC_LABEL not in real[0]
     assert all(SYNTHETIC_LABEL in c for c in caps if c not in real)
+
+
+def test_the_key_findings_lead_with_the_real_data(run):
+    """Page 1 leads with what DfE's real LA figures show, not with the synthetic school-level estimate."""
+    html = (run / "reports" / "mentors.html").read_text()
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    key = text[text.index("Key findings"):]
+    first = key.index("On DfE's published local-authority figures")
+    school = key.index("School-level estimates (synthetic data, not real findings)")
+    assert first < school

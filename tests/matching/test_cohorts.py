@@ -61,7 +61,7 @@ def test_cohorts_matched_on_their_own_pre_period_and_pool():
     pool_2022 = set(ny.matches[2022].units.loc[~ny.matches[2022].units["treated"], "unit"])
     assert pool_2022 & set(d.loc[d["cohort"] == 2024, "school_id"])
     st = cm.stacked()
-    assert set(st.columns) == {"stack", "school_id", "treated", "weight"}
+    assert set(st.columns) == {"stack", "school_id", "treated", "weight", "subclass"}
     assert (st["weight"] > 0).all()
     counts = cm.counts()
     assert (counts["treated_matched"] <= counts["treated"]).all()

@@ -102,10 +102,14 @@ def confidence(*, pretest_p: float | None, imbalanced: Sequence[str], estimates:
     testable = pretest_p is not None and not (isinstance(pretest_p, float) and math.isnan(pretest_p))
     pre_ok = (pretest_p >= PRETEST_ALPHA) if testable else None  # None: the pre-trends could not be tested
     bal_ok = len(imbalanced) == 0
-    half = (ci[1] - ci[0]) / 2
-    disagree = sorted(k for k, v in estimates.items()
-                      if k not in NOT_JUDGED and v is not None and math.isfinite(v)
-                      and ((v > 0) != (headline > 0) or not (ci[0] - half <= v <= ci[1] + half)))
+    if headline is None or ci is None or ci[0] is None or ci[1] is None:
+        # no interval (one treated cluster): agreement cannot be judged, and the rating is not high
+        disagree = ["no interval for the headline"]
+    else:
+        half = (ci[1] - ci[0]) / 2
+        disagree = sorted(k for k, v in estimates.items()
+                          if k not in NOT_JUDGED and v is not None and math.isfinite(v)
+                          and ((v > 0) != (headline > 0) or not (ci[0] - half <= v <= ci[1] + half)))
     agree_ok = not disagree
     if pre_ok is False:
         rating = "low"
