@@ -34,6 +34,7 @@ from evaluate.errors import InputError
 from evaluate.sensitivity._common import (
     DEFAULT_COLUMNS,
     SensitivityResult,
+    accepts_design,
     check_settings,
     cs_settings,
     dot_chart,
@@ -91,6 +92,7 @@ def _shifted_cohorts(ucoh: pd.Series, periods: np.ndarray, shift: int,
     return mapping, dropped
 
 
+@accepts_design
 def placebo_timing(data: pd.DataFrame, *, shift: int | Sequence[int] = 1,
                    outcome: str = DEFAULT_COLUMNS["outcome"], unit: str = DEFAULT_COLUMNS["unit"],
                    time: str = DEFAULT_COLUMNS["time"], cohort: str = DEFAULT_COLUMNS["cohort"],
@@ -232,6 +234,7 @@ class PlaceboOutcomeResult(SensitivityResult):
                          title=title or "Placebo outcomes", xlabel=xlabel)
 
 
+@accepts_design
 def placebo_outcome(data: pd.DataFrame, *, outcome: str | Sequence[str], unit: str = DEFAULT_COLUMNS["unit"],
                     time: str = DEFAULT_COLUMNS["time"], cohort: str = DEFAULT_COLUMNS["cohort"],
                     covariates: Sequence[str] = (), control: str = "never", estimator: str = "dr",
@@ -350,6 +353,7 @@ class PlaceboGroupsResult(SensitivityResult):
                            xlabel=xlabel, ylabel="Draws", legend=True)
 
 
+@accepts_design
 def placebo_groups(data: pd.DataFrame, *, reps: int = 200, seed: int | None = None, sizes: str = "count",
                    outcome: str = DEFAULT_COLUMNS["outcome"], unit: str = DEFAULT_COLUMNS["unit"],
                    time: str = DEFAULT_COLUMNS["time"], cohort: str = DEFAULT_COLUMNS["cohort"],
