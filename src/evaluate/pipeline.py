@@ -289,11 +289,17 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
     record = work / ".stages" / "estimates.json"
     if not force and _cached(record, key, outputs):
         return StageOutcome("estimates", "cached", tuple(outputs))
+    from evaluate.findings.records import load_findings, write_schemas
+
     panel = estimation_panel(pd.read_parquet(panel_path))
+    write_schemas(work / "schema")
+    for path in sorted((work / "schema").glob("*.schema.json")):
+        publish(cfg, json.loads(path.read_text(encoding="utf-8")), out / "results" / "schema" / path.name)
     for i, p in enumerate(programmes):
         if progress:
             progress("estimates", i / max(1, len(programmes)))
         res, rob = estimate_programme(cfg, panel, p, source=str(panel_path))
+        load_findings(res)  # the findings contract (evaluate.findings.records): refuse a malformed result
         publish(cfg, res, out / "results" / f"{p}.json")
         publish(cfg, rob, out / "results" / f"{p}_robustness.json")
     write_json({"key": key, "settings": settings}, record)
