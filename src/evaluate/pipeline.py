@@ -383,7 +383,7 @@ def la_files(cfg: Config) -> tuple[list[Path], str]:
     writes) and then in the folders of ``$EVALUATE_DATA_ROOTS``; a folder name looks there
     only; ``synthetic`` (or nothing found) gives no files.
     """
-    from evaluate.data.la_panel import find_la_files
+    from evaluate.data.la.panel import find_la_files
     from evaluate.disclosure.paths import allowed_roots
     from evaluate.errors import ConfigError
 
@@ -414,9 +414,9 @@ def stage_areas(cfg: Config, *, force: bool = False, progress: Progress | None =
     """
     import pandas as pd
 
-    from evaluate.data.la_panel import build_la_panel
-    from evaluate.data.la_synthetic import la_panel_from_schools
-    from evaluate.findings.mentor_areas import mentor_area_results
+    from evaluate.data.la.panel import build_la_panel
+    from evaluate.data.la.synthetic import la_panel_from_schools
+    from evaluate.findings.mentors.stage import mentor_area_results
 
     mentors = cfg.programmes.mentors
     a = mentors.areas
@@ -469,7 +469,7 @@ def stage_areas(cfg: Config, *, force: bool = False, progress: Progress | None =
     publish(cfg, res, target)
     if progress:
         progress("areas", 0.8)
-    from evaluate.findings.mentor_areas import pupil_mentoring_results
+    from evaluate.findings.mentors.stage import pupil_mentoring_results
 
     publish(cfg, pupil_mentoring_results(seed=cfg.seed, rules=cfg.disclosure.rules()), pupils_target)
     write_json({"key": key, "settings": settings}, record)

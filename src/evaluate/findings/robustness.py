@@ -69,7 +69,7 @@ def programme_robustness(panel: pd.DataFrame, *, design=None, programme: str | N
     from evaluate.sensitivity.heterogeneity import heterogeneity
     from evaluate.sensitivity.leave_one_out import leave_one_out
     from evaluate.sensitivity.placebo import placebo_timing
-    from evaluate.sensitivity.power import pretrend_power_cs
+    from evaluate.sensitivity.pretrend_power import pretrend_power_cs
 
     if design is None:
         if programme is None or cohort is None:
