@@ -470,8 +470,10 @@ def stage_areas(cfg: Config, *, force: bool = False, progress: Progress | None =
     if progress:
         progress("areas", 0.8)
     from evaluate.findings.mentors.stage import pupil_mentoring_results
+    from evaluate.synthetic.pupils import mentoring_pupils
 
-    publish(cfg, pupil_mentoring_results(seed=cfg.seed, rules=cfg.disclosure.rules()), pupils_target)
+    publish(cfg, pupil_mentoring_results(mentoring_pupils(seed=cfg.seed, n_pupils=100_000), seed=cfg.seed,
+                                         rules=cfg.disclosure.rules()), pupils_target)
     write_json({"key": key, "settings": settings}, record)
     if progress:
         progress("areas", 1.0)

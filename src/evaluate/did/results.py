@@ -46,18 +46,7 @@ def tidy_table(term, estimate, se, *, n=None, level: float = 0.95, df: float | N
 
 
 
-def finish_plot(fig, ax, *, title: str, xlabel: str, ylabel: str, legend: bool = False):
-    """Label, lay out and detach a result's figure (returned, never shown)."""
-    import matplotlib.pyplot as plt
-
-    if legend:
-        ax.legend(loc="best")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+from evaluate.style import finish_plot  # noqa: E402,F401 - re-exported: every result's plot() uses it
 
 
 @dataclass(frozen=True)

@@ -300,7 +300,7 @@ class RegisterMeasures:
         """Histogram of schools' overall absence rates (academic-year rows); returns the figure."""
         import matplotlib.pyplot as plt
 
-        from evaluate.did.results import finish_plot
+        from evaluate.style import finish_plot
 
         s = self.schools[(self.schools["period"] == "year") & (self.schools["sess_possible"] > 0)]
         fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -142,12 +142,13 @@ PUPIL_SPECS = {
 }
 
 
-def pupil_mentoring_results(*, seed: int, rules: DisclosureRules | None = None, n_pupils: int = 100_000,
+def pupil_mentoring_results(pupils, *, seed: int, rules: DisclosureRules | None = None,
                             post_year: int = 2023, match_on: int = 2) -> dict[str, Any]:
-    """The pupil-level mentoring evaluation on synthetic pupils, as publishable aggregates.
+    """The pupil-level mentoring evaluation of simulated pupils, as publishable aggregates.
 
-    Synthetic pupils in mentor and comparison areas are chosen for mentoring on their high
-    absence (:func:`evaluate.synthetic.pupils.mentoring_pupils`); the naive share of mentored
+    ``pupils`` are pupils in mentor and comparison areas chosen for mentoring on their high
+    absence (:func:`evaluate.synthetic.pupils.mentoring_pupils`, run by the pipeline's areas
+    stage: the findings layer does not simulate); the naive share of mentored
     pupils whose absence fell is set beside the share among matched comparison pupils and
     the matched-pupil DiD (:func:`evaluate.findings.mentors.pupils.mentoring_did`). Every
     table passes disclosure control (:data:`PUPIL_SPECS`); no pupil-level row is returned.
@@ -156,17 +157,18 @@ def pupil_mentoring_results(*, seed: int, rules: DisclosureRules | None = None, 
     --------
     >>> from evaluate.disclosure import DisclosureRules
     >>> from evaluate.findings.mentors.stage import pupil_mentoring_results
-    >>> res = pupil_mentoring_results(seed=1, n_pupils=5_000, rules=DisclosureRules(pupil_threshold=50))
+    >>> from evaluate.synthetic.pupils import mentoring_pupils
+    >>> pupils = mentoring_pupils(seed=1, n_pupils=5_000)
+    >>> res = pupil_mentoring_results(pupils, seed=1, rules=DisclosureRules(pupil_threshold=50))
     >>> sorted(res["tables"]), res["synthetic"]
     (['by_area', 'estimates', 'shares', 'trajectories'], True)
     >>> any(r["primary"] == "c" or r["secondary"] == "c" for r in res["tables"]["by_area"]["records"])
     True
     """
     from evaluate.findings.mentors.pupils import mentoring_did
-    from evaluate.synthetic.pupils import mentoring_pupils
 
     rules = rules or DisclosureRules()
-    m = mentoring_pupils(seed=seed, n_pupils=n_pupils)
+    m = pupils
     r = mentoring_did(m.panel, post_year=post_year, match_on=match_on, truth=m.truth, seed=seed)
     d = r.to_dict()
     ment = m.panel[(m.panel["mentored"] == 1) & (m.panel["year"] == post_year)]
