@@ -153,10 +153,15 @@ class DesignSettings(_Strict):
     in it (mentor areas from March 2025, half-exposed in 2024/25) are left out of the
     comparison group (``exclude``, the default; counted in the results) or kept as
     comparison schools (``keep``).
+
+    ``other_programme``: schools touched by the other programme (hub schools, when mentors
+    are evaluated; schools in mentor areas, for hubs) are left out of the comparison group
+    (``exclude``, the default: a comparison school must be untreated) or kept (``keep``).
     """
 
     anticipation: Literal["auto"] | int = "auto"
     partly_exposed: Literal["exclude", "keep"] = "exclude"
+    other_programme: Literal["exclude", "keep"] = "exclude"
 
     @model_validator(mode="after")
     def _check(self) -> DesignSettings:

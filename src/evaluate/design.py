@@ -184,7 +184,7 @@ class Design:
         """
         m = cfg.matching
         timing = timing_of(panel, programme, anticipation=cfg.design.anticipation,
-                           partly_exposed=cfg.design.partly_exposed)
+                           partly_exposed=cfg.design.partly_exposed, other_programme=cfg.design.other_programme)
         matched = m.enabled and programme in m.programmes
         balancing = None
         if matched:
@@ -196,7 +196,10 @@ class Design:
                    estimator=m.estimator if matched else "dr", anticipation=timing["anticipation"],
                    excluded=tuple(timing["excluded"]), cluster=_cluster(cfg, programme), balancing=balancing,
                    settings={"anticipation_setting": cfg.design.anticipation,
-                             "partly_exposed": cfg.design.partly_exposed})
+                             "partly_exposed": cfg.design.partly_exposed,
+                             "other_programme": cfg.design.other_programme,
+                             "partly_exposed_schools_left_out": timing["partly_exposed"],
+                             "other_programme_schools_left_out": timing["other_programme"]})
 
 
 def _cluster(cfg: Config, programme: str) -> str:
@@ -210,22 +213,25 @@ def _cluster(cfg: Config, programme: str) -> str:
 
 
 def timing_of(panel: pd.DataFrame, programme: str, *, anticipation: str | int = "auto",
-              partly_exposed: str = "exclude", unit: str = "school_id", time: str = "year") -> dict[str, Any]:
-    """The anticipation years and the partly exposed comparison units of one programme.
+              partly_exposed: str = "exclude", other_programme: str = "exclude", unit: str = "school_id",
+              time: str = "year") -> dict[str, Any]:
+    """The anticipation years and the units left out of one programme's comparison group.
 
     ``anticipation="auto"``: the largest gap between a treated unit's cohort and its first
-    exposed year (0 when none was exposed before its cohort year). ``excluded`` (with
-    ``partly_exposed="exclude"``): the units first exposed inside the panel whose cohort
-    lies beyond it, left out of the comparison group.
+    exposed year (0 when none was exposed before its cohort year). ``excluded``: with
+    ``partly_exposed="exclude"``, the units first exposed inside the panel whose cohort lies
+    beyond it; with ``other_programme="exclude"``, the would-be comparison units touched by
+    the other programme (hub schools for mentors, mentor-area schools for hubs).
 
     Examples
     --------
     >>> import pandas as pd
     >>> from evaluate.design import timing_of
-    >>> p = pd.DataFrame({"school_id": [1, 2, 3], "year": [2024] * 3, "hub_cohort": [2024, 0, 0],
-    ...                   "hub_first_exposed_year": [2023, 2024, 0]})
+    >>> p = pd.DataFrame({"school_id": [1, 2, 3, 4], "year": [2024] * 4, "hub_cohort": [2024, 0, 0, 0],
+    ...                   "hub_first_exposed_year": [2023, 2024, 0, 0],
+    ...                   "mentor_first_exposed_year": [0, 0, 2023, 0]})
     >>> timing_of(p, "hubs")
-    {'anticipation': 1, 'excluded': [2]}
+    {'anticipation': 1, 'excluded': [2, 3], 'partly_exposed': 1, 'other_programme': 1}
     """
     cohort, first = PROGRAMME_COHORT[programme], PROGRAMME_FIRST_EXPOSED[programme]
     last = int(panel[time].max())
@@ -235,9 +241,18 @@ def timing_of(panel: pd.DataFrame, programme: str, *, anticipation: str | int = 
     if a == "auto":
         gap = (g - f)[(g > 0) & (g <= last) & (f > 0)]
         a = int(max(0, gap.max())) if len(gap) else 0
-    late = (f > 0) & (f <= last) & ((g == 0) | (g > last))
-    excluded = sorted(panel.loc[late, unit].unique().tolist()) if partly_exposed == "exclude" else []
-    return {"anticipation": int(a), "excluded": [int(x) for x in np.asarray(excluded)]}
+    never_own = (g == 0) | (g > last)
+    late = (f > 0) & (f <= last) & never_own
+    late_ids = set(panel.loc[late, unit].unique().tolist()) if partly_exposed == "exclude" else set()
+    other = "mentors" if programme == "hubs" else "hubs"
+    of = PROGRAMME_FIRST_EXPOSED[other]
+    other_ids: set = set()
+    if other_programme == "exclude" and of in panel:
+        fo = pd.to_numeric(panel[of], errors="coerce").fillna(0)
+        other_ids = set(panel.loc[never_own & (fo > 0) & (fo <= last), unit].unique().tolist()) - late_ids
+    excluded = sorted(late_ids | other_ids)
+    return {"anticipation": int(a), "excluded": [int(x) for x in np.asarray(excluded)],
+            "partly_exposed": len(late_ids), "other_programme": len(other_ids)}
 
 
 def designs_differ(a: Design, b: Design) -> Sequence[str]:

@@ -246,7 +246,8 @@ def programme_timing(cfg: Config, panel, programme: str) -> dict:
     """The anticipation years and partly exposed comparison schools (:func:`evaluate.design.timing_of`)."""
     from evaluate.design import timing_of
 
-    return timing_of(panel, programme, anticipation=cfg.design.anticipation, partly_exposed=cfg.design.partly_exposed)
+    return timing_of(panel, programme, anticipation=cfg.design.anticipation, partly_exposed=cfg.design.partly_exposed,
+                     other_programme=cfg.design.other_programme)
 
 
 def programme_cluster(cfg: Config, programme: str) -> str:
@@ -347,7 +348,9 @@ def estimate_programme(cfg: Config, panel, programme: str, *, source: str | None
                              fits=fits)
     res["timing"] = {"anticipation": design.anticipation, "anticipation_setting": cfg.design.anticipation,
                      "partly_exposed": cfg.design.partly_exposed,
-                     "partly_exposed_schools_left_out": len(design.excluded)}
+                     "partly_exposed_schools_left_out": design.settings["partly_exposed_schools_left_out"],
+                     "other_programme": cfg.design.other_programme,
+                     "other_programme_schools_left_out": design.settings["other_programme_schools_left_out"]}
     v = getattr(cfg.value, p)
     res["value"] = value_findings(res, panel, cohort=PROGRAMME_COHORT[p], cost=v.cost, years=v.years,
                                   source=v.source, value_per_day=v.value_per_day)

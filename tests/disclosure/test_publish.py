@@ -98,6 +98,11 @@ def test_rules_text_states_the_rules_and_their_sources():
     text = rules_text(DisclosureRules(pupil_threshold=10, school_threshold=5))
     assert "Counts of pupils below 10 are suppressed (c), and counts of schools below 5" in text
     assert "from 1 to 9 is replaced by `c`" in text and "less than the threshold (10) apart" in text
+    # the interval of protection in words, for the technical annex, and the gate that enforces it
+    assert "**Interval of protection.**" in text
+    assert "at least 10 for a count of pupils and 5 for a count of schools" in text
+    assert "narrowed down to a range narrower than its threshold" in text
+    assert "not yet refused" not in text
     assert "| `c` | confidential" in text and "| `low` |" in text
     assert all(f"- {s}" in text for s in SOURCES) and "explore education statistics" in text
     assert "Counts are not rounded." in text

@@ -1,4 +1,9 @@
-"""Primary and secondary suppression, checked by the independent LP audit."""
+"""Primary and secondary suppression, checked by the independent LP audit.
+
+Every controlled table must pass the audit with the interval of protection: no small count
+shown, no hidden cell recoverable, and no hidden cell narrowed down to a range narrower
+than its threshold.
+"""
 
 from __future__ import annotations
 
@@ -31,15 +36,13 @@ tables = st.integers(1, 6).flatmap(lambda r: st.integers(1, 5).flatmap(
     .map(lambda v: np.array(v, dtype=np.int64).reshape(r, c))))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=tables, threshold=st.sampled_from([3, 10, 25]))
-def test_no_published_small_count_and_no_recoverable_cell(values, threshold):
+def test_no_small_count_shown_and_no_hidden_cell_narrowed_below_the_threshold(values, threshold):
     df, spec = two_way(values)
     rules = DisclosureRules(pupil_threshold=threshold)
     out = control_table(df, spec, rules)
-    # control_table guarantees exact protection; the interval of protection is not yet
-    # guaranteed (test_control_does_not_yet_protect_the_interval)
-    assert audit_table(out.table, spec, rules, original=df, interval=False) == []
+    assert audit_table(out.table, spec, rules, original=df, interval=True) == []
     # every primary cell really was small, every visible count is the original
     for r, c in out.primary:
         assert 0 < df.at[r, c] < threshold
@@ -48,14 +51,48 @@ def test_no_published_small_count_and_no_recoverable_cell(values, threshold):
         assert (out.table.loc[shown, c].astype(float) == df.loc[shown, c].astype(float)).all()
 
 
-@settings(max_examples=200, deadline=None)
-@given(values=st.lists(st.integers(0, 40), min_size=1, max_size=12))
-def test_one_way_tables_with_a_total(values):
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.integers(0, 40), min_size=1, max_size=12), threshold=st.sampled_from([3, 10, 25]))
+def test_one_way_tables_with_a_total(values, threshold):
+    df = pd.DataFrame({"area": [f"a{i}" for i in range(len(values))] + ["Total"],
+                       "pupils": [*values, sum(values)]})
+    spec = TableSpec(counts={"pupils": "pupils"}, row_total=("area", "Total"))
+    rules = DisclosureRules(pupil_threshold=threshold)
+    out = control_table(df, spec, rules)
+    assert audit_table(out.table, spec, rules, original=df, interval=True) == []
+    # hidden parts of a shown total are each known to lie between 0 and their sum, so two or
+    # more parts summing to the threshold protect each other: the total goes only when it
+    # is itself small
+    assert (out.table["pupils"].iloc[-1] == "c") == (0 < sum(values) < threshold)
+
+
+@settings(max_examples=20, deadline=None)
+@given(values=st.lists(st.one_of(st.integers(0, 12), st.integers(13, 60)), min_size=1, max_size=4))
+def test_secondary_suppression_is_minimal_on_small_tables(values):
+    # exhaustive search over every set of further cells: none smaller (totals first, then
+    # cells) passes the audit than the one control_table chose
+    from itertools import combinations
+
     df = pd.DataFrame({"area": [f"a{i}" for i in range(len(values))] + ["Total"],
                        "pupils": [*values, sum(values)]})
     spec = TableSpec(counts={"pupils": "pupils"}, row_total=("area", "Total"))
     out = control_table(df, spec)
-    assert audit_table(out.table, spec, original=df, interval=False) == []
+    assert audit_table(out.table, spec) == []
+    total = len(values)
+
+    def cost(cells):
+        return (total in cells, len(cells))
+
+    free = [i for i in range(len(df)) if (i, "pupils") not in out.primary]
+    best = None
+    for k in range(len(free) + 1):
+        for extra in combinations(free, k):
+            t = df.astype({"pupils": object})
+            for r in [*extra, *(r for r, _ in out.primary)]:
+                t.iat[r, 1] = "c"
+            if not audit_table(t, spec) and (best is None or cost(extra) < best):
+                best = cost(extra)
+    assert cost({r for r, _ in out.secondary}) == best
 
 
 def test_the_audit_catches_primary_suppression_alone():
@@ -75,7 +112,7 @@ def test_a_bridge_between_two_blocks_is_protected():
     values = np.array([[3, 4, 50, 60], [5, 6, 70, 80], [90, 95, 2, 3], [85, 99, 4, 5]])
     df, spec = two_way(values)
     out = control_table(df, spec)
-    assert audit_table(out.table, spec, original=df, interval=False) == []
+    assert audit_table(out.table, spec, original=df) == []
     assert len(out.primary) == 8
 
 
@@ -106,6 +143,31 @@ def test_school_counts_are_kept_unless_a_threshold_is_set():
     spec = TableSpec(counts={"schools": "schools"})
     assert control_table(df, spec).table["schools"].tolist() == [2, 40]
     assert control_table(df, spec, DisclosureRules(school_threshold=3)).table["schools"].tolist() == ["c", 40]
+
+
+def test_tables_of_school_counts_go_through_the_same_gate():
+    # a headline or matching table of schools by cohort, treated and comparison, with totals:
+    # published as it is by default, controlled with the school threshold when one is set
+    df = pd.DataFrame({"cohort": ["2022", "2023", "2024", "All cohorts"], "treated": [3, 12, 25, 40],
+                       "comparison": [30, 41, 2, 73], "schools": [33, 53, 27, 113]})
+    spec = TableSpec(counts={"treated": "schools", "comparison": "schools", "schools": "schools"},
+                     column_totals={"schools": ["treated", "comparison"]}, row_total=("cohort", "All cohorts"))
+    assert control_table(df, spec).table.equals(df)
+    rules = DisclosureRules(school_threshold=5)
+    out = control_table(df, spec, rules)
+    assert {(r, c) for r, c in out.primary} == {(0, "treated"), (2, "comparison")}
+    assert audit_table(out.table, spec, rules) == []
+    assert out.table.iloc[-1].tolist() == ["All cohorts", 40, 73, 113]  # totals kept
+    # the interval of protection of a school count is the school threshold
+    assert all(audit_table(out.table, spec, DisclosureRules(school_threshold=t)) == [] for t in (2, 5))
+    # pupil counts in the same table keep their own threshold; schools stay shown without one
+    mixed = pd.DataFrame({"phase": ["Special", "AP", "Primary", "All phases"], "schools": [18, 5, 303, 326],
+                          "enrolments": [2157, 192, 83925, 86274]})
+    mspec = TableSpec(counts={"schools": "schools", "enrolments": "pupils"}, row_total=("phase", "All phases"))
+    mout = control_table(mixed, mspec, DisclosureRules(pupil_threshold=3000))
+    assert mout.table["schools"].tolist() == [18, 5, 303, 326]
+    assert mout.table["enrolments"].tolist() == ["c", "c", "c", 86274]
+    assert audit_table(mout.table, mspec, DisclosureRules(pupil_threshold=3000)) == []
 
 
 def test_control_is_idempotent():
@@ -157,13 +219,43 @@ def test_rounded_tables_are_audited_for_recovery_too():
     assert audit_table(protected.table, spec, DisclosureRules(pupil_threshold=25, round_to=5)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="control_table protects against exact recovery only; "
-                   "when it protects the interval this passes: set audit.GATE_CHECKS_INTERVAL = True")
-def test_control_does_not_yet_protect_the_interval():
+def test_control_protects_the_interval():
+    # two hidden 1s beside a shown 10 and a total of 12 would each be known to be 0 to 2;
+    # hiding the 10 as well leaves each of the three anywhere from 0 to 12
     df = pd.DataFrame({"area": ["A", "B", "C", "Total"], "pupils": [1, 1, 10, 12]})
     spec = TableSpec(counts={"pupils": "pupils"}, row_total=("area", "Total"))
     out = control_table(df, spec)
     assert audit_table(out.table, spec) == []
+    assert out.table["pupils"].tolist() == ["c", "c", "c", 12]
+    # the smallest cell that widens the interval enough is chosen, not the largest
+    more = pd.DataFrame({"area": ["A", "B", "C", "D", "E", "Total"], "pupils": [1, 1, 7, 8, 60, 77]})
+    assert control_table(more, spec).table["pupils"].tolist() == ["c", "c", "c", "c", 60, 77]
+    # a pair of small cells whose sum reaches the threshold protect each other
+    pair = control_table(pd.DataFrame({"area": ["A", "B", "C", "Total"], "pupils": [4, 6, 50, 60]}), spec)
+    assert pair.table["pupils"].tolist() == ["c", "c", 50, 60] and pair.secondary == frozenset()
+    from evaluate.disclosure import GATE_CHECKS_INTERVAL
+
+    assert GATE_CHECKS_INTERVAL  # the publication gate refuses a narrow interval
+
+
+def test_a_total_is_hidden_only_when_needed():
+    # 4 x 3 with totals, threshold 10: four small cells; two inner cells (90 and 93) protect
+    # them, no total is hidden (HiGHS without presolve once called a pattern with two
+    # hidden totals optimal here)
+    df, spec = two_way(np.array([[11, 194, 0], [88, 90, 1], [55, 3, 9], [86, 3, 93]]))
+    out = control_table(df, spec)
+    assert audit_table(out.table, spec) == []
+    assert len(out.primary) == 4 and len(out.secondary) == 2
+    assert not any(c == "total" or r == 4 for r, c in out.secondary)
+
+
+def test_secondary_suppression_is_deterministic():
+    rng = np.random.default_rng(7)
+    values = np.where(rng.random((5, 4)) < 0.4, rng.integers(0, 10, (5, 4)), rng.integers(0, 90, (5, 4)))
+    df, spec = two_way(values)
+    runs = [control_table(df, spec, DisclosureRules(pupil_threshold=10)) for _ in range(3)]
+    assert len({(r.primary, r.secondary) for r in runs}) == 1
+    assert runs[0].table.astype(str).equals(runs[1].table.astype(str))
 
 
 def test_the_scanner_checks_values_as_well_as_headers():
@@ -180,7 +272,11 @@ def test_the_scanner_checks_values_as_well_as_headers():
                    (6, "looks like a unique pupil number; pupil-level data may not be published")]
     # a table whose header names no pupils was not scanned at all before
     assert scan_html(kv.replace("7", "c").replace("4 pupils", "c pupils").replace("A123456789012", "x")) == []
-    # the interval of protection is checked in a rendered table when asked
+    # the interval of protection is checked in a rendered table (by default, as the gate does)
     narrow = ("<table><tr><th>Area</th><th>Pupils</th></tr><tr><td>A</td><td>c</td></tr><tr><td>B</td>"
               "<td>c</td></tr><tr><td>C</td><td>10</td></tr><tr><td>Total</td><td>12</td></tr></table>")
-    assert scan_html(narrow) == [] and len(scan_html(narrow, interval=True)) == 2
+    assert scan_html(narrow, interval=False) == [] and len(scan_html(narrow)) == 2
+    # a column naming pupils that holds a rate or an average is not a count of pupils
+    rates = ("<table><tr><th>Outcome</th><th>Days per pupil per year</th><th>Pupils</th></tr>"
+             "<tr><td>Overall absence</td><td>0.2</td><td>3</td></tr></table>")
+    assert [(p.column, p.message) for p in scan_html(rates)] == [("Pupils", "small count shown: 3.0")]

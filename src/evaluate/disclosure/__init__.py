@@ -2,12 +2,14 @@
 
 Every table a report shows and every CSV or JSON written for publication passes through
 one gate, :func:`control_table` (called by :func:`publish_table`, :func:`publish_json`
-and the report tables): counts of pupils below the threshold (default 10) become ``c``,
-a second cell is suppressed wherever the first could be recovered by subtraction, rates
-computed from a suppressed count are suppressed, and pupil counts can be rounded to the
-nearest 5 as DfE does. :func:`audit_table` and :func:`scan_html` check the result
-independently (exact recovery, and the interval of protection: no suppressed cell narrowed
-down to within the threshold). :func:`rules_text` states the rules and their sources for
+and the report tables): counts of pupils below the threshold (default 10) become ``c``
+(counts of schools too, when a school threshold is set), further cells are suppressed so
+that no suppressed cell can be narrowed down by subtraction to a range narrower than its
+threshold (the interval of protection, chosen by a mixed-integer programme as tau-ARGUS
+and sdcTable do), rates computed from a suppressed count are suppressed, and pupil counts
+can be rounded to the nearest 5 as DfE does. :func:`audit_table` and :func:`scan_html`
+check the result independently (exact recovery, and the interval of protection), and the
+publication gate refuses a table that fails. :func:`rules_text` states the rules and their sources for
 the technical annex. Pupil identifiers are pseudonymised with :func:`pseudonymise` before any
 intermediate file is written, and :func:`check_publication_area` keeps them out of the
 publication area. The rules come from ``disclosure:`` in ``evaluation.yml``.

@@ -27,12 +27,10 @@ from evaluate.disclosure.suppress import SUPPRESSED, TableSpec, _lines
 #: Whether the publication gate (:func:`~evaluate.disclosure.publish_json`,
 #: :func:`~evaluate.disclosure.publish_table`, :func:`~evaluate.disclosure.check_publication_area`)
 #: and :func:`scan_html` by default refuse a suppressed cell that can be narrowed down to
-#: within the threshold, as :func:`audit_table` does. ``False`` for now: ``control_table``
-#: guarantees only that no suppressed cell can be recovered exactly (two hidden cells of 1
-#: whose sum of 2 is published are each known to be 0 to 2), so the gate would refuse tables
-#: the pipeline publishes. Set it to ``True`` once ``control_table`` protects the interval
-#: (tests/disclosure/test_suppress.py has strict xfail tests that then pass and say so).
-GATE_CHECKS_INTERVAL = False
+#: within the threshold, as :func:`audit_table` does. ``True``: ``control_table`` protects
+#: the interval (:func:`evaluate.disclosure.protect.protect`), so every table it controls
+#: passes; ``False`` would check exact recovery only.
+GATE_CHECKS_INTERVAL = True
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def audit_table(published: pd.DataFrame, spec: TableSpec, rules: DisclosureRules
     interval
         Check the interval of protection too: for every suppressed count the smallest and
         largest values consistent with what is published must lie at least the threshold
-        apart (:data:`PROTECTION`), so that no cell can be narrowed down to within the
+        apart (:func:`protection`), so that no cell can be narrowed down to within the
         threshold; ``False`` checks exact recovery only.
 
     Returns
@@ -241,6 +239,10 @@ class _Tables(HTMLParser):
 
 #: Header words that mark a column of pupil counts in a rendered table.
 PUPIL_HEADER = re.compile(r"\b(pupils?|enrolments?|children|mentored)\b", re.IGNORECASE)
+#: Header words that make a column naming pupils a rate or an average, not a count
+#: ("Days per pupil per year", "Persistent absence rate, pupils", "Share of pupils (%)").
+RATE_HEADER = re.compile(r"\b(per pupil|rates?|per ?cent|percentage|share|average|mean|median)\b|%",
+                         re.IGNORECASE)
 #: Row labels that mark a total row.
 TOTAL_LABEL = re.compile(r"^(total|all\b.*|england)$", re.IGNORECASE)
 _NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
@@ -276,7 +278,8 @@ def scan_html(html: str, rules: DisclosureRules | None = None, *, name: str = "r
 
     Pupil counts are found three ways:
 
-    - by header: columns whose header names pupils (``PUPIL_HEADER``). A row with a total
+    - by header: columns whose header names pupils (``PUPIL_HEADER``) and not a rate or an
+      average (``RATE_HEADER``: "Days per pupil per year" is not a count). A row with a total
       label (``TOTAL_LABEL``) in any other cell totals the rows above it back to the
       previous total row (or the top); within that structure no pupil count from 1 to
       threshold - 1 may be shown and no suppressed cell may be recoverable
@@ -303,7 +306,8 @@ def scan_html(html: str, rules: DisclosureRules | None = None, *, name: str = "r
     problems: list[Problem] = []
     for k, table in enumerate(html_tables(html), start=1):
         where = f"{name} table {k}"
-        pupil_cols = [c for c in table.columns if PUPIL_HEADER.search(str(c))]
+        pupil_cols = [c for c in table.columns
+                      if PUPIL_HEADER.search(str(c)) and not RATE_HEADER.search(str(c))]
         problems += _scan_values(table, pupil_cols, rules, where)
         if not pupil_cols:
             continue

@@ -33,8 +33,10 @@ class DisclosureRules:
         are rounded half up to a multiple of it after suppression; totals are rounded on
         their own, so rounded cells need not add up to a rounded total (DfE's convention).
     secondary
-        Suppress further cells so that no suppressed cell can be recovered by subtraction
-        from its row, column or total. Turning this off is for testing only.
+        Suppress further cells so that no suppressed cell can be narrowed down by
+        subtraction from its rows, columns and totals to a range narrower than its
+        threshold (the interval of protection; for a count of a kind without a threshold,
+        so that it cannot be recovered exactly). Turning this off is for testing only.
 
     Examples
     --------
@@ -43,7 +45,7 @@ class DisclosureRules:
     >>> rules.threshold("pupils"), rules.threshold("schools")
     (10, None)
     >>> DisclosureRules(pupil_threshold=5, round_to=5).describe()
-    'Counts of pupils below 5 are suppressed (c); cells that would let a reader recover a suppressed cell by subtraction are suppressed too; pupil counts are rounded to the nearest 5.'
+    'Counts of pupils below 5 are suppressed (c); further cells are suppressed so that no suppressed count can be narrowed down by subtraction to a range narrower than its threshold; pupil counts are rounded to the nearest 5.'
     """
 
     pupil_threshold: int = 10
@@ -74,8 +76,8 @@ class DisclosureRules:
             parts[0] += f", and counts of schools below {self.school_threshold}"
         text = parts[0]
         if self.secondary:
-            text += ("; cells that would let a reader recover a suppressed cell by subtraction "
-                     "are suppressed too")
+            text += ("; further cells are suppressed so that no suppressed count can be narrowed "
+                     "down by subtraction to a range narrower than its threshold")
         if self.round_to:
             text += f"; pupil counts are rounded to the nearest {self.round_to}"
         return text + "."
@@ -96,6 +98,10 @@ SOURCES: tuple[str, ...] = (
     "without disclosing information about individuals (confidentiality)",
     "Hundepool A. et al., Handbook on Statistical Disclosure Control (2nd edition, 2024): primary "
     "and secondary cell suppression, audit by linear programming, protection intervals",
+    "Fischetti M. and Salazar-González J.J., 'Solving the cell suppression problem on tabular data "
+    "with linear constraints', Management Science 47(7), 2001: secondary suppression as a "
+    "mixed-integer programme with protection levels, the method of tau-ARGUS (Statistics "
+    "Netherlands) and of the R package sdcTable",
 )
 
 
@@ -120,23 +126,40 @@ def rules_text(rules: DisclosureRules | None = None) -> str:
 
     rules = rules or DisclosureRules()
     th = rules.pupil_threshold
-    school = (f"Counts of schools below {rules.school_threshold} are suppressed as well."
-              if rules.school_threshold is not None else
-              "Counts of schools are published as they are (no school threshold is set).")
-    gate = ("The publication gate refuses a table in which a suppressed cell can be narrowed down "
-            "to within the threshold." if GATE_CHECKS_INTERVAL else
+    school = ("" if rules.school_threshold is not None else
+              " Counts of schools are published as they are (no school threshold is set).")
+    gate = ("The publication gate refuses a table in which a suppressed cell can be recovered "
+            "exactly or narrowed down to a range narrower than its threshold." if GATE_CHECKS_INTERVAL else
             "The publication gate refuses a table in which a suppressed cell can be recovered exactly; "
             "that a cell can be narrowed down to within the threshold is reported by the audit but "
             "not yet refused, because secondary suppression does not yet guarantee it.")
     lines = [
         "### Disclosure control", "",
-        rules.describe() + " " + school, "",
-        f"- **Primary suppression.** A count of pupils from 1 to {th - 1} is replaced by `c`; zero is "
-        "shown, as DfE shows zeros.",
-        "- **Secondary suppression.** Further cells are replaced by `c` until no suppressed cell can "
-        "be worked out exactly from its row, column or total; a rate computed from a suppressed "
-        "count is suppressed with it." if rules.secondary else
-        "- **Secondary suppression** is switched off (for testing only).",
+        rules.describe() + school, "",
+        f"- **Primary suppression.** A count of pupils from 1 to {th - 1} is replaced by `c`"
+        + (f" (a count of schools from 1 to {rules.school_threshold - 1} too)"
+           if rules.school_threshold is not None else "")
+        + "; zero is shown, as DfE shows zeros.",
+        *([f"- **Interval of protection.** A reader who knows everything a table publishes (its "
+           "visible cells, its totals, and that no count is negative) can still work out, for each "
+           "suppressed count, the smallest and the largest value it could have. Secondary suppression "
+           "keeps the two at least the threshold apart: at least "
+           f"{th} for a count of pupils" + (f" and {rules.school_threshold} for a count of schools"
+                                            if rules.school_threshold is not None else "")
+           + ", so that no suppressed count can be narrowed down to a range narrower than the "
+           "threshold (two suppressed 1s whose sum of 2 could be worked out from a total would each "
+           "be known to be 0 to 2, so a third cell is suppressed with them). The rule applies to "
+           "every suppressed cell, the secondary ones included; a count with no threshold that is "
+           "suppressed is kept from exact recovery (a range at least 1 wide).",
+           "- **Secondary suppression.** The further cells replaced by `c` are chosen as the optimal "
+           "methods of tau-ARGUS and sdcTable choose them (the cell suppression problem, Fischetti "
+           "and Salazar-González 2001): the fewest cells that give every suppressed count its "
+           "interval of protection, a total only when no choice of inner cells can, and smaller "
+           "values before larger ones. The cells are found by a mixed-integer programme (HiGHS) "
+           "and then checked by linear programming; the same table always gives the same cells. A rate computed from a "
+           "suppressed count is suppressed with it."] if rules.secondary else
+          ["- **Secondary suppression** is switched off (for testing only): suppressed cells may be "
+           "recoverable."]),
         "- **Rounding.** " + (f"Published pupil counts are rounded half up to a multiple of "
                               f"{rules.round_to} after suppression; totals are rounded on their own."
                               if rules.round_to else "Counts are not rounded."),

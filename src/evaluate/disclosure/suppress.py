@@ -9,14 +9,14 @@ the additive structure a reader could use to subtract back to a hidden cell:
   of their group (rows with equal values in ``group_by``), column by column.
 
 Each total and its parts form a *line*. Primary suppression hides counts from 1 to
-threshold - 1. Secondary suppression then hides more cells until no hidden cell can be
-worked out exactly from the lines: first every line with exactly one hidden cell gets a
-second one (the smallest visible cell of the line, a part before the total), then the
-hidden cells of each connected block are checked by linear algebra (a hidden cell is
-recoverable when its unit vector lies in the row space of the lines' equations over the
-hidden cells) and a further cell is hidden beside each recoverable one, until none is.
-Rates computed from a hidden count are hidden too. :func:`evaluate.disclosure.audit_table`
-checks the result independently, by linear programming.
+threshold - 1 (pupils; schools too when a school threshold is set). Secondary suppression
+(:func:`evaluate.disclosure.protect.protect`) then hides the fewest further cells, totals
+last, so that no hidden cell can be narrowed down by the lines to a range narrower than
+its threshold (the *interval of protection*: a reader cannot tell a hidden 3 from 0 or
+from 10), which also means no hidden cell can be worked out exactly. It is the cell
+suppression problem of tau-ARGUS and sdcTable, solved as a mixed-integer programme with
+HiGHS and checked by linear programming. Rates computed from a hidden count are hidden
+too. :func:`evaluate.disclosure.audit_table` checks the result independently.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluate.disclosure.protect import protect
 from evaluate.disclosure.rules import CountKind, DisclosureRules
 from evaluate.errors import InputError
 
@@ -211,71 +212,17 @@ def _value(df: pd.DataFrame, cell: Cell) -> float:
     return float(v) if v is not None and v == v else np.nan
 
 
-def _components(cells: set[Cell], lines: list[list[tuple[Cell, int]]]) -> list[list[Cell]]:
-    parent = {c: c for c in cells}
-
-    def find(c: Cell) -> Cell:
-        while parent[c] != c:
-            parent[c] = parent[parent[c]]
-            c = parent[c]
-        return c
-
-    for line in lines:
-        hid = [c for c, _ in line if c in cells]
-        for a, b in zip(hid, hid[1:], strict=False):
-            parent[find(a)] = find(b)
-    comps: dict[Cell, list[Cell]] = {}
-    for c in sorted(cells):
-        comps.setdefault(find(c), []).append(c)
-    return list(comps.values())
-
-
-def recoverable(cells: set[Cell], lines: list[list[tuple[Cell, int]]]) -> set[Cell]:
-    """The hidden ``cells`` that the ``lines`` determine exactly (ignoring signs).
-
-    A hidden cell is determined when its unit vector lies in the row space of the
-    lines' coefficients restricted to the hidden cells (the visible cells move to the
-    right-hand side). Each connected block of hidden cells is checked on its own.
-    """
-    out: set[Cell] = set()
-    for comp in _components(cells, lines):
-        pos = {c: k for k, c in enumerate(comp)}
-        rows = []
-        for line in lines:
-            coef = np.zeros(len(comp))
-            hit = False
-            for c, a in line:
-                if c in pos:
-                    coef[pos[c]] = a
-                    hit = True
-            if hit:
-                rows.append(coef)
-        if not rows:
-            continue
-        a = np.array(rows)
-        # null space of A: a cell is determined iff every null-space vector is 0 there
-        _, s, vt = np.linalg.svd(a)
-        rank = int((s > 1e-9 * max(1.0, s.max(initial=0.0))).sum())
-        null = vt[rank:]
-        for c, k in pos.items():
-            if null.shape[0] == 0 or np.all(np.abs(null[:, k]) < 1e-9):
-                out.add(c)
-    return out
-
-
-def _pick(line: list[tuple[Cell, int]], hidden: set[Cell], df: pd.DataFrame) -> Cell | None:
-    """The visible cell of ``line`` to hide next: the smallest positive part, else the total."""
-    visible = [(c, a) for c, a in line if c not in hidden and not np.isnan(_value(df, c))]
-    if not visible:
-        return None
-    # parts before totals, positive before zero, then the smallest value, then position
-    visible.sort(key=lambda ca: (ca[1] < 0, _value(df, ca[0]) <= 0, _value(df, ca[0]), ca[0]))
-    return visible[0][0]
-
-
 def control_table(frame: pd.DataFrame, spec: TableSpec, rules: DisclosureRules | None = None,
                   *, name: str | None = None) -> ControlledTable:
     """Apply primary and secondary suppression (and rounding) to ``frame``.
+
+    Primary suppression hides every count from 1 to its threshold - 1. Secondary
+    suppression (:func:`evaluate.disclosure.protect.protect`) then hides the fewest further
+    cells (inner cells before totals, smaller values first) so that every hidden count keeps
+    an interval of protection: the smallest and largest values a reader can derive from the
+    published table lie at least the threshold of its kind apart (1 apart for a kind without
+    a threshold, i.e. not recoverable exactly). The result passes :func:`audit_table` with
+    ``interval=True``; the same table always gives the same cells.
 
     Parameters
     ----------
@@ -314,6 +261,14 @@ def control_table(frame: pd.DataFrame, spec: TableSpec, rules: DisclosureRules |
         A       c         c     29
         B       c         c     90
     Total      34        85    119
+
+    Two hidden 1s beside a published 10 and a total of 12 would each be known to be 0 to
+    2; the 10 is hidden too, so that each could be anything from 0 to 12:
+
+    >>> one_way = TableSpec(counts={"pupils": "pupils"}, row_total=("area", "Total"))
+    >>> small = pd.DataFrame({"area": ["A", "B", "C", "D", "Total"], "pupils": [1, 1, 10, 60, 72]})
+    >>> control_table(small, one_way).table["pupils"].tolist()
+    ['c', 'c', 'c', 60, 72]
     """
     rules = rules or DisclosureRules()
     label = name or "table"
@@ -351,28 +306,8 @@ def control_table(frame: pd.DataFrame, spec: TableSpec, rules: DisclosureRules |
     hidden = set(primary)
     lines = _lines(df, spec)
     if rules.secondary and hidden:
-        for _ in range(10 * len(df) * max(1, len(spec.counts)) + 10):
-            changed = False
-            for line in lines:
-                if sum(c in hidden for c, _ in line) == 1:
-                    pick = _pick(line, hidden, df)
-                    if pick is not None:
-                        hidden.add(pick)
-                        changed = True
-            if changed:
-                continue
-            for cell in sorted(recoverable(hidden, lines)):
-                for line in lines:
-                    if any(c == cell for c, _ in line):
-                        pick = _pick(line, hidden, df)
-                        if pick is not None:
-                            hidden.add(pick)
-                            changed = True
-                            break
-                if changed:
-                    break
-            if not changed:
-                break
+        hidden = protect(lines, {cell: _value(df, cell) for line in lines for cell, _ in line},
+                         hidden, lambda cell: float(rules.threshold(spec.counts.get(cell[1], "pupils")) or 1))
     out = df.astype({c: object for c in spec.counts})
     for r, c in hidden:
         out.iat[r, out.columns.get_loc(c)] = SUPPRESSED

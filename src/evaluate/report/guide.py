@@ -93,6 +93,25 @@ OPTION_NOTES: dict[str, str] = {
     "data.dir": "The data folder, laid out as `docs/data-formats.md` describes.",
     "data.synthetic.schools": "Number of schools of the synthetic country; empty (`null`) = the "
                               "full country, about 21,500 schools. At least 50.",
+    "data.synthetic.effect_scale": "Every programme effect of the synthetic world times this (0: the null "
+                                   "world, in which no programme does anything). 1 = the default world.",
+    "data.synthetic.selection_scale": "Hub selection on prior absence, free school meals, priority area and "
+                                      "region times this (0: members at random). 1 = the default world.",
+    "data.synthetic.unobserved_trend": "Programme schools' absence falls this many points a year more than "
+                                       "other schools' for reasons nothing observed explains (parallel "
+                                       "trends fail). 0 = the default world.",
+    "data.synthetic.heterogeneity": "Effects vary by wave, phase and exposure (`true`, the default world) or "
+                                    "are one logit effect everywhere (`false`).",
+    "design": "Timing choices of every programme's difference-in-differences.",
+    "design.anticipation": "Years before a cohort's first year left out of every comparison because they "
+                           "were partly exposed: `auto` (from the data: 1 for hubs joining in the summer or "
+                           "spring before their cohort year) or a whole number.",
+    "design.other_programme": "Schools touched by the other programme (hub schools, for the mentors; "
+                              "schools in mentor areas, for the hubs): `exclude` them from the comparison "
+                              "group (counted), or `keep` them.",
+    "design.partly_exposed": "Schools first exposed too late in the panel to form a cohort (mentor areas "
+                             "from March 2025): `exclude` them from the comparison group (counted), or "
+                             "`keep` them as comparison schools.",
     "programmes": "Which programmes are evaluated, and how their exposure is defined.",
     "programmes.hubs": "Attendance hubs (`programmes/hubs.csv`).",
     "programmes.hubs.enabled": "Evaluate the hubs (writes `results/hubs.json` and `hubs_robustness.json`).",

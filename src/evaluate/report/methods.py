@@ -61,6 +61,10 @@ def timing_paragraph(results: Mapping[str, Any]) -> str:
     if n:
         out += (f" {fmt_count(n)} schools first exposed too late in the panel to form a cohort of their own are "
                 "left out of the comparison group.")
+    o = t.get("other_programme_schools_left_out") or 0
+    if o:
+        what = "hub schools" if results.get("programme") == "mentors" else "schools in mentor areas"
+        out += f" {fmt_count(o)} {what}, touched by the other programme, are left out of the comparison group too."
     return out
 
 
