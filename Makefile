@@ -42,10 +42,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests analysis benchmarks
 
 # The researcher's guide (docs/guide/*.qmd) to output/guide/, rendered from a small example
-# run of its own (evaluate.report.guide); GUIDE_FLAGS=--pdf adds PDFs.
+# run of its own (evaluate.guide); GUIDE_FLAGS=--pdf adds PDFs.
 .PHONY: docs api
 docs: $(STAMP)
-	$(BIN)/python -m evaluate.report.guide output/guide $(GUIDE_FLAGS)
+	$(BIN)/python -m evaluate.guide output/guide $(GUIDE_FLAGS)
 
 # The API reference from the numpydoc docstrings (pdoc), to output/api/index.html.
 api: $(STAMP)

@@ -26,7 +26,7 @@ Scenarios
     growing), same referral.
     ``observed_only``: the effect, referral on the observed 2022 rate only (no latent term).
 
-Estimators (each replication; :func:`evaluate.findings.mentoring_pupils.mentoring_did`)
+Estimators (each replication; :func:`evaluate.findings.mentors.pupils.mentoring_did`)
     ``before-after``: the mentored pupils' mean change 2022 -> 2023.
     ``DiD unmatched``: minus the mean change of all pupils in the areas without mentors.
     ``matched DiD, 1 pre-year`` / ``2 pre-years``: minus the change of comparison pupils
@@ -60,7 +60,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from evaluate.findings.mentoring_pupils import mentoring_did
+from evaluate.findings.mentors.pupils import mentoring_did
 from evaluate.synthetic.pupils import mentoring_pupils
 
 __all__ = ["ESTIMATORS", "SCENARIOS", "Scenario", "estimate", "main", "replication_seed", "run", "shares_table",

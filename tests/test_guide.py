@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluate import guide as built
 from evaluate.config import Config
 from evaluate.report import guide
 
@@ -40,7 +41,7 @@ def _text(html: str) -> str:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("guide")
-    guide.render_guide(out / "html", engine="bridge", run_dir=out / "run")
+    built.render_guide(out / "html", engine="bridge", run_dir=out / "run")
     return out / "html"
 
 
@@ -85,7 +86,7 @@ def test_r_parity_page_compares_when_the_data_are_there(rendered):
 def test_r_parity_page_renders_without_the_shared_data(tmp_path, rendered):
     empty = tmp_path / "no-shared-data"
     empty.mkdir()
-    guide.render_guide(tmp_path / "html", engine="bridge", run_dir=rendered.parent / "run",
+    built.render_guide(tmp_path / "html", engine="bridge", run_dir=rendered.parent / "run",
                        pages=["reproducing-r-did"], env={"EVALUATE_SHARED_DATA": str(empty)})
     html = (tmp_path / "html" / "reproducing-r-did.html").read_text(encoding="utf-8")
     text = _text(html)

@@ -114,3 +114,38 @@ def test_panel_counts_are_consistent(runs):
     assert (panel["hub_cohort"] >= 0).all()
     assert set(panel["year"]) >= {2016, 2018, 2021, 2024}
     assert 2019 not in set(panel["year"])
+
+
+def test_every_programme_result_validates_against_its_published_schema(runs):
+    """The findings contract: each results/<programme>.json validates against
+    results/schema/programme_findings.schema.json (jsonschema, independent of pydantic) and
+    loads as typed records."""
+    import jsonschema
+
+    from evaluate.findings.records import load_findings
+
+    tmp = runs[0]
+    schema = json.loads((tmp / "out1" / "results" / "schema" / "programme_findings.schema.json").read_text())
+    for p in ("hubs", "mentors"):
+        data = json.loads((tmp / "out1" / "results" / f"{p}.json").read_text())
+        jsonschema.validate(data, schema)
+        f = load_findings(data)
+        assert f.programme == p and f.headline_outcome.headline.n_treated > 0
+    broken = json.loads((tmp / "out1" / "results" / "hubs.json").read_text())
+    del broken["outcomes"]["overall_absence_rate"]["headline"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_the_estimates_read_the_matching_the_match_stage_saved(runs):
+    """The matched sample is computed once: the headline's comparison schools are the match stage's."""
+    from evaluate.matching import CohortMatching
+
+    tmp = runs[0]
+    cm = CohortMatching.load(tmp / "work" / "out1" / "matching" / "hubs")
+    hubs = json.loads((tmp / "out1" / "results" / "hubs.json").read_text())
+    matched = {int(c["cohort"]): int(c["treated_matched"]) for c in hubs["matching"]["counts"]}
+    assert matched == {int(c["cohort"]): int(c["treated_matched"]) for c in cm.to_dict()["counts"]}
+    # and the configured estimator and cluster reach the headline (not only matching_hubs.json)
+    assert hubs["estimator"] == "dr" and hubs["cluster"] == "match_pair"
+    assert hubs["settings"]["balancing"]["level"] == "mean"

@@ -186,7 +186,7 @@ def report(
 
     cfg = load_config(_config_path(config))
     if guide:
-        from evaluate.report.guide import render_guide
+        from evaluate.guide import render_guide
 
         chosen = list(fmt or []) + [f.strip() for f in (to or "").split(",") if f.strip()]
         # the guide's example run is working data: it lives in the working area, not beside the guide
@@ -441,7 +441,7 @@ def data_check(
     read at all (one line naming the file, column and row; the other files are still
     checked).
     """
-    from evaluate.data.check import check_file
+    from evaluate.check import check_file
 
     summaries, unreadable = [], 0
     for f in files:

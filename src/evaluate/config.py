@@ -60,7 +60,7 @@ class DataSettings(_Strict):
 
 
 class AreaSettings(_Strict):
-    """The mentor programme at local-authority level (``evaluate.findings.mentor_areas``).
+    """The mentor programme at local-authority level (``evaluate.findings.mentors.stage``).
 
     ``la_data: auto`` uses the real DfE LA attendance files when they can be found: first in
     the project's ``data/la/`` folder (where ``evaluate data fetch`` puts them), then in the

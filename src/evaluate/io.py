@@ -17,6 +17,8 @@ from typing import IO, Any
 
 import pandas as pd
 
+from evaluate.numbers import json_default
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -73,25 +75,9 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
 def write_json(obj: Any, path: str | Path) -> Path:
     """Write ``obj`` as pretty, key-sorted JSON atomically."""
     with atomic_open(path) as fh:
-        json.dump(obj, fh, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
+        json.dump(obj, fh, indent=2, sort_keys=True, ensure_ascii=False, default=json_default)
         fh.write("\n")
     return Path(path)
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, (Path,)):
-        return str(obj)
-    if isinstance(obj, pd.Timestamp):
-        return obj.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

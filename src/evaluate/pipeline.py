@@ -34,7 +34,7 @@ def publish(cfg: Config, obj: object, path: Path) -> Path:
 STAGES: tuple[str, ...] = ("data", "panel", "match", "estimates", "areas")
 
 #: The cohort column of each programme in the panel.
-PROGRAMME_COHORT = {"hubs": "hub_cohort", "mentors": "mentor_cohort"}
+from evaluate.design import PROGRAMME_COHORT  # noqa: E402,F401 - re-exported
 
 
 @dataclass(frozen=True)
@@ -151,8 +151,9 @@ def stage_panel(cfg: Config, *, force: bool = False, progress: Progress | None =
 def stage_match(cfg: Config, *, force: bool = False, progress: Progress | None = None) -> StageOutcome:
     """Match each programme's cohorts, estimate the matched DiD per outcome, write balance and counts.
 
-    Writes, per programme, ``OUTPUT/matching/<programme>_matched.csv`` (the stacked matched
-    sample: cohort, school, treated, weight), ``OUTPUT/matching/<programme>_units.csv`` (every
+    Writes, per programme, ``WORKING/matching/<programme>/`` (the matching itself, which the
+    estimates stage reads back), ``WORKING/matching/<programme>_matched.csv`` (the stacked matched
+    sample: cohort, school, treated, weight), ``WORKING/matching/<programme>_units.csv`` (every
     candidate of every cohort with its score, weight and the reason it was left out) and
     ``OUTPUT/results/matching_<programme>.json`` (settings, counts, balance tables, matched
     and unmatched Callaway-Sant'Anna estimates per outcome).
@@ -172,24 +173,28 @@ def stage_match(cfg: Config, *, force: bool = False, progress: Progress | None =
     outputs = []
     for p in programmes:
         outputs += [work / "matching" / f"{p}_matched.csv", work / "matching" / f"{p}_units.csv",
-                    out / "results" / f"matching_{p}.json"]
-    settings = {"matching": m.model_dump(mode="json"), "outcomes": list(cfg.outcomes), "seed": cfg.seed,
-                "panel": sha256_file(panel_path), "version": _package_version()}
-    key = _key(settings)
+                    work / "matching" / p / "matching.json", out / "results" / f"matching_{p}.json"]
+    key = _match_key(cfg, panel_path)
+    settings = {"matching": m.model_dump(mode="json"), "design": cfg.design.model_dump(mode="json"),
+                "outcomes": list(cfg.outcomes), "seed": cfg.seed}
     record = work / ".stages" / "match.json"
     if not force and _cached(record, key, outputs):
         return StageOutcome("match", "cached", tuple(outputs))
-    panel = pd.read_parquet(panel_path)
+    from evaluate.design import Design
+
+    panel = estimation_panel(pd.read_parquet(panel_path))
     source = str(panel_path)
     for i, p in enumerate(programmes):
         if progress:
             progress("match", i / max(1, len(programmes)))
-        cohort = PROGRAMME_COHORT[p]
-        cm = _cohort_matching(cfg, panel, p, source=source)
+        design = Design.from_config(cfg, p, panel)
+        cm = design.match(panel, source=source)
+        cm.save(work / "matching" / p)  # the estimates stage reads this very sample
         estimates = {}
         for y in cfg.outcomes:
-            res = matched_did(panel, outcome=y, unit="school_id", time="year", cohort=cohort, matching=cm,
-                              estimator=m.estimator, cluster=m.cluster)
+            res = matched_did(design.sample(panel), outcome=y, unit=design.unit, time=design.time,
+                              cohort=design.cohort, matching=cm, estimator=design.estimator,
+                              cluster=design.cluster, anticipation=design.anticipation)
             estimates[y] = {k: v for k, v in res.to_dict().items() if k != "matching"}
         (work / "matching").mkdir(parents=True, exist_ok=True)
         with atomic_path(work / "matching" / f"{p}_matched.csv") as tmp:
@@ -197,66 +202,52 @@ def stage_match(cfg: Config, *, force: bool = False, progress: Progress | None =
         units = pd.concat([mr.units.assign(cohort=g) for g, mr in sorted(cm.matches.items())], ignore_index=True)
         with atomic_path(work / "matching" / f"{p}_units.csv") as tmp:
             units.rename(columns={"unit": "school_id"}).to_csv(tmp, index=False)
-        publish(cfg, {"programme": p, "cohort_column": cohort, **cm.to_dict(), "estimates": estimates},
-                out / "results" / f"matching_{p}.json")
+        publish(cfg, {"programme": p, "cohort_column": design.cohort, "design": design.to_dict(), **cm.to_dict(),
+                      "estimates": estimates}, out / "results" / f"matching_{p}.json")
     write_json({"key": key, "settings": settings}, record)
     if progress:
         progress("match", 1.0)
     return StageOutcome("match", "ran", tuple(outputs))
 
 
+def _match_key(cfg: Config, panel_path: Path) -> str:
+    """The key of the match stage: its settings, the panel and the code (shared with the estimates stage)."""
+    return _key({"matching": cfg.matching.model_dump(mode="json"), "design": cfg.design.model_dump(mode="json"),
+                 "outcomes": list(cfg.outcomes), "seed": cfg.seed, "panel": sha256_file(panel_path),
+                 "version": _package_version()})
+
+
+def saved_matching(cfg: Config, programme: str):
+    """The matching the match stage saved for ``programme``, if it is current (same key), else ``None``."""
+    from evaluate.matching import CohortMatching
+
+    work = cfg.working_dir
+    folder = work / "matching" / programme / "matching.json"
+    record = work / ".stages" / "match.json"
+    panel_path = work / "panel" / "panel_year.parquet"
+    if not folder.exists() or not record.exists() or not panel_path.exists():
+        return None
+    try:
+        if json.loads(record.read_text(encoding="utf-8")).get("key") != _match_key(cfg, panel_path):
+            return None
+    except (OSError, ValueError):
+        return None
+    return CohortMatching.load(folder.parent)
+
+
 def _cohort_matching(cfg: Config, panel, programme: str, *, source: str | None = None):
     """The configured cohort matching of one programme (deterministic: the same in every stage)."""
-    from evaluate.matching import match_cohorts
+    from evaluate.design import Design
 
-    m = cfg.matching
-    timing = programme_timing(cfg, panel, programme)
-    return match_cohorts(panel, unit="school_id", time="year", cohort=PROGRAMME_COHORT[programme],
-                         outcomes=m.outcomes, covariates=m.covariates, exact=m.exact, control=m.control,
-                         pre_years=m.pre_years, level=m.level, distance=m.distance, ratio=m.ratio,
-                         replace=m.replace, caliper=m.caliper, discard=m.discard, sd=m.sd, seed=cfg.seed,
-                         method=m.method, anticipation=timing["anticipation"], exclude=timing["excluded"],
-                         terms=m.terms,
-                         source=source)
-
-
-#: The first-exposed-year column of each programme in the panel.
-PROGRAMME_FIRST_EXPOSED = {"hubs": "hub_first_exposed_year", "mentors": "mentor_first_exposed_year"}
+    return Design.from_config(cfg, programme, panel).match(panel, source=source)
 
 
 def programme_timing(cfg: Config, panel, programme: str) -> dict:
-    """The anticipation years and the partly exposed comparison schools of one programme.
+    """The anticipation years and partly exposed comparison schools (:func:`evaluate.design.timing_of`)."""
+    from evaluate.design import timing_of
 
-    ``anticipation``: ``design.anticipation``, or with ``auto`` the largest gap between a
-    treated school's cohort and its first exposed year. ``excluded``: the schools first
-    exposed inside the panel whose cohort lies beyond it (``design.partly_exposed:
-    exclude``), left out of the comparison group.
-    """
-    import numpy as np
-    import pandas as pd
-
-    cohort, first = PROGRAMME_COHORT[programme], PROGRAMME_FIRST_EXPOSED[programme]
-    last = int(panel["year"].max())
-    g = pd.to_numeric(panel[cohort], errors="coerce").fillna(0)
-    f = pd.to_numeric(panel[first], errors="coerce").fillna(0) if first in panel else g
-    a = cfg.design.anticipation
-    if a == "auto":
-        gap = (g - f)[(g > 0) & (g <= last) & (f > 0)]
-        a = int(max(0, gap.max())) if len(gap) else 0
-    never_own = (g == 0) | (g > last)
-    late = (f > 0) & (f <= last) & never_own
-    late_ids = set(panel.loc[late, "school_id"].unique().tolist()) if cfg.design.partly_exposed == "exclude" else set()
-    # comparison schools must be untouched by the other programme too (hub schools are not a
-    # clean comparison for mentor areas, nor mentor-area schools for hubs)
-    other = "mentors" if programme == "hubs" else "hubs"
-    of = PROGRAMME_FIRST_EXPOSED[other]
-    other_ids: set = set()
-    if cfg.design.other_programme == "exclude" and of in panel:
-        fo = pd.to_numeric(panel[of], errors="coerce").fillna(0)
-        other_ids = set(panel.loc[never_own & (fo > 0) & (fo <= last), "school_id"].unique().tolist()) - late_ids
-    excluded = sorted(late_ids | other_ids)
-    return {"anticipation": int(a), "excluded": [int(x) for x in np.asarray(excluded)],
-            "partly_exposed": len(late_ids), "other_programme": len(other_ids)}
+    return timing_of(panel, programme, anticipation=cfg.design.anticipation, partly_exposed=cfg.design.partly_exposed,
+                     other_programme=cfg.design.other_programme)
 
 
 def programme_cluster(cfg: Config, programme: str) -> str:
@@ -270,13 +261,9 @@ def programme_cluster(cfg: Config, programme: str) -> str:
     in ``evaluation.yml`` overrides it for the matched programmes (``hub_cluster``: by hub, for
     inference to a wider population of hubs).
     """
-    if cfg.matching.cluster and programme in cfg.matching.programmes:
-        return cfg.matching.cluster
-    if programme == "hubs":
-        matched = cfg.matching.enabled and programme in cfg.matching.programmes
-        return "match_pair" if matched and not cfg.matching.replace and cfg.matching.method == "nearest" \
-            else "school_id"
-    return "la_code"
+    from evaluate.design import _cluster
+
+    return _cluster(cfg, programme)
 
 
 def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | None = None) -> StageOutcome:
@@ -303,11 +290,17 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
     record = work / ".stages" / "estimates.json"
     if not force and _cached(record, key, outputs):
         return StageOutcome("estimates", "cached", tuple(outputs))
+    from evaluate.findings.records import load_findings, write_schemas
+
     panel = estimation_panel(pd.read_parquet(panel_path))
+    write_schemas(work / "schema")
+    for path in sorted((work / "schema").glob("*.schema.json")):
+        publish(cfg, json.loads(path.read_text(encoding="utf-8")), out / "results" / "schema" / path.name)
     for i, p in enumerate(programmes):
         if progress:
             progress("estimates", i / max(1, len(programmes)))
         res, rob = estimate_programme(cfg, panel, p, source=str(panel_path))
+        load_findings(res)  # the findings contract (evaluate.findings.records): refuse a malformed result
         publish(cfg, res, out / "results" / f"{p}.json")
         publish(cfg, rob, out / "results" / f"{p}_robustness.json")
     write_json({"key": key, "settings": settings}, record)
@@ -329,44 +322,42 @@ def estimation_panel(panel):
 
 
 def estimate_programme(cfg: Config, panel, programme: str, *, source: str | None = None,
-                       robustness: bool = True, fits: dict | None = None) -> tuple[dict, dict | None]:
+                       robustness: bool = True, fits: dict | None = None,
+                       use_saved: bool = True) -> tuple[dict, dict | None]:
     """The findings (and robustness checks) of one programme, as the estimates stage publishes them.
 
     ``panel`` is :func:`estimation_panel` of the school-year panel. ``fits``, if given, is
     filled with the headline fits per outcome (:func:`evaluate.findings.programme_findings`).
     Returns ``(findings, robustness)``; robustness is ``None`` when ``robustness=False``.
     """
+    from evaluate.design import Design
     from evaluate.findings import programme_findings
     from evaluate.findings.planning import power_findings, value_findings
     from evaluate.findings.robustness import programme_robustness
 
     p = programme
-    timing = programme_timing(cfg, panel, p)
-    n_excluded = len(timing["excluded"])
-    if n_excluded:
-        panel = panel[~panel["school_id"].isin(timing["excluded"])]
-    matched = cfg.matching.enabled and p in cfg.matching.programmes
-    cm = _cohort_matching(cfg, panel, p, source=source) if matched else None
-    cluster = programme_cluster(cfg, p)
+    design = Design.from_config(cfg, p, panel)
+    panel = design.sample(panel)
+    cm = None
+    if design.matched:
+        # the very sample the match stage made, when it is current; otherwise matched here
+        cm = saved_matching(cfg, p) if use_saved else None
+        cm = cm if cm is not None else design.match(panel, source=source)
     synthetic = cfg.data.source == "synthetic"
-    res = programme_findings(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcomes=cfg.outcomes,
-                             matching=cm, cluster=cluster, synthetic=synthetic, fits=fits,
-                             anticipation=timing["anticipation"],
-                             estimator=cfg.matching.estimator if matched else "dr")
-    res["timing"] = {"anticipation": timing["anticipation"], "anticipation_setting": cfg.design.anticipation,
+    res = programme_findings(panel, design=design, outcomes=cfg.outcomes, matching=cm, synthetic=synthetic,
+                             fits=fits)
+    res["timing"] = {"anticipation": design.anticipation, "anticipation_setting": cfg.design.anticipation,
                      "partly_exposed": cfg.design.partly_exposed,
-                     "partly_exposed_schools_left_out": timing["partly_exposed"],
+                     "partly_exposed_schools_left_out": design.settings["partly_exposed_schools_left_out"],
                      "other_programme": cfg.design.other_programme,
-                     "other_programme_schools_left_out": timing["other_programme"]}
+                     "other_programme_schools_left_out": design.settings["other_programme_schools_left_out"]}
     v = getattr(cfg.value, p)
     res["value"] = value_findings(res, panel, cohort=PROGRAMME_COHORT[p], cost=v.cost, years=v.years,
                                   source=v.source, value_per_day=v.value_per_day)
     res["power"] = power_findings(res, panel, cohort=PROGRAMME_COHORT[p])
     rob = None
     if robustness:
-        rob = programme_robustness(panel, programme=p, cohort=PROGRAMME_COHORT[p], outcome=cfg.outcomes[0],
-                                   cluster=cluster if cluster in panel.columns else "school_id", matching=cm,
-                                   synthetic=synthetic)
+        rob = programme_robustness(panel, design=design, outcome=cfg.outcomes[0], matching=cm, synthetic=synthetic)
     return res, rob
 
 
@@ -395,7 +386,7 @@ def la_files(cfg: Config) -> tuple[list[Path], str]:
     writes) and then in the folders of ``$EVALUATE_DATA_ROOTS``; a folder name looks there
     only; ``synthetic`` (or nothing found) gives no files.
     """
-    from evaluate.data.la_panel import find_la_files
+    from evaluate.data.la.panel import find_la_files
     from evaluate.disclosure.paths import allowed_roots
     from evaluate.errors import ConfigError
 
@@ -426,9 +417,9 @@ def stage_areas(cfg: Config, *, force: bool = False, progress: Progress | None =
     """
     import pandas as pd
 
-    from evaluate.data.la_panel import build_la_panel
-    from evaluate.data.la_synthetic import la_panel_from_schools
-    from evaluate.findings.mentor_areas import mentor_area_results
+    from evaluate.data.la.panel import build_la_panel
+    from evaluate.data.la.synthetic import la_panel_from_schools
+    from evaluate.findings.mentors.stage import mentor_area_results
 
     mentors = cfg.programmes.mentors
     a = mentors.areas
@@ -481,9 +472,11 @@ def stage_areas(cfg: Config, *, force: bool = False, progress: Progress | None =
     publish(cfg, res, target)
     if progress:
         progress("areas", 0.8)
-    from evaluate.findings.mentor_areas import pupil_mentoring_results
+    from evaluate.findings.mentors.stage import pupil_mentoring_results
+    from evaluate.synthetic.pupils import mentoring_pupils
 
-    publish(cfg, pupil_mentoring_results(seed=cfg.seed, rules=cfg.disclosure.rules()), pupils_target)
+    publish(cfg, pupil_mentoring_results(mentoring_pupils(seed=cfg.seed, n_pupils=100_000), seed=cfg.seed,
+                                         rules=cfg.disclosure.rules()), pupils_target)
     write_json({"key": key, "settings": settings}, record)
     if progress:
         progress("areas", 1.0)

@@ -90,3 +90,17 @@ def style_context() -> Iterator[None]:
     with mpl.rc_context():
         sns.set_theme(style="ticks", palette=palette(), rc=rc_params())
         yield
+
+
+def finish_plot(fig, ax, *, title: str, xlabel: str, ylabel: str, legend: bool = False):
+    """Label, lay out and detach a result's figure (returned, never shown)."""
+    import matplotlib.pyplot as plt
+
+    if legend:
+        ax.legend(loc="best")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

@@ -24,7 +24,7 @@ EVALUATE_CORRUPTION_TALLY=1): 237 refused with an InputError, 159 with breaches 
 112 read the same, 7 read with every difference recorded as a symbol; 0 tracebacks;
 about 35 s.
 
-For each corrupted CSV, ``evaluate data check``'s reader (:func:`evaluate.data.check.inspect`)
+For each corrupted CSV, ``evaluate data check``'s reader (:func:`evaluate.check.inspect`)
 either raises an :class:`~evaluate.errors.InputError` naming the file (and, for a
 corruption in one row, that row and a column), or lists breaches (each naming file,
 column and row; one of them the corrupted row), or reads a result equal to the clean
@@ -53,7 +53,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evaluate.data.check import inspect
+from evaluate.check import inspect
 from evaluate.data.invariants import FORMATS
 from evaluate.errors import InputError
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluate.data.check import check_file, inspect
+from evaluate.check import check_file, inspect
 from evaluate.data.invariants import FORMATS, breaches, describe, enforce
 from evaluate.errors import InputError
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluate.data.la_codes import harmonise_codes
-from evaluate.data.la_panel import (
+from evaluate.data.la.codes import harmonise_codes
+from evaluate.data.la.panel import (
     PANEL_COLUMNS,
     SUPPRESSED,
     add_treatment,
@@ -21,7 +21,7 @@ from evaluate.data.la_panel import (
     mentor_treatment,
     read_public_priority_areas,
 )
-from evaluate.data.la_read import read_la_releases
+from evaluate.data.la.read import read_la_releases
 from evaluate.errors import InputError
 
 # the real files sit in ../shared/data beside the repository (as in tests/data/conftest.py)
@@ -410,7 +410,7 @@ def test_real_treatment_cohorts(real):
 
 def test_differencing_matches_a_loop_oracle():
     """Random releases (suppression, revisions, jumps) against a plain loop written apart."""
-    from evaluate.data.la_panel import COUNT_COLUMNS, MAX_FILL, difference_ytd, schedules
+    from evaluate.data.la.panel import COUNT_COLUMNS, MAX_FILL, difference_ytd, schedules
 
     rng = np.random.default_rng(7)
     ends = pd.date_range("2023-09-15", periods=12, freq="14D")
@@ -512,7 +512,7 @@ def test_no_term_or_fortnight_rate_rests_on_holiday_weeks():
     more were seen): their rates are set missing with a reason, the counts kept."""
     if not (SHARED / "attendance_la_weekly_panel.csv.gz").exists():
         pytest.skip(f"real LA files not in {SHARED}")
-    from evaluate.data.la_panel import HOLIDAY, build_la_panel, find_la_files
+    from evaluate.data.la.panel import HOLIDAY, build_la_panel, find_la_files
 
     lp = build_la_panel(find_la_files(SHARED), period_types=("term", "fortnight"))
     rates = lp.panel[["overall_absence_rate", "authorised_absence_rate", "unauthorised_absence_rate"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluate.data.check import check_file
+from evaluate.check import check_file
 from evaluate.data.ees import read_ees
 from evaluate.data.gias import read_links, resolve_school_ids
 

@@ -15,7 +15,7 @@ import statsmodels.api as sm
 from evaluate.disclosure import KEY_ENV as PSEUDONYM_KEY_ENV
 from evaluate.disclosure import pseudonymise, write_pupil_panel
 from evaluate.errors import InputError
-from evaluate.findings.mentoring_pupils import (
+from evaluate.findings.mentors.pupils import (
     _cluster_wls,
     mentoring_did,
     naive_share_improved,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from evaluate.errors import InputError
-from evaluate.findings.mentors_la import example_mentor_panel, mentor_la_findings, plausible_effect
+from evaluate.findings.mentors.la import example_mentor_panel, mentor_la_findings, plausible_effect
 
 FAST = dict(ri_draws=19, wild_draws=99, replications=20, seed=1)
 
@@ -87,8 +87,8 @@ def test_real_la_panel_year_level():
                   or Path(__file__).resolve().parents[2].parent / "shared" / "data")
     if not shared.is_dir():
         pytest.skip(f"real data folder {shared} absent")
-    from evaluate.data.la_panel import build_la_panel, find_la_files
-    from evaluate.data.la_treatment import add_treatment, mentor_treatment
+    from evaluate.data.la.panel import build_la_panel, find_la_files
+    from evaluate.data.la.treatment import add_treatment, mentor_treatment
 
     files = find_la_files(shared)
     if not files:
@@ -109,7 +109,7 @@ def test_real_la_panel_year_level():
 def test_matched_comparison_las_are_nearest_within_region():
     import pandas as pd
 
-    from evaluate.findings.mentors_la import _matched_controls, phase_mix
+    from evaluate.findings.mentors.la import _matched_controls, phase_mix
 
     panel, tr = example_mentor_panel(seed=0)
     # add phase rows so the phase mix is a matching covariate

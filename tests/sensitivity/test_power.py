@@ -12,7 +12,11 @@ from tests.sensitivity._panel import simulate_panel
 
 from evaluate.did import callaway_santanna
 from evaluate.errors import InputError
-from evaluate.sensitivity.power import detectable_noncentrality, pretrend_power, pretrend_power_cs
+from evaluate.sensitivity.pretrend_power import (
+    detectable_noncentrality,
+    pretrend_power,
+    pretrend_power_cs,
+)
 
 CS = dict(outcome="overall_absence_rate", unit="school_id", time="year", cohort="hub_cohort")
 

@@ -10,5 +10,5 @@ schemas     pandera schemas for raw absence rows and the panels
 attrition   the log of every step from raw rows to panel rows
 panel       ``build_panel`` and ``write_panel``
 quality     the data-quality results the report renders
-check       ``check_file`` for ``evaluate data check``
+check       moved to evaluate.check (``evaluate data check``)
 """

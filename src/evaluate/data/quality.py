@@ -13,10 +13,9 @@ from evaluate.data.ees import read_ees
 from evaluate.data.panel import PanelBuild
 from evaluate.data.published import published_rows
 from evaluate.disclosure import DisclosureRules, TableSpec, control_table
+from evaluate.numbers import finite
 
-
-def _num(x: Any) -> float | None:
-    return None if x is None or pd.isna(x) else float(x)
+_num = finite  # a finite float or None (evaluate.numbers)
 
 
 def _against_dfe(py: pd.DataFrame) -> list[dict[str, Any]]:

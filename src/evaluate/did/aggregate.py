@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from evaluate.did.inference import bootstrap_draws, summarise_draws
+from evaluate.did.inference import influence_se as _se
 from evaluate.did.results import DiDResult, tidy_table
 from evaluate.errors import InputError
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AggregateResult", "aggregate"]
 
-_ZERO_SE = math.sqrt(np.finfo(float).eps) * 10
 _PREFIX = {"group": "g", "dynamic": "e", "calendar": "t"}
 
 
@@ -103,12 +103,6 @@ def _cell_coef(cols: np.ndarray, weights: np.ndarray, n_basis: int) -> np.ndarra
     c = np.zeros(n_basis)
     c[cols] = weights
     return c
-
-
-def _se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
-    from evaluate.did.att_gt import _se as se_fn
-
-    return se_fn(inf, cluster)
 
 
 def aggregate(res: ATTgtResult, type: str = "simple", *, min_e: float = -math.inf,

@@ -26,15 +26,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluate.did import drdid
+import evaluate.did.drdid as drdid
 from evaluate.did._validate import prepare
 from evaluate.did.inference import StoredDraws, bootstrap_draws, summarise_draws
+from evaluate.did.inference import influence_se as _se
 from evaluate.did.results import DiDResult, tidy_table
 from evaluate.errors import InputError
 
 __all__ = ["ATTgtResult", "callaway_santanna"]
 
-_ZERO_SE = math.sqrt(np.finfo(float).eps) * 10
 _PANEL_ESTIMATORS = {"dr": drdid.dr_panel, "dr_imp": drdid.dr_imp_panel, "ipw": drdid.ipw_panel,
                      "reg": drdid.reg_panel}
 _RC_ESTIMATORS = {"dr": drdid.dr_rc, "ipw": drdid.ipw_rc, "reg": drdid.reg_rc}
@@ -154,21 +154,6 @@ def _encode_categoricals(data: pd.DataFrame, covariates: Sequence[str]) -> tuple
     return data.assign(**new), out_cols
 
 
-def _cluster_se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
-    """Analytic standard errors from influence functions, by unit or by cluster."""
-    inf = np.asarray(inf)
-    n = inf.shape[0]
-    if cluster is None:
-        return np.sqrt(np.sum(inf**2, axis=0)) / n
-    # as R did 2.5: the spread of cluster sums around their mean, over n
-    _, codes = np.unique(np.asarray(cluster).astype(str), return_inverse=True)
-    n_cl = int(codes.max()) + 1
-    sums = np.zeros((n_cl,) + inf.shape[1:])
-    np.add.at(sums, codes.ravel(), inf)
-    sums -= sums.mean(axis=0)
-    return np.sqrt(np.sum(sums**2, axis=0)) / n
-
-
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(values, return_inverse=True)``, by hashing (``pandas.factorize``) when it can."""
     try:
@@ -187,11 +172,6 @@ def _first_equal(columns: list[np.ndarray]) -> list[int]:
                          and np.array_equal(columns[k][:64], c[:64], equal_nan=True)
                          and np.array_equal(columns[k], c, equal_nan=True)), i))
     return out
-
-
-def _se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
-    se = _cluster_se(inf, cluster)
-    return np.where(se <= _ZERO_SE, np.nan, se)
 
 
 def callaway_santanna(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str,

@@ -14,21 +14,15 @@ a script can validate the shape strictly.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from evaluate.did.results import DiDResult
 from evaluate.errors import InputError
+from evaluate.numbers import finite
 
-
-def _f(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+_f = finite  # a finite float or None (evaluate.numbers)
 
 
 def _i(x: Any) -> int:

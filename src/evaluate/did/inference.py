@@ -15,6 +15,7 @@ product (:meth:`StoredDraws.combine`), without drawing or touching the units aga
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -181,3 +182,27 @@ class StoredDraws:
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     uniq, codes = np.unique(np.asarray(values).astype(str), return_inverse=True)
     return codes.ravel(), uniq
+
+#: Standard errors at or below this are numerical zeros (reported as missing).
+ZERO_SE = math.sqrt(np.finfo(float).eps) * 10
+
+
+def cluster_se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
+    """Analytic standard errors from influence functions, by unit or by cluster."""
+    inf = np.asarray(inf)
+    n = inf.shape[0]
+    if cluster is None:
+        return np.sqrt(np.sum(inf**2, axis=0)) / n
+    # as R did 2.5: the spread of cluster sums around their mean, over n
+    _, codes = np.unique(np.asarray(cluster).astype(str), return_inverse=True)
+    n_cl = int(codes.max()) + 1
+    sums = np.zeros((n_cl,) + inf.shape[1:])
+    np.add.at(sums, codes.ravel(), inf)
+    sums -= sums.mean(axis=0)
+    return np.sqrt(np.sum(sums**2, axis=0)) / n
+
+
+def influence_se(inf: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
+    """:func:`cluster_se`, with numerical zeros set missing."""
+    se = cluster_se(inf, cluster)
+    return np.where(se <= ZERO_SE, np.nan, se)

@@ -8,7 +8,6 @@ that produced the result is stored in ``settings``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from evaluate.numbers import jsonable
 
 #: The columns of every tidy table, in order.
 TIDY_COLUMNS: tuple[str, ...] = ("term", "estimate", "se", "ci_low", "ci_high", "p_value", "n")
@@ -43,36 +44,9 @@ def tidy_table(term, estimate, se, *, n=None, level: float = 0.95, df: float | N
                          "ci_low": lo, "ci_high": hi, "p_value": p, "n": n_})
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return None if not math.isfinite(float(value)) else float(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, pd.DataFrame):
-        return [_jsonable(r) for r in value.to_dict("records")]
-    return value
 
 
-def finish_plot(fig, ax, *, title: str, xlabel: str, ylabel: str, legend: bool = False):
-    """Label, lay out and detach a result's figure (returned, never shown)."""
-    import matplotlib.pyplot as plt
-
-    if legend:
-        ax.legend(loc="best")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+from evaluate.style import finish_plot  # noqa: E402,F401 - re-exported: every result's plot() uses it
 
 
 @dataclass(frozen=True)
@@ -140,7 +114,7 @@ class DiDResult:
         plain_extra = {k: v for k, v in self.extra.items()
                        if isinstance(v, (int, float, str, bool, list, tuple, dict, type(None), np.number))
                        or isinstance(v, Mapping)}
-        return _jsonable({"method": self.method, "n_units": self.n_units, "n_obs": self.n_obs,
+        return jsonable({"method": self.method, "n_units": self.n_units, "n_obs": self.n_obs,
                           "settings": dict(self.settings), "table": self.table,
                           "extra": plain_extra})
 

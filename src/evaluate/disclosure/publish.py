@@ -24,7 +24,7 @@ from evaluate.disclosure.pseudonym import ID_NAME, pupil_id_columns
 from evaluate.disclosure.rules import DisclosureRules
 from evaluate.disclosure.suppress import SUPPRESSED, ControlledTable, TableSpec, control_table
 from evaluate.errors import InputError
-from evaluate.io import _json_default
+from evaluate.numbers import json_default as _json_default
 
 #: Keys of JSON values that are counts of pupils (rates and shares excluded).
 PUPIL_COUNT_KEY = re.compile(r"(^|_)(pupils?|enrolments?|mentored|children)(_|$)", re.IGNORECASE)

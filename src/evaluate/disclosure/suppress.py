@@ -318,7 +318,7 @@ def control_table(frame: pd.DataFrame, spec: TableSpec, rules: DisclosureRules |
             for r in hide:
                 out.iat[r, out.columns.get_loc(rate)] = SUPPRESSED
     if rules.round_to:
-        from evaluate.report.rounding import round_half_up
+        from evaluate.numbers import round_half_up
 
         step = rules.round_to
         for c, kind in spec.counts.items():

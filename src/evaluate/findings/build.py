@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluate.design import Design
 from evaluate.did import bacon_decomposition, callaway_santanna, imputation, sun_abraham, twfe
-from evaluate.did.export import _f  # a finite float or None (one definition)
-from evaluate.did.results import _jsonable
 from evaluate.errors import InputError
 from evaluate.findings.judgement import confidence, sms_level
 from evaluate.matching import CohortMatching, matched_did
 from evaluate.matching.matched_did import stacked_panel
+from evaluate.numbers import finite as _f
+from evaluate.numbers import jsonable
 
 __all__ = ["OUTCOME_LABELS", "programme_findings", "days_per_pupil"]
 
@@ -143,7 +144,8 @@ def _try(fn, *args, **kwargs):
         return None, exc.message
 
 
-def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outcomes: Sequence[str],
+def programme_findings(panel: pd.DataFrame, *, outcomes: Sequence[str], design: Design | None = None,
+                       programme: str | None = None, cohort: str | None = None,
                        matching: CohortMatching | None = None, unit: str = "school_id", time: str = "year",
                        cluster: str | None = None, synthetic: bool = False,
                        fits: dict[str, Any] | None = None, anticipation: int = 0,
@@ -154,6 +156,10 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
     ----------
     panel
         The school-year panel (``work/output/panel/panel_year.parquet``).
+    design
+        The programme's :class:`evaluate.design.Design` (from ``evaluation.yml``): its
+        columns, timing, estimator and cluster are used, and its settings are recorded
+        under ``settings``. Without it, the keywords below make one.
     programme
         ``"hubs"`` or ``"mentors"`` (a label).
     cohort
@@ -204,10 +210,18 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
     >>> results["outcomes"]["overall_absence_rate"]["confidence"]["rating"]
     'high'
     """
+    if design is None:
+        if programme is None or cohort is None:
+            raise InputError("programme_findings needs a design, or programme= and cohort=")
+        design = Design(programme=programme, cohort=cohort, unit=unit, time=time, cluster=cluster,
+                        anticipation=int(anticipation), estimator=estimator,
+                        control=matching.settings["control"] if matching is not None else "never")
+    programme, cohort, unit, time = design.programme, design.cohort, design.unit, design.time
+    cluster, anticipation, estimator = design.cluster, design.anticipation, design.estimator
     for c in (unit, time, cohort, *outcomes):
         if c not in panel.columns:
             raise InputError("column not found in the panel", column=c)
-    panel = panel.copy()
+    panel = design.sample(panel).copy()
     panel[cohort] = pd.to_numeric(panel[cohort], errors="coerce").fillna(0).astype("int64")
     cl = cluster or unit
     matched = matching is not None
@@ -343,11 +357,11 @@ def programme_findings(panel: pd.DataFrame, *, programme: str, cohort: str, outc
     out: dict[str, Any] = {
         "programme": programme, "cohort_column": cohort, "synthetic": bool(synthetic),
         "design": sms_level(matched=matched), "cluster": cl, "anticipation": int(anticipation),
-        "estimator": estimator, "sessions_per_pupil": _f(spp),
+        "estimator": estimator, "settings": design.to_dict(), "sessions_per_pupil": _f(spp),
         "years": sorted(int(t) for t in panel[time].unique()),
         "cohorts": sorted(int(g) for g in panel.loc[panel[cohort] > 0, cohort].unique()),
         "outcomes": results,
     }
     if matched:
         out["matching"] = matching.to_dict()
-    return _jsonable(out)
+    return jsonable(out)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from evaluate.did.results import _jsonable
+from evaluate.numbers import jsonable
 
 __all__ = ["PLANNING_EFFECTS", "power_findings", "value_findings"]
 
@@ -66,7 +66,7 @@ def value_findings(results: Mapping[str, Any], panel: pd.DataFrame, *, cohort: s
         out["value_per_day"] = value_per_day
         out["break_even_effect"] = break_even_effect(float(cost), pupils=pupils, years=float(years),
                                                      sessions_per_pupil=spp, value_per_day=float(value_per_day))
-    return _jsonable(out)
+    return jsonable(out)
 
 
 def power_findings(results: Mapping[str, Any], panel: pd.DataFrame, *, cohort: str) -> dict[str, Any]:
@@ -78,7 +78,9 @@ def power_findings(results: Mapping[str, Any], panel: pd.DataFrame, *, cohort: s
     >>> PLANNING_EFFECTS["overall_absence_rate"]
     (0.1, 0.2, 0.5)
     """
-    from evaluate.power import estimate_variance_components, mde_did, planning_table
+    import numpy as np
+
+    from evaluate.power import estimate_variance_components, mde_did, planning_table, power_did
 
     years = sorted(int(y) for y in panel["year"].unique())
     cohorts = results.get("cohorts") or []
@@ -96,7 +98,15 @@ def power_findings(results: Mapping[str, Any], panel: pd.DataFrame, *, cohort: s
         mde = mde_did(n_treated=h["n_treated"], n_control=h["n_comparison"], pre=pre, post=post,
                       sigma2=vc["sigma2"], rho=vc["rho"])
         table = planning_table(list(effects), pre=pre, post=post, sigma2=vc["sigma2"], rho=vc["rho"], ratio=1.0)
+        # power against effect size for the design used and half and twice its schools (the chart's
+        # lines: computed here, so that the report only draws them)
+        grid = np.linspace(0, 3 * mde, 61) if np.isfinite(mde) else np.array([])
+        curves = [{"scale": scale, "n_treated": h["n_treated"] * scale, "n_comparison": h["n_comparison"] * scale,
+                   "effect": grid.tolist(),
+                   "power": [power_did(e, n_treated=h["n_treated"] * scale, n_control=h["n_comparison"] * scale,
+                                       pre=pre, post=post, sigma2=vc["sigma2"], rho=vc["rho"]) for e in grid]}
+                  for scale in (0.5, 1.0, 2.0)]
         out["outcomes"][y] = {"label": o["label"], "mde": mde, "sigma2": vc["sigma2"], "rho": vc["rho"],
                               "n_treated": h["n_treated"], "n_comparison": h["n_comparison"],
-                              "planning": _jsonable(table)}
-    return _jsonable(out)
+                              "planning": jsonable(table), "curves": curves}
+    return jsonable(out)

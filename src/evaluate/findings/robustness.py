@@ -16,14 +16,14 @@ from typing import Any
 
 import pandas as pd
 
-from evaluate.did.results import _jsonable
 from evaluate.errors import InputError
+from evaluate.numbers import jsonable
 
 __all__ = ["programme_robustness"]
 
 
 def _table(res) -> list[dict[str, Any]]:
-    return _jsonable(res.to_frame())
+    return jsonable(res.to_frame())
 
 
 def _run(name: str, fn: Callable[[], Any], errors: dict[str, str]):
@@ -36,15 +36,20 @@ def _run(name: str, fn: Callable[[], Any], errors: dict[str, str]):
         return None
 
 
-def programme_robustness(panel: pd.DataFrame, *, programme: str, cohort: str,
-                         outcome: str = "overall_absence_rate", unit: str = "school_id", time: str = "year",
-                         cluster: str | None = None, matching=None, synthetic: bool = False) -> dict[str, Any]:
+def programme_robustness(panel: pd.DataFrame, *, design=None, programme: str | None = None,
+                         cohort: str | None = None, outcome: str = "overall_absence_rate", unit: str = "school_id",
+                         time: str = "year", cluster: str | None = None, matching=None,
+                         synthetic: bool = False) -> dict[str, Any]:
     """Every robustness analysis of one programme's headline outcome, JSON-ready.
 
     Parameters
     ----------
     panel
         The school-year panel.
+    design
+        The programme's :class:`evaluate.design.Design`: every re-estimation uses its timing
+        (anticipation), estimator and cluster (the school where its cluster is the matched
+        set), against all never-treated schools. Without it, the keywords below make one.
     programme
         ``"hubs"`` (leave one hub out) or ``"mentors"`` (leave one local authority out).
     cohort
@@ -58,24 +63,36 @@ def programme_robustness(panel: pd.DataFrame, *, programme: str, cohort: str,
         matched design; the other analyses always compare with all never-treated schools
         (recorded as ``design``).
     """
+    from evaluate.design import Design
     from evaluate.did import callaway_santanna
     from evaluate.sensitivity.comparison_groups import alternative_comparisons
     from evaluate.sensitivity.heterogeneity import heterogeneity
     from evaluate.sensitivity.leave_one_out import leave_one_out
     from evaluate.sensitivity.placebo import placebo_timing
-    from evaluate.sensitivity.power import pretrend_power_cs
+    from evaluate.sensitivity.pretrend_power import pretrend_power_cs
 
+    if design is None:
+        if programme is None or cohort is None:
+            raise InputError("programme_robustness needs a design, or programme= and cohort=")
+        design = Design(programme=programme, cohort=cohort, unit=unit, time=time, cluster=cluster)
+    programme, cohort, unit, time = design.programme, design.cohort, design.unit, design.time
+    panel = design.sample(panel)
+    settings = design.unmatched().cs_settings(outcome, data=panel)
+    cluster = settings["cluster"]
+    extra = {k: settings[k] for k in ("anticipation", "estimator", "control")}
     cols = dict(outcome=outcome, unit=unit, time=time, cohort=cohort)
     errors: dict[str, str] = {}
     out: dict[str, Any] = {"programme": programme, "outcome": outcome, "synthetic": bool(synthetic),
-                           "design": "all never-treated schools (HonestDiD: the headline design)"}
+                           "design": "all never-treated schools (HonestDiD: the headline design)",
+                           "settings": {"anticipation": extra["anticipation"], "estimator": extra["estimator"],
+                                        "cluster": cluster}}
 
-    base = _run("callaway_santanna", lambda: callaway_santanna(panel, **cols, cluster=cluster), errors)
-    pl = _run("placebo_timing", lambda: placebo_timing(panel, shift=[1, 2], **cols, cluster=cluster), errors)
+    base = _run("callaway_santanna", lambda: callaway_santanna(panel, **cols, cluster=cluster, **extra), errors)
+    pl = _run("placebo_timing", lambda: placebo_timing(panel, shift=[1, 2], **cols, cluster=cluster, **extra), errors)
     out["placebo_timing"] = _table(pl) if pl is not None else None
 
     group = "hub_id" if programme == "hubs" else "la_code"
-    loo = _run("leave_one_out", lambda: leave_one_out(panel, group=group, **cols, cluster=cluster), errors)
+    loo = _run("leave_one_out", lambda: leave_one_out(panel, group=group, **cols, cluster=cluster, **extra), errors)
     out["leave_one_out"] = None if loo is None else {
         "group": group, "table": _table(loo),
         **{k: loo.extra[k] for k in ("full_estimate", "full_ci_low", "full_ci_high", "min", "max", "range",
@@ -85,12 +102,12 @@ def programme_robustness(panel: pd.DataFrame, *, programme: str, cohort: str,
     het = {}
     for name, kw in (("phase", dict(by="phase")), ("fsm", dict(by="fsm_pct", bins=3)),
                      ("region", dict(by="region")), ("cohort", dict(by=cohort))):
-        h = _run(f"heterogeneity_{name}", lambda kw=kw: heterogeneity(panel, **kw, **cols, cluster=cluster), errors)
+        h = _run(f"heterogeneity_{name}", lambda kw=kw: heterogeneity(panel, **kw, **cols, cluster=cluster, **extra), errors)
         if h is not None:
             het[name] = {"table": _table(h), "test": dict(h.extra["test"])}
     out["heterogeneity"] = het
 
-    comp = _run("alternative_comparisons", lambda: alternative_comparisons(panel, **cols, cluster=cluster), errors)
+    comp = _run("alternative_comparisons", lambda: alternative_comparisons(panel, **cols, cluster=cluster, anticipation=extra["anticipation"], estimator=extra["estimator"]), errors)
     out["comparisons"] = _table(comp) if comp is not None else None
 
     pw = _run("pretrend_power", lambda: pretrend_power_cs(base), errors) if base is not None else None
@@ -98,7 +115,7 @@ def programme_robustness(panel: pd.DataFrame, *, programme: str, cohort: str,
 
     out["honest"] = _honest(panel, cols, cluster, errors, matching=matching)
     out["errors"] = errors
-    return _jsonable(out)
+    return jsonable(out)
 
 
 def _period_index(frame: pd.DataFrame, *, time: str, cohort: str) -> pd.DataFrame:
@@ -151,7 +168,7 @@ def _honest(panel: pd.DataFrame, cols: dict[str, str], cluster: str | None, erro
     if res is None:
         return None
     b = float(res.breakdown)
-    return {"table": _jsonable(res.to_frame()), "original": _jsonable(res.original),
+    return {"table": jsonable(res.to_frame()), "original": jsonable(res.original),
             "design": "matched" if matching is not None else "all never-treated schools",
             "event_time": "observed years",
             "breakdown": {"value": None if b != b else b, "censored": bool(res.breakdown_censored),

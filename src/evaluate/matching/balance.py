@@ -108,9 +108,9 @@ class BalanceResult:
         return t.loc[(t["sample"] == sample) & t["imbalanced"], "term"].tolist()
 
     def to_dict(self) -> dict[str, Any]:
-        from evaluate.did.results import _jsonable
+        from evaluate.numbers import jsonable
 
-        return _jsonable({"settings": dict(self.settings), "table": self.table,
+        return jsonable({"settings": dict(self.settings), "table": self.table,
                           "threshold": SMD_THRESHOLD, "imbalanced_after": self.imbalanced("after")})
 
     def summary(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -179,9 +180,9 @@ class CohortMatching:
         return pd.concat([b.table.assign(cohort=g) for g, b in sorted(self.balance.items())], ignore_index=True)
 
     def to_dict(self) -> dict[str, Any]:
-        from evaluate.did.results import _jsonable
+        from evaluate.numbers import jsonable
 
-        return _jsonable({"settings": dict(self.settings), "counts": self.counts(),
+        return jsonable({"settings": dict(self.settings), "counts": self.counts(),
                           "balance": self.to_frame(),
                           "caliper_width": {g: m.extra.get("caliper_width") for g, m in self.matches.items()},
                           "skipped": {g: v["reason"] for g, v in self.skipped.items()},
@@ -203,6 +204,56 @@ class CohortMatching:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def save(self, folder) -> Path:
+        """Write the matching to ``folder`` (working area): Parquet tables and one JSON of settings.
+
+        :meth:`load` reads it back equal, so a later stage uses the very matched sample an
+        earlier stage made instead of matching again.
+        """
+        import json
+
+        from evaluate.io import write_json, write_parquet
+        from evaluate.numbers import jsonable
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta: dict[str, Any] = {"settings": jsonable(dict(self.settings)), "dropped": {}, "skipped": {},
+                                "matches": {}, "balance": {}}
+        for g, m in self.matches.items():
+            write_parquet(m.units, folder / f"units_{g}.parquet")
+            write_parquet(m.pairs, folder / f"pairs_{g}.parquet")
+            meta["matches"][str(g)] = {"settings": jsonable(dict(m.settings)), "extra": jsonable(dict(m.extra))}
+        for g, b in self.balance.items():
+            write_parquet(b.table, folder / f"balance_{g}.parquet")
+            meta["balance"][str(g)] = jsonable(dict(b.settings))
+        for g, f in self.features.items():
+            write_parquet(f, folder / f"features_{g}.parquet")
+        meta["dropped"] = {str(g): jsonable(dict(v)) for g, v in self.dropped.items()}
+        meta["skipped"] = {str(g): jsonable(dict(v)) for g, v in self.skipped.items()}
+        write_json(json.loads(json.dumps(meta)), folder / "matching.json")
+        return folder
+
+    @classmethod
+    def load(cls, folder) -> CohortMatching:
+        """Read a matching written by :meth:`save`."""
+        import json
+
+        folder = Path(folder)
+        meta = json.loads((folder / "matching.json").read_text(encoding="utf-8"))
+        matches, balance, features = {}, {}, {}
+        for g, info in meta["matches"].items():
+            pairs = pd.read_parquet(folder / f"pairs_{g}.parquet")
+            matches[int(g)] = MatchResult(units=pd.read_parquet(folder / f"units_{g}.parquet"), pairs=pairs,
+                                          settings=info["settings"], extra=info["extra"])
+        for g, st in meta["balance"].items():
+            balance[int(g)] = BalanceResult(pd.read_parquet(folder / f"balance_{g}.parquet"), st)
+        for g in meta["matches"]:
+            path = folder / f"features_{g}.parquet"
+            if path.exists():
+                features[int(g)] = pd.read_parquet(path)
+        return cls(matches, balance, features, meta["settings"], {int(g): v for g, v in meta["dropped"].items()},
+                   {int(g): v for g, v in meta["skipped"].items()})
 
     def plot(self, cohort: int | None = None, *, caption: str | None = None):
         """Love plot of one cohort (the first by default)."""

@@ -73,7 +73,7 @@ class MatchedDiDResult:
         return self.did.to_frame()
 
     def to_dict(self) -> dict[str, Any]:
-        from evaluate.did.results import _jsonable
+        from evaluate.numbers import jsonable
 
         out = {"settings": dict(self.settings), "matching": self.matching.to_dict(), "did": self.did.to_dict(),
                "aggregations": {k: self.did.aggregate(k).to_dict() for k in ("simple", "group", "dynamic")}}
@@ -81,7 +81,7 @@ class MatchedDiDResult:
             out["unmatched"] = {"did": self.unmatched.to_dict(),
                                 "aggregations": {k: self.unmatched.aggregate(k).to_dict()
                                                  for k in ("simple", "group", "dynamic")}}
-        return _jsonable(out)
+        return jsonable(out)
 
     def summary(self) -> str:
         simple = self.did.aggregate("simple")

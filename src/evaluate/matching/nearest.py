@@ -107,9 +107,9 @@ class MatchResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: settings and counts (the per-unit table is written separately)."""
-        from evaluate.did.results import _jsonable
+        from evaluate.numbers import jsonable
 
-        return _jsonable({"settings": dict(self.settings), "counts": self.counts(),
+        return jsonable({"settings": dict(self.settings), "counts": self.counts(),
                           "extra": {k: v for k, v in self.extra.items() if not isinstance(v, np.ndarray)}})
 
     def summary(self) -> str:

@@ -74,6 +74,7 @@ import numpy as np
 import pandas as pd
 
 from evaluate.disclosure import DisclosureRules, TableSpec, control_table
+from evaluate.numbers import half_up_array
 from evaluate.registers.codes import CATEGORIES, CODE_SETS, code_table, reason_columns
 
 __all__ = ["EES_COLUMNS", "TERMS", "RegisterMeasures", "date_terms", "register_measures"]
@@ -193,9 +194,7 @@ def _flags(t: ibis.Table) -> ibis.Table:
     )
 
 
-def _half_up(x: np.ndarray, digits: int = 5) -> np.ndarray:
-    f = 10.0**digits
-    return np.floor(np.asarray(x, dtype=float) * f + 0.5) / f
+_half_up = half_up_array  # evaluate.numbers
 
 
 @dataclass(frozen=True)
@@ -301,7 +300,7 @@ class RegisterMeasures:
         """Histogram of schools' overall absence rates (academic-year rows); returns the figure."""
         import matplotlib.pyplot as plt
 
-        from evaluate.did.results import finish_plot
+        from evaluate.style import finish_plot
 
         s = self.schools[(self.schools["period"] == "year") & (self.schools["sess_possible"] > 0)]
         fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -1,6 +1,6 @@
 """The mentors report's local-authority section, from ``results/mentors_areas.json``.
 
-The section reads the LA-level results of :mod:`evaluate.findings.mentor_areas`: which
+The section reads the LA-level results of :mod:`evaluate.findings.mentors.stage`: which
 data they come from (DfE's published LA files or the synthetic country), the areas and
 their start dates, the estimates of every method with both start dates side by side,
 what the design can detect, and the values the data layer set missing.

@@ -99,36 +99,37 @@ def planning_table_md(results: Mapping[str, Any], *, synthetic: bool, label: str
 def power_chart(results: Mapping[str, Any], *, synthetic: bool, outcome: str = "overall_absence_rate"):
     """Power against the size of the effect: the design used, and half and double its schools.
 
+    The curves are in the results (``power.outcomes.<outcome>.curves``); nothing is computed here.
+
     Examples
     --------
     >>> from evaluate.report.planning import power_chart
+    >>> curve = {"effect": [0.0, 0.116, 0.3], "power": [0.05, 0.8, 1.0]}
+    >>> curves = [{"scale": s, "n_treated": 578 * s, **curve} for s in (0.5, 1.0, 2.0)]
     >>> p = {"pre": 4, "post": 3, "outcomes": {"overall_absence_rate": {"label": "Overall absence rate",
-    ...      "mde": 0.116, "n_treated": 578, "n_comparison": 19688, "rho": 0.89, "sigma2": 15.0}}}
+    ...      "mde": 0.116, "n_treated": 578, "n_comparison": 19688, "rho": 0.89, "sigma2": 15.0,
+    ...      "curves": curves}}}
     >>> chart = power_chart({"power": p, "years": [2016, 2024]}, synthetic=True)
     >>> chart.title
     'The design detects 0.12 points with 80% power'
     """
-    import numpy as np
     from matplotlib.figure import Figure
 
-    from evaluate.power import power_did
     from evaluate.report.charts import Chart, _finish, caption_line
     from evaluate.style import palette, style_context
 
     pw = results["power"]
     o = pw["outcomes"][outcome]
-    kw = dict(pre=pw["pre"], post=pw["post"], sigma2=o["sigma2"], rho=o["rho"])
-    effects = np.linspace(0, 3 * o["mde"], 61)
     title = f"The design detects {fmt_number(o['mde'], 2)} points with 80% power"
     with style_context():
         fig = Figure(figsize=(8, 4.0))
         ax = fig.subplots()
         colours = palette(3)
-        for scale, colour, name in ((0.5, colours[2], "half the schools"), (1.0, colours[0], "the schools used"),
-                                    (2.0, colours[1], "twice the schools")):
-            nt, nc = o["n_treated"] * scale, o["n_comparison"] * scale
-            ax.plot(effects, [power_did(e, n_treated=nt, n_control=nc, **kw) for e in effects], color=colour,
-                    lw=2, label=f"{name} ({fmt_count(nt)} treated)")
+        names = {0.5: (colours[2], "half the schools"), 1.0: (colours[0], "the schools used"),
+                 2.0: (colours[1], "twice the schools")}
+        for c in o.get("curves") or []:  # computed by the estimates stage (evaluate.findings.planning)
+            colour, name = names.get(c["scale"], (colours[0], f"{c['scale']} x the schools"))
+            ax.plot(c["effect"], c["power"], color=colour, lw=2, label=f"{name} ({fmt_count(c['n_treated'])} treated)")
         ax.axhline(0.8, color="#3D3D3D", lw=0.8, ls="--")
         ax.set_xlabel(f"Effect on the {o['label'].lower()} (percentage points)")
         ax.set_ylabel("Power")

@@ -8,57 +8,15 @@ decimal number as written, so every number a report shows goes through
 
 from __future__ import annotations
 
-import math
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from numbers import Real
+
+from evaluate.numbers import _decimal, _missing, round_half_up
 
 #: DfE symbols that stand in for a number and are printed as they are.
 DFE_SYMBOLS = frozenset({"c", "x", "z", "low", "u", ":"})
 
 __all__ = ["round_half_up", "fmt_number", "fmt_pct", "fmt_pp", "fmt_count", "year_label"]
-
-
-def _decimal(x: Real | str) -> Decimal:
-    # str() gives the shortest repr that round-trips, so 0.125 -> Decimal("0.125")
-    # rather than the binary 0.12499999999999999722...
-    try:
-        return Decimal(str(x))
-    except InvalidOperation as exc:  # pragma: no cover - guarded by callers
-        raise ValueError(f"not a number: {x!r}") from exc
-
-
-def _missing(x: object) -> bool:
-    if x is None:
-        return True
-    try:
-        return bool(isinstance(x, float) and math.isnan(x)) or (x != x)  # noqa: PLR0124
-    except TypeError:
-        return False
-
-
-def round_half_up(x: Real | str, ndigits: int = 0) -> float | int:
-    """Round ``x`` to ``ndigits`` decimals, halves away from zero.
-
-    With ``ndigits <= 0`` an ``int`` is returned; otherwise a ``float``. ``None`` and
-    NaN are returned unchanged.
-
-    Examples
-    --------
-    >>> from evaluate.report.rounding import round_half_up
-    >>> round_half_up(0.125, 2)
-    0.13
-    >>> round_half_up(2.5)
-    3
-    >>> round_half_up(-2.5)
-    -3
-    """
-    if _missing(x):
-        return x  # type: ignore[return-value]
-    if isinstance(x, float) and math.isinf(x):
-        raise ValueError("cannot round an infinite value")
-    q = Decimal(1).scaleb(-ndigits)  # 10 ** -ndigits
-    d = _decimal(x).quantize(q, rounding=ROUND_HALF_UP)
-    return int(d) if ndigits <= 0 else float(d)
 
 
 def fmt_number(x: Real | str | None, ndigits: int = 1, *, missing: str = "", thousands: bool = True) -> str:

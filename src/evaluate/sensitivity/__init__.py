@@ -24,7 +24,7 @@ from evaluate.sensitivity.heterogeneity import heterogeneity, wald_equality
 from evaluate.sensitivity.honest import HonestResult, honest_did, honest_did_cs, honest_inputs
 from evaluate.sensitivity.leave_one_out import leave_one_out
 from evaluate.sensitivity.placebo import placebo_groups, placebo_outcome, placebo_timing
-from evaluate.sensitivity.power import pretrend_power, pretrend_power_cs
+from evaluate.sensitivity.pretrend_power import pretrend_power, pretrend_power_cs
 
 __all__ = [
     "HonestResult",

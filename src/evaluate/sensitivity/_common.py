@@ -27,6 +27,60 @@ DEFAULT_COLUMNS: dict[str, str] = {"outcome": "overall_absence_rate", "unit": "s
                                    "cohort": "hub_cohort"}
 
 
+#: The settings a design or a fitted result supplies to every re-estimation.
+CS_KEYS = ("outcome", "unit", "time", "cohort", "covariates", "control", "estimator", "weights", "cluster",
+           "anticipation", "base_period")
+
+
+def settings_of(design: Any, *, outcome: str | None = None, data: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The Callaway-Sant'Anna settings of a :class:`evaluate.design.Design` or of a fitted result.
+
+    A fitted :class:`evaluate.did.ATTgtResult` gives the settings it was estimated with (a
+    fit on stacked sub-experiments cannot be re-estimated on the panel: pass its design).
+    """
+    from evaluate.did.att_gt import ATTgtResult
+
+    if isinstance(design, ATTgtResult):
+        st = dict(design.settings)
+        if st.get("subexperiment"):
+            raise InputError("this fit is on stacked sub-experiments (a matched design): pass its Design "
+                             "(evaluate.design.Design) to re-estimate it on the panel")
+        out = {k: st[k] for k in CS_KEYS if k in st}
+        if outcome is not None:
+            out["outcome"] = outcome
+        return out
+    if hasattr(design, "cs_settings"):
+        return design.cs_settings(outcome or DEFAULT_COLUMNS["outcome"], data=data)
+    raise InputError(f"design must be a Design or a fitted Callaway-Sant'Anna result, not {type(design).__name__}")
+
+
+def accepts_design(fn):
+    """Let a sensitivity analysis take ``design=`` (a Design or a fitted result) for its estimator settings.
+
+    The design's settings replace the keyword defaults (the hub panel's column names);
+    keywords passed explicitly besides ``design`` are an error, so nothing is set twice.
+    """
+    import functools
+    import inspect
+
+    params = inspect.signature(fn).parameters
+
+    @functools.wraps(fn)
+    def wrapper(data, *args, design=None, **kwargs):
+        if design is not None:
+            clash = sorted(k for k in kwargs if k in CS_KEYS and k != "outcome")
+            if clash:
+                raise InputError(f"{', '.join(clash)} given twice: by the design and as keywords")
+            st = settings_of(design, outcome=kwargs.get("outcome"), data=data)
+            kwargs.update({k: v for k, v in st.items() if k in params})
+        return fn(data, *args, **kwargs)
+
+    wrapper.__doc__ = (fn.__doc__ or "") + (
+        "\n    A :class:`evaluate.design.Design` (or a fitted result) passed as ``design=`` supplies the\n"
+        "    estimator settings (columns, control, estimator, anticipation, cluster) instead of the keywords.\n")
+    return wrapper
+
+
 def check_columns(data: pd.DataFrame, columns: Mapping[str, str | None]) -> None:
     """Raise :class:`InputError` naming the first column (by role) that ``data`` lacks."""
     if not isinstance(data, pd.DataFrame):

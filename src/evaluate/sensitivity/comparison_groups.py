@@ -27,6 +27,7 @@ from evaluate.errors import InputError
 from evaluate.sensitivity._common import (
     DEFAULT_COLUMNS,
     SensitivityResult,
+    accepts_design,
     check_columns,
     check_settings,
     cs_settings,
@@ -71,6 +72,7 @@ class ComparisonsResult(SensitivityResult):
                          title=title or "The effect against different comparison groups", xlabel=xlabel)
 
 
+@accepts_design
 def alternative_comparisons(data: pd.DataFrame, *, comparisons: Sequence[str] = tuple(COMPARISONS),
                             priority: str = "priority_area", match_options: Mapping[str, Any] | None = None,
                             outcome: str = DEFAULT_COLUMNS["outcome"], unit: str = DEFAULT_COLUMNS["unit"],

@@ -19,6 +19,7 @@ from evaluate.errors import InputError
 from evaluate.sensitivity._common import (
     DEFAULT_COLUMNS,
     SensitivityResult,
+    accepts_design,
     check_columns,
     check_settings,
     cs_settings,
@@ -103,6 +104,7 @@ class HeterogeneityResult(SensitivityResult):
                          xlabel=xlabel)
 
 
+@accepts_design
 def heterogeneity(data: pd.DataFrame, *, by: str, bins: int | None = None, comparison: str = "auto",
                   outcome: str = DEFAULT_COLUMNS["outcome"], unit: str = DEFAULT_COLUMNS["unit"],
                   time: str = DEFAULT_COLUMNS["time"], cohort: str = DEFAULT_COLUMNS["cohort"],

@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluate.did.results import _jsonable, finish_plot
+from evaluate.did.results import finish_plot
 from evaluate.errors import InputError
+from evaluate.numbers import jsonable
 from evaluate.sensitivity._honest_rm import rm_ci
 from evaluate.sensitivity._honest_sd import flci
 
@@ -136,7 +137,7 @@ class HonestResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable: restriction, table, original interval, breakdown and settings."""
-        return _jsonable({"restriction": self.restriction, "table": self.table,
+        return jsonable({"restriction": self.restriction, "table": self.table,
                           "original": dict(self.original), "breakdown": self.breakdown,
                           "breakdown_censored": self.breakdown_censored,
                           "settings": dict(self.settings)})

@@ -19,6 +19,7 @@ from evaluate.errors import InputError
 from evaluate.sensitivity._common import (
     DEFAULT_COLUMNS,
     SensitivityResult,
+    accepts_design,
     check_columns,
     check_settings,
     cs_settings,
@@ -72,6 +73,7 @@ class LeaveOneOutResult(SensitivityResult):
                          title=title or f"Leave one {self.settings['group']} out", xlabel=xlabel)
 
 
+@accepts_design
 def leave_one_out(data: pd.DataFrame, *, group: str = "hub_id", groups: Sequence | None = None,
                   drop: str = "treated", outcome: str = DEFAULT_COLUMNS["outcome"],
                   unit: str = DEFAULT_COLUMNS["unit"], time: str = DEFAULT_COLUMNS["time"],

@@ -27,12 +27,14 @@ import pandas as pd
 from scipy import stats
 
 from evaluate.did.aggregate import _wif
-from evaluate.did.att_gt import _se, callaway_santanna
+from evaluate.did.att_gt import callaway_santanna
+from evaluate.did.inference import influence_se as _se
 from evaluate.did.results import finish_plot, tidy_table
 from evaluate.errors import InputError
 from evaluate.sensitivity._common import (
     DEFAULT_COLUMNS,
     SensitivityResult,
+    accepts_design,
     check_settings,
     cs_settings,
     dot_chart,
@@ -90,6 +92,7 @@ def _shifted_cohorts(ucoh: pd.Series, periods: np.ndarray, shift: int,
     return mapping, dropped
 
 
+@accepts_design
 def placebo_timing(data: pd.DataFrame, *, shift: int | Sequence[int] = 1,
                    outcome: str = DEFAULT_COLUMNS["outcome"], unit: str = DEFAULT_COLUMNS["unit"],
                    time: str = DEFAULT_COLUMNS["time"], cohort: str = DEFAULT_COLUMNS["cohort"],
@@ -231,6 +234,7 @@ class PlaceboOutcomeResult(SensitivityResult):
                          title=title or "Placebo outcomes", xlabel=xlabel)
 
 
+@accepts_design
 def placebo_outcome(data: pd.DataFrame, *, outcome: str | Sequence[str], unit: str = DEFAULT_COLUMNS["unit"],
                     time: str = DEFAULT_COLUMNS["time"], cohort: str = DEFAULT_COLUMNS["cohort"],
                     covariates: Sequence[str] = (), control: str = "never", estimator: str = "dr",
@@ -349,6 +353,7 @@ class PlaceboGroupsResult(SensitivityResult):
                            xlabel=xlabel, ylabel="Draws", legend=True)
 
 
+@accepts_design
 def placebo_groups(data: pd.DataFrame, *, reps: int = 200, seed: int | None = None, sizes: str = "count",
                    outcome: str = DEFAULT_COLUMNS["outcome"], unit: str = DEFAULT_COLUMNS["unit"],
                    time: str = DEFAULT_COLUMNS["time"], cohort: str = DEFAULT_COLUMNS["cohort"],

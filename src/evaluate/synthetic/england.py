@@ -14,6 +14,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from evaluate.synthetic.areas import MENTOR_AREAS, PRIORITY_LAS  # noqa: F401 - re-exported
+
 PHASES: tuple[str, ...] = ("primary", "secondary", "special", "ap")
 PHASE_LABEL: dict[str, str] = {
     "primary": "State-funded primary",
@@ -28,15 +30,6 @@ FULL_TOTAL = sum(FULL_COUNTS.values())
 PANEL_YEARS: tuple[int, ...] = tuple(range(2016, 2025))
 FIRST_YEAR, LAST_YEAR = PANEL_YEARS[0], PANEL_YEARS[-1]
 
-#: The 24 priority education investment areas (LA level; several real PEIAs are districts
-#: inside these LAs: Hastings, Ipswich, Norwich, West Somerset, Fenland and East
-#: Cambridgeshire, the North Yorkshire coast).
-PRIORITY_LAS: tuple[str, ...] = (
-    "Blackpool", "Bradford", "Derby", "Doncaster", "Cambridgeshire", "Halton", "Hartlepool",
-    "East Sussex", "Suffolk", "Knowsley", "Middlesbrough", "North Yorkshire", "Norfolk",
-    "Nottingham", "Oldham", "Portsmouth", "Rochdale", "Salford", "Sandwell",
-    "Stoke-on-Trent", "Tameside", "Walsall", "Somerset", "Isle of Wight",
-)
 #: Towns of the partial mentor areas, the share of the LA's schools in them, other towns.
 PARTIAL_TOWNS: dict[str, tuple[str, float, tuple[str, ...]]] = {
     "East Sussex": ("Hastings", 0.15, ("Eastbourne", "Lewes", "Bexhill-on-Sea", "Crowborough")),
@@ -135,7 +128,6 @@ def build(rng: np.random.Generator, n_schools: int | None) -> Country:
     las = load_las()
     counts = phase_counts(n_schools)
     la_idx_by_name = {n: i for i, n in enumerate(las["la_name"])}
-    from evaluate.synthetic.programmes import MENTOR_AREAS  # LA names the programmes need
 
     required_names = [PILOT_LA] + [m[0] for m in MENTOR_AREAS] + list(PARTIAL_TOWNS)
     required = list(dict.fromkeys(la_idx_by_name[n] for n in required_names))

@@ -24,28 +24,9 @@ import pandas as pd
 from dateutil.easter import easter
 
 from evaluate.data.programmes import cohort_of as data_cohort_of
+from evaluate.synthetic.areas import MENTOR_AREAS, MENTOR_PROVIDER  # noqa: E402,F401 - re-exported
 from evaluate.synthetic.england import FIRST_YEAR, FULL_TOTAL, LAST_YEAR, PANEL_YEARS, Country
 from evaluate.synthetic.scenario import DEFAULT_SCENARIO, Scenario
-
-#: Mentor areas: (LA name, start date, announced date, coverage, town or "").
-MENTOR_AREAS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("Middlesbrough", "2022-11-01", "2022-11-01", "whole", ""),
-    ("Knowsley", "2023-09-01", "2023-09-01", "whole", ""),
-    ("Doncaster", "2023-09-01", "2023-09-01", "whole", ""),
-    ("Stoke-on-Trent", "2023-09-01", "2023-09-01", "whole", ""),
-    ("Salford", "2023-09-01", "2023-09-01", "whole", ""),
-    ("Blackpool", "2025-03-01", "2024-09-01", "whole", ""),
-    ("Hartlepool", "2025-03-01", "2024-09-01", "whole", ""),
-    ("Nottingham", "2025-03-01", "2024-09-01", "whole", ""),
-    ("Portsmouth", "2025-03-01", "2024-09-01", "whole", ""),
-    ("Rochdale", "2025-03-01", "2024-09-01", "whole", ""),
-    ("Walsall", "2025-03-01", "2024-09-01", "whole", ""),
-    ("East Sussex", "2025-03-01", "2024-09-01", "partial", "Hastings"),
-    ("Suffolk", "2025-03-01", "2024-09-01", "partial", "Ipswich"),
-    ("Norfolk", "2025-03-01", "2024-09-01", "partial", "Norwich"),
-    ("Somerset", "2025-03-01", "2024-09-01", "partial", "West Somerset"),
-)
-MENTOR_PROVIDER = {"2022-11-01": "Barnardo's", "2023-09-01": "Barnardo's", "2025-03-01": "Etio"}
 
 
 @dataclass(frozen=True)
@@ -323,6 +304,6 @@ def select(rng: np.random.Generator, country: Country, n_schools: int | None,
 
 
 def _priority_names() -> tuple[str, ...]:
-    from evaluate.synthetic.england import PRIORITY_LAS
+    from evaluate.synthetic.areas import PRIORITY_LAS
 
     return PRIORITY_LAS

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from evaluate.io import write_csv
+from evaluate.numbers import half_up_array
 from evaluate.synthetic.absence import MEASURES, YearResult
 from evaluate.synthetic.england import FIRST_YEAR, PHASE_LABEL, Country
 
@@ -24,9 +25,7 @@ COUNT_COLS = ["enrolments", "sess_possible", "sess_overall", "sess_authorised", 
 MIN_ENROLMENTS = 6
 
 
-def _half_up(x: np.ndarray, digits: int = 5) -> np.ndarray:
-    f = 10.0**digits
-    return np.floor(np.asarray(x, dtype=float) * f + 0.5) / f
+_half_up = half_up_array  # evaluate.numbers
 
 
 def _time_period(year: int) -> str:
