@@ -99,10 +99,12 @@ def confidence(*, pretest_p: float | None, imbalanced: Sequence[str], estimates:
     """
     pre_ok = pretest_p is None or (isinstance(pretest_p, float) and math.isnan(pretest_p)) or pretest_p >= PRETEST_ALPHA
     bal_ok = len(imbalanced) == 0
-    half = (ci[1] - ci[0]) / 2
+    # no interval (one cluster): agreement is judged on the sign alone
+    has_ci = ci is not None and ci[0] is not None and ci[1] is not None
+    half = (ci[1] - ci[0]) / 2 if has_ci else 0.0
     disagree = sorted(k for k, v in estimates.items()
                       if k not in NOT_JUDGED and v is not None and math.isfinite(v)
-                      and ((v > 0) != (headline > 0) or not (ci[0] - half <= v <= ci[1] + half)))
+                      and ((v > 0) != (headline > 0) or (has_ci and not (ci[0] - half <= v <= ci[1] + half))))
     agree_ok = not disagree
     if not pre_ok:
         rating = "low"
