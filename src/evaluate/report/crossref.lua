@@ -48,12 +48,33 @@ local function prefix_caption(caption, entry)
   return caption
 end
 
+local function typst_string(text)
+  return '"' .. text:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\n", " ") .. '"'
+end
+
+-- pandoc's Typst writer drops an image's alt text; write the image ourselves so that the
+-- tagged PDF (PDF/UA-1) carries it
+local function typst_image(img, alt)
+  local args = { typst_string(img.src) }
+  local width = img.attributes["width"]
+  if width ~= nil and width:match("^[%d.]+%%$") then
+    table.insert(args, "width: " .. width)
+  elseif width ~= nil and width:match("^[%d.]+in$") then
+    table.insert(args, "width: " .. width)
+  end
+  table.insert(args, "alt: " .. typst_string(alt))
+  return pandoc.RawInline("typst", "#box(image(" .. table.concat(args, ", ") .. "))")
+end
+
 local function fix_alt(img)
   local alt = img.attributes["fig-alt"]
+  if alt == nil and is_typst then
+    alt = img.attributes["alt"] or pandoc.utils.stringify(img.caption)
+  end
   if alt ~= nil then
     img.attributes["fig-alt"] = nil
     if is_typst then
-      img.attributes["alt"] = alt
+      return typst_image(img, alt)
     else
       -- the HTML writer takes alt text from the image description
       img.caption = pandoc.Inlines({ pandoc.Str(alt) })
@@ -152,7 +173,17 @@ local function callout(el)
   return pandoc.Div({ head, body }, { class = "callout callout-" .. kind, role = "note" })
 end
 
+-- HTML: the body is the page's main landmark (the title block is its banner and the table
+-- of contents its navigation), so every part of the page is in a landmark
+local function main_landmark(doc)
+  if is_typst or not FORMAT:match("html") then return nil end
+  doc.blocks:insert(1, pandoc.RawBlock("html", '<main id="main">'))
+  doc.blocks:insert(pandoc.RawBlock("html", "</main>"))
+  return doc
+end
+
 return {
   { Figure = number_figure, Table = number_table, Image = fix_alt },
   { Cite = reference, Div = callout },
+  { Pandoc = main_landmark },
 }

@@ -45,6 +45,9 @@ FORMATS = ("html", "pdf")
 #: the PDF always has a font.
 PDF_FONTS = ("Arial", "Helvetica", "Liberation Sans", "DejaVu Sans", "Libertinus Serif")
 LUA_FILTER = Path(__file__).with_name("crossref.lua")
+#: The PDF is tagged (typst >= 0.14) and checked by typst against PDF/UA-1: headings,
+#: reading order, table headers, the document's title and language, every image's alt text.
+PDF_STANDARD = "ua-1"
 KERNEL = "python3"
 CELL_TIMEOUT = 600
 
@@ -406,7 +409,8 @@ def _render_pdf(doc: Path, work: Path, md: str, resource_path: str, *, toc: bool
     try:
         # images are absolute paths in the staging folder: let typst read from "/"
         typst.compile(str(typ), output=str(pdf), root=Path(typ.anchor or "/").as_posix(),
-                      timestamp=int(epoch) if epoch and epoch.isdigit() else None)
+                      timestamp=int(epoch) if epoch and epoch.isdigit() else None,
+                      pdf_standards=PDF_STANDARD)
     except Exception as exc:  # typst raises its own error type with a multi-line message
         first = str(exc).strip().splitlines()
         raise ReportError(f"typst could not compile the PDF: {first[0] if first else exc}", file=str(doc)) from None
