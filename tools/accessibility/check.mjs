@@ -147,8 +147,9 @@ async function main() {
         lang, title,
         ...summarise(results.wcag),
         structure_violations: summarise(results.structure).violations,
-        charts: await checkCharts(page),
+        // focus first: clicking a summary moves Chromium's sequential focus starting point
         focus: await checkFocus(page),
+        charts: await checkCharts(page),
       };
       await page.close();
     }

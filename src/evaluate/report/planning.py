@@ -109,11 +109,12 @@ def power_chart(results: Mapping[str, Any], *, synthetic: bool, outcome: str = "
     'The design detects 0.12 points with 80% power'
     """
     import numpy as np
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from evaluate.power import power_did
-    from evaluate.report.charts import Chart, _finish, caption_line
-    from evaluate.style import palette, style_context
+    from evaluate.report.charts import Chart, _finish, _rounded, caption_line
+    from evaluate.style import series_styles, style_context
 
     pw = results["power"]
     o = pw["outcomes"][outcome]
@@ -123,17 +124,22 @@ def power_chart(results: Mapping[str, Any], *, synthetic: bool, outcome: str = "
     with style_context():
         fig = Figure(figsize=(8, 4.0))
         ax = fig.subplots()
-        colours = palette(3)
-        for scale, colour, name in ((0.5, colours[2], "half the schools"), (1.0, colours[0], "the schools used"),
-                                    (2.0, colours[1], "twice the schools")):
+        styles = series_styles(3)
+        curves = {}
+        for scale, st, name in ((1.0, styles[0], "the schools used"), (2.0, styles[1], "twice the schools"),
+                                (0.5, styles[2], "half the schools")):
             nt, nc = o["n_treated"] * scale, o["n_comparison"] * scale
-            ax.plot(effects, [power_did(e, n_treated=nt, n_control=nc, **kw) for e in effects], color=colour,
-                    lw=2, label=f"{name} ({fmt_count(nt)} treated)")
+            curves[name] = [power_did(e, n_treated=nt, n_control=nc, **kw) for e in effects]
+            ax.plot(effects, curves[name], color=st["color"], linestyle=st["linestyle"], lw=2,
+                    label=f"{name.capitalize()} ({fmt_count(nt)} treated)")
         ax.axhline(0.8, color="#3D3D3D", lw=0.8, ls="--")
         ax.set_xlabel(f"Effect on the {o['label'].lower()} (percentage points)")
         ax.set_ylabel("Power")
         ax.set_ylim(0, 1.02)
-        ax.legend(loc="lower right", fontsize=8)
+        # the three curves converge, so direct labels would collide: a legend, in curve order
+        handles, labels = ax.get_legend_handles_labels()
+        order = [1, 0, 2]  # left to right: twice, used, half
+        ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower right", fontsize=8)
         years = results.get("years") or []
         cap = caption_line("DfE pupil absence in schools in England; power by evaluate.power (analytic)",
                            coverage=(f"{year_label(years[0])} to {year_label(years[-1])}; " if years else "")
@@ -143,4 +149,8 @@ def power_chart(results: Mapping[str, Any], *, synthetic: bool, outcome: str = "
     alt = (f"Line chart of the power to detect an effect on the {o['label'].lower()} against its size, from 0 to "
            f"{fmt_number(3 * o['mde'], 2)} percentage points, for the design used and for half and twice as many "
            f"schools; the design used reaches 80% power at {fmt_number(o['mde'], 2)} points.")
-    return Chart(fig, title, cap, alt, synthetic)
+    step = max(1, len(effects) // 20)  # every third point of the curve: enough to read it
+    data = pd.DataFrame({"Effect (percentage points)": _rounded(effects[::step], 3),
+                         **{f"Power, {name}": _rounded(curves[name][::step], 3)
+                            for name in ("the schools used", "half the schools", "twice the schools")}})
+    return Chart(fig, title, cap, alt, synthetic, data=data, name=f"{results.get('programme') or 'programme'}-power")

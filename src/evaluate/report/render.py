@@ -67,6 +67,24 @@ figure img { max-width: 100%; height: auto; }
 .callout-important { border-left-color: #801650; background: #F5E8EE; }
 .callout-title { margin-top: 0.4em; }
 pre { background: #f3f2f1; padding: 0.5em; overflow-x: auto; }
+a { color: #1d70b8; }
+a:visited { color: #4c2c92; }
+a:focus-visible, summary:focus-visible { outline: 3px solid #ffdd00; outline-offset: 0;
+       background-color: #ffdd00; color: #0b0c0c; box-shadow: 0 4px #0b0c0c; }
+details.chart-data { margin: -0.75em 0 1.5em; }
+details.chart-data > summary { cursor: pointer; color: #1d70b8; text-decoration: underline; }
+details.chart-data[open] > summary { margin-bottom: 0.5em; }
+.data-table th[scope="row"] { text-align: left; font-weight: normal; }
+.data-table .num { text-align: right; font-variant-numeric: tabular-nums; }
+/* code highlighting with at least 4.5:1 contrast on the code background (WCAG 1.4.3);
+   pandoc's default colours fall to 2.6:1 */
+code span.co, code span.do, code span.an, code span.cv, code span.in, code span.wa { color: #4b5563; }
+code span.kw, code span.cf { color: #12436D; }
+code span.st, code span.ch, code span.vs, code span.ss, code span.sc { color: #8a3b12; }
+code span.dv, code span.bn, code span.fl, code span.cn, code span.dt { color: #801650; }
+code span.at, code span.va, code span.fu, code span.bu, code span.im, code span.ex { color: #1d5e2f; }
+code span.op, code span.ot, code span.pp { color: #3D3D3D; }
+code span.al, code span.er { color: #a00000; }
 """
 
 

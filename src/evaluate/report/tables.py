@@ -300,10 +300,11 @@ _PROGRAMME_LABELS = {
 
 
 def _key_value(pairs: list[tuple[str, Any]], *, caption: str, label: str, synthetic: bool,
-               value_header: str = "Number") -> str:
+               value_header: str = "Number", item_header: str = "Measure") -> str:
+    # the first column has a header too: an empty header cell is announced as nothing
     df = pd.DataFrame(pairs, columns=["item", "value"])
     return markdown_table(df, formats={"item": "text", "value": "count"},
-                          headers={"item": "", "value": value_header},
+                          headers={"item": item_header, "value": value_header},
                           caption=caption, label=label, synthetic=synthetic)
 
 
@@ -316,7 +317,7 @@ def conversions_table(conversions: Mapping[str, Any], *, synthetic: bool,
     >>> from evaluate.report.tables import conversions_table
     >>> print(conversions_table({"links_read": 812, "conversions_followed": 640, "mergers": 12},
     ...                         synthetic=False))
-    |  | Number |
+    | Measure | Number |
     |:---|---:|
     | GIAS links read | 812 |
     | Academy conversions followed | 640 |
@@ -338,7 +339,7 @@ def programmes_table(programmes: Mapping[str, Any], *, synthetic: bool,
     >>> from evaluate.report.tables import programmes_table
     >>> print(programmes_table({"hubs": 2, "hub_schools": 31, "hub_cohorts": {"2023": 20, "2024": 11}},
     ...                        synthetic=False))
-    |  | Schools or areas |
+    | Membership | Schools or areas |
     |:---|---:|
     | Attendance hubs | 2 |
     | Schools in an attendance hub | 31 |
@@ -363,7 +364,7 @@ def programmes_table(programmes: Mapping[str, Any], *, synthetic: bool,
     known = set(_PROGRAMME_LABELS) | {"hub_cohorts", "mentor_cohorts"}
     pairs += [(k.replace("_", " "), v) for k, v in programmes.items() if k not in known]
     return _key_value(pairs, caption="Programme membership in the panel.", label=label,
-                      synthetic=synthetic, value_header="Schools or areas")
+                      synthetic=synthetic, value_header="Schools or areas", item_header="Membership")
 
 
 _MATCH_REASONS = {
