@@ -141,6 +141,9 @@ async function main() {
         const structure = await window.axe.run(document, { runOnly: { type: "rule", values: rules }, resultTypes: ["violations"] });
         return { wcag, structure };
       }, [WCAG_TAGS, STRUCTURE_RULES]);
+      if (spec.screenshots) {  // the top of the page, as a reader first sees it
+        await page.screenshot({ path: join(spec.screenshots, `${name.replaceAll("/", "-")}.png`) });
+      }
       const lang = await page.evaluate(() => document.documentElement.lang);
       const title = await page.title();
       out.pages[name] = {

@@ -67,8 +67,11 @@ def unavailable() -> str | None:
     return None
 
 
-def check_pages(pages: Mapping[str, str | Path]) -> dict[str, Any]:
+def check_pages(pages: Mapping[str, str | Path], *, screenshots: str | Path | None = None) -> dict[str, Any]:
     """Run the check on each page (name -> HTML file); the results as a dict.
+
+    With ``screenshots``, a PNG of the top of each page (1280 x 900) is saved there as
+    ``<name>.png`` (``/`` in a name becomes ``-``), for a person to look at.
 
     Raises
     ------
@@ -96,7 +99,10 @@ def check_pages(pages: Mapping[str, str | Path]) -> dict[str, Any]:
         raise ReportError("page to check not found", file=missing[0])
     with tempfile.TemporaryDirectory(prefix="a11y-") as tmp:
         spec = Path(tmp) / "pages.json"
+        if screenshots is not None:
+            Path(screenshots).mkdir(parents=True, exist_ok=True)
         spec.write_text(json.dumps({"chromium": _chromium(),
+                                    "screenshots": str(Path(screenshots).resolve()) if screenshots else None,
                                     "pages": {k: str(Path(v).resolve()) for k, v in pages.items()}}))
         env = {**os.environ, "HOME": tmp}  # chromium writes crash and cache files under HOME
         try:

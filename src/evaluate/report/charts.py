@@ -44,7 +44,7 @@ from evaluate.report.sentences import (
 from evaluate.style import AF_COLOURS, series_styles, style_context
 
 __all__ = ["Chart", "caption_line", "figure_dir", "national_chart", "coverage_chart", "label_lines",
-           "data_table_html", "MAX_TITLE_WORDS"]
+           "data_details", "data_table_html", "MAX_TITLE_WORDS"]
 
 MAX_TITLE_WORDS = 10
 #: Environment variable naming the folder where report figures are written. The
@@ -179,17 +179,8 @@ class Chart:
 
     def data_html(self, label: str) -> str:
         """The ``<details>`` block: the data table (from the controlled CSV) and the CSV download."""
-        text = self.csv_text(label)
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-        name = f"{self.name or label}.csv"
-        href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
-        size = max(1, round(len(text.encode("utf-8")) / 1024))
-        table = data_table_html(frame, caption=f"The data of the chart: {self.title}.")
-        return (f'<details class="chart-data" id="{html.escape(label)}-data">\n'
-                f"<summary>Show the data table of this chart ({html.escape(self.title)})</summary>\n"
-                f"{table}\n"
-                f'<p><a href="{href}" download="{html.escape(name)}">Download these data as CSV '
-                f"({html.escape(name)}, {size} KB)</a></p>\n</details>")
+        return data_details(self.csv_text(label), title=self.title, filename=f"{self.name or label}.csv",
+                            element_id=f"{label}-data")
 
     def markdown(self, label: str, *, directory: str | Path | None = None) -> str:
         """Save the PNG and return a Quarto/pandoc Markdown figure (for ``output: asis``),
@@ -211,6 +202,30 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def data_details(csv: str, *, title: str, filename: str, element_id: str | None = None) -> str:
+    """A chart's data one click away: a ``<details>`` element whose ``<summary>`` opens the
+    table of ``csv`` (:func:`data_table_html`), with the same CSV as a download link
+    (a ``data:`` URL, so the page stays self-contained).
+
+    Examples
+    --------
+    >>> from evaluate.report.charts import data_details
+    >>> block = data_details("Year,Schools\\n2022/23,1520\\n", title="Schools by year", filename="schools.csv")
+    >>> block.startswith("<details") and 'download="schools.csv"' in block and "<td class=\\"num\\">1,520</td>" in block
+    True
+    """
+    frame = pd.read_csv(io.StringIO(csv), dtype=str, keep_default_na=False)
+    href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(csv.encode("utf-8")).decode("ascii")
+    size = max(1, round(len(csv.encode("utf-8")) / 1024))
+    table = data_table_html(frame, caption=f"The data of the chart: {title}.")
+    ident = f' id="{html.escape(element_id)}"' if element_id else ""
+    return (f'<details class="chart-data"{ident}>\n'
+            f"<summary>Show the data table of this chart ({html.escape(title)})</summary>\n"
+            f"{table}\n"
+            f'<p><a href="{href}" download="{html.escape(filename)}">Download these data as CSV '
+            f"({html.escape(filename)}, {size} KB)</a></p>\n</details>")
 
 
 def data_table_html(frame: pd.DataFrame, *, caption: str) -> str:
