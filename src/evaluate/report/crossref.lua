@@ -125,6 +125,50 @@ local function number_table(el)
   return el
 end
 
+-- A table float written as Quarto writes one: `::: {#tbl-x}` holding the table (here a
+-- raw HTML table and a raw Typst table, one for each writer) with the caption as its last
+-- paragraph. HTML: the caption becomes the table's <caption>; Typst: a figure of kind table.
+local function table_float(el)
+  if kind_of(el.identifier) ~= "tbl" then return nil end
+  local content = pandoc.Blocks(el.content)
+  local caption = pandoc.Inlines({})
+  if #content > 0 and content[#content].t == "Para" then
+    caption = content[#content].content
+    content:remove(#content)
+  end
+  local entry = number(el.identifier)
+  if is_typst then
+    local kept = pandoc.Blocks({})
+    for _, b in ipairs(content) do
+      if not (b.t == "RawBlock" and b.format ~= "typst") then kept:insert(b) end
+    end
+    local cap = pandoc.write(pandoc.Pandoc({ pandoc.Plain(caption) }), "typst"):gsub("%s+$", "")
+    local blocks = pandoc.Blocks({ pandoc.RawBlock("typst",
+      "#figure(kind: table, caption: figure.caption(position: top)[" .. cap .. "])[") })
+    blocks:extend(kept)
+    blocks:insert(pandoc.RawBlock("typst", "] <" .. el.identifier .. ">"))
+    return blocks
+  end
+  local label = names[entry.kind] .. "\u{a0}" .. entry.n .. ": "
+  local cap_html = pandoc.write(pandoc.Pandoc({ pandoc.Plain(caption) }), "html"):gsub("%s+$", "")
+  local out = pandoc.Blocks({})
+  local placed = false
+  for _, b in ipairs(content) do
+    if b.t == "RawBlock" and b.format == "html" then
+      if not placed and b.text:find("<table") then
+        local repl = "%1<caption>" .. label:gsub("%%", "%%%%") .. cap_html:gsub("%%", "%%%%") .. "</caption>"
+        local text = b.text:gsub("(<table[^>]*>)", repl, 1)
+        b = pandoc.RawBlock("html", text)
+        placed = true
+      end
+      out:insert(b)
+    elseif b.t ~= "RawBlock" then
+      out:insert(b)
+    end
+  end
+  return pandoc.Div(out, { id = el.identifier, class = "table-float" })
+end
+
 local function reference(el)
   if #el.citations ~= 1 then return nil end
   local id = el.citations[1].id
@@ -183,7 +227,7 @@ local function main_landmark(doc)
 end
 
 return {
-  { Figure = number_figure, Table = number_table, Image = fix_alt },
+  { Figure = number_figure, Table = number_table, Image = fix_alt, Div = table_float },
   { Cite = reference, Div = callout },
   { Pandoc = main_landmark },
 }

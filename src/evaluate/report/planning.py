@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from evaluate.report.rounding import fmt_count, fmt_number, year_label
-from evaluate.report.tables import markdown_table
+from evaluate.report.tables import Table, markdown_table, note
 
 __all__ = ["value_sentence", "mde_sentence", "planning_table_md", "power_chart"]
 
@@ -68,7 +68,7 @@ def mde_sentence(results: Mapping[str, Any], outcome: str = "overall_absence_rat
             f"{p['label'].lower()} of {fmt_number(p['mde'], 2)} percentage points with 80% power at the 5% level.")
 
 
-def planning_table_md(results: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+def planning_table_md(results: Mapping[str, Any], *, synthetic: bool, label: str) -> Table:
     """Treated schools needed (with as many comparison schools) for 80% power, by effect.
 
     Examples
@@ -86,7 +86,7 @@ def planning_table_md(results: Mapping[str, Any], *, synthetic: bool, label: str
                          "Treated schools needed": fmt_count(r["n_treated"]),
                          "Comparison schools": fmt_count(r["n_control"])})
     if not rows:
-        return "No planning table could be computed.\n"
+        return note("No planning table could be computed.\n")
     df = pd.DataFrame(rows)
     return markdown_table(df, formats={c: "text" for c in df.columns},
                           caption=("Planning the next wave: treated schools needed, with as many comparison "

@@ -413,6 +413,9 @@ def _render_pdf(doc: Path, work: Path, md: str, resource_path: str, *, toc: bool
     fonts = ", ".join(f'"{f}"' for f in PDF_FONTS)
     preamble.write_text(f"#set text(font: ({fonts}))\n#set par(justify: false)\n"
                         "#show figure.caption: set text(size: 9pt)\n"
+                        "#show figure.caption: set align(left)\n"
+                        # a table's caption (above it) never stays behind at the foot of a page
+                        "#show figure.caption.where(kind: table): it => block(sticky: true, it)\n"
                         "#show figure: set block(breakable: true)\n"
                         "#show table: set text(size: 8pt, hyphenate: false)\n"
                         "#show table: set par(justify: false)\n", encoding="utf-8")
