@@ -146,7 +146,19 @@ async function main() {
       }
       const lang = await page.evaluate(() => document.documentElement.lang);
       const title = await page.title();
+      // zoom: at 400% a 1280 px window is 320 CSS px wide; nothing but a table or code block
+      // (each in its own scrolling box) may need scrolling sideways (WCAG 1.4.10, reflow)
+      await page.setViewportSize({ width: 320, height: 800 });
+      const reflow = await page.evaluate(async ([tags]) => {
+        const wide = document.documentElement.scrollWidth;
+        const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+        return { scroll_width: wide, fits: wide <= 321,
+                 violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
+                   nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target.join(" "), html: n.html.slice(0, 200) })) })) };
+      }, [WCAG_TAGS]);
+      await page.setViewportSize({ width: 1280, height: 900 });
       out.pages[name] = {
+        reflow,
         lang, title,
         ...summarise(results.wcag),
         structure_violations: summarise(results.structure).violations,

@@ -10,7 +10,9 @@ fresh profile and no background networking) through the pinned ``playwright-core
 * every chart: its alt text, and the data table it draws, one click away (a ``<details>``
   right after the figure) with the CSV download;
 * keyboard focus: Tab from the top reaches every focusable element once, in document
-  (reading) order, with a visible focus indicator, and no positive ``tabindex``.
+  (reading) order, with a visible focus indicator, and no positive ``tabindex``;
+* zoom: at 320 CSS px (a 1280 px window at 400%) the page does not scroll sideways (only
+  tables scroll, each in a box the keyboard can reach), and axe's WCAG rules still pass.
 
 :func:`problems` turns that into sentences (empty when every target is met), and
 :func:`write_results` writes it to ``results/accessibility.json`` in the publication area
@@ -147,6 +149,13 @@ def problems(results: Mapping[str, Any]) -> list[str]:
                 out.append(f"{name}: chart {c['id']} has no data table one click away")
             if not c["csv"]:
                 out.append(f"{name}: chart {c['id']} has no CSV download")
+        flow = p.get("reflow")
+        if flow is not None:
+            if not flow["fits"]:
+                out.append(f"{name}: at 320 CSS px (400% zoom) the page scrolls sideways "
+                           f"({flow['scroll_width']} px wide)")
+            for v in flow["violations"]:
+                out.append(f"{name} at 320 CSS px: {v['id']} ({v['impact']}, {v['count']} elements): {v['help']}")
         f = p["focus"]
         if not f["in_reading_order"]:
             out.append(f"{name}: keyboard focus does not follow the reading order ({f})")

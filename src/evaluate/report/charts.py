@@ -219,11 +219,15 @@ def data_details(csv: str, *, title: str, filename: str, element_id: str | None 
     frame = pd.read_csv(io.StringIO(csv), dtype=str, keep_default_na=False)
     href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(csv.encode("utf-8")).decode("ascii")
     size = max(1, round(len(csv.encode("utf-8")) / 1024))
-    table = data_table_html(frame, caption=f"The data of the chart: {title}.")
+    caption = f"The data of the chart: {title}."
+    table = data_table_html(frame, caption=caption)
     ident = f' id="{html.escape(element_id)}"' if element_id else ""
     return (f'<details class="chart-data"{ident}>\n'
             f"<summary>Show the data table of this chart ({html.escape(title)})</summary>\n"
-            f"{table}\n"
+            # a scrolling box when the table is wider than the window, which the keyboard reaches
+            f'<div class="table-scroll" tabindex="0" role="region" '
+            f'aria-label="{html.escape(caption)} ({html.escape(filename)})">\n'
+            f"{table}\n</div>\n"
             f'<p><a href="{href}" download="{html.escape(filename)}">Download these data as CSV '
             f"({html.escape(filename)}, {size} KB)</a></p>\n</details>")
 

@@ -121,8 +121,12 @@ end
 local function number_table(el)
   local entry = number(el.identifier)
   el.caption = prefix_caption(el.caption, entry)
-  if is_typst then el = size_columns(el) end
-  return el
+  if is_typst then return size_columns(el) end
+  -- HTML: in a box that scrolls sideways when the table is wider than the window (zoom),
+  -- which a keyboard user can focus to scroll and which is named by the caption
+  local name = pandoc.utils.stringify(el.caption.long)
+  if name == "" then name = "Table" end
+  return pandoc.Div({ el }, { class = "table-scroll", tabindex = "0", role = "region", ["aria-label"] = name })
 end
 
 -- A table float written as Quarto writes one: `::: {#tbl-x}` holding the table (here a
@@ -158,6 +162,9 @@ local function table_float(el)
       if not placed and b.text:find("<table") then
         local repl = "%1<caption>" .. label:gsub("%%", "%%%%") .. cap_html:gsub("%%", "%%%%") .. "</caption>"
         local text = b.text:gsub("(<table[^>]*>)", repl, 1)
+        -- the scrolling box is named after the numbered caption, so that no two share a name
+        local name = (label .. pandoc.utils.stringify(caption)):gsub('"', "&quot;"):gsub("%%", "%%%%")
+        text = text:gsub('aria%-label="[^"]*"', 'aria-label="' .. name .. '"', 1)
         b = pandoc.RawBlock("html", text)
         placed = true
       end

@@ -53,7 +53,7 @@ CELL_TIMEOUT = 600
 
 _HTML_CSS = """
 body { font-family: Arial, Helvetica, "Liberation Sans", "DejaVu Sans", sans-serif;
-       max-width: 60em; color: #0b0c0c; line-height: 1.5; }
+       max-width: 60em; margin: 0 auto; padding: 0 1em; color: #0b0c0c; line-height: 1.5; }
 h1, h2, h3 { color: #12436D; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #d9d9d9; }
@@ -71,6 +71,13 @@ a { color: #1d70b8; }
 a:visited { color: #4c2c92; }
 a:focus-visible, summary:focus-visible { outline: 3px solid #ffdd00; outline-offset: 0;
        background-color: #ffdd00; color: #0b0c0c; box-shadow: 0 4px #0b0c0c; }
+.table-scroll { overflow-x: auto; max-width: 100%; }
+.table-scroll:focus-visible { outline: 3px solid #ffdd00; box-shadow: 0 0 0 6px #0b0c0c; }
+/* at 400% zoom (320 CSS px) code wraps rather than scrolls sideways (WCAG 1.4.10) */
+div.sourceCode { overflow: visible; }
+pre, pre > code.sourceCode { white-space: pre-wrap; overflow-wrap: anywhere; }
+pre > code.sourceCode > span { display: inline; }
+td, th, caption, p, li { overflow-wrap: break-word; }
 details.chart-data { margin: -0.75em 0 1.5em; }
 details.chart-data > summary { cursor: pointer; color: #1d70b8; text-decoration: underline; }
 details.chart-data[open] > summary { margin-bottom: 0.5em; }

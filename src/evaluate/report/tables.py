@@ -14,6 +14,7 @@ with a label (``tbl-...``) makes the table a cross-reference target: ``@tbl-x``.
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -143,6 +144,11 @@ class Table(str):
                           f"#{ident} thead, #{ident} tbody, #{ident} tfoot, #{ident} tr, #{ident} td, #{ident} th {{")
         out = out.replace("\n tr { background-color: transparent; }", f"\n #{ident} tr {{ background-color: transparent; }}")
         out = out.replace('data-quarto-disable-processing="false"', 'data-quarto-disable-processing="true"')
+        # the container scrolls sideways when the table is wider than the window (zoom): a
+        # keyboard user can then focus it and scroll it, and hears what it holds (WCAG 1.4.10, 2.1.1)
+        name = htmllib.escape(p.caption or "Table", quote=True)
+        out = out.replace(f'<div id="{ident}" ', f'<div id="{ident}" class="table-scroll" tabindex="0" role="region" '
+                          f'aria-label="{name}" ', 1)
         return out.strip()
 
     def typst(self) -> str:
