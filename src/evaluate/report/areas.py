@@ -208,11 +208,20 @@ def event_chart(areas: Mapping[str, Any], outcome: str) -> Chart:
     ...          "by_start": {"actual": {"outcomes": {"overall_absence_rate": cs}},
     ...                       "announced": {"outcomes": {"overall_absence_rate": cs}}}}
     >>> event_chart(areas, "overall_absence_rate").title
-    'LA absence before and after mentoring began, by start date'
+    'No clear change in LA absence after mentoring began'
     """
     synthetic = _caption_label(areas)
     period = areas["settings"]["period"]
-    title = "LA absence before and after mentoring began, by start date"
+    # the title states the finding, from the actual start date's post-period estimates
+    actual = (areas["by_start"]["actual"]["outcomes"].get(outcome, {}).get("cs_matched") or {}).get("event_study") or []
+    post = [r for r in actual if r.get("event_time", -1) >= 0 and r.get("estimate") is not None
+            and r.get("ci_low") is not None and r.get("ci_high") is not None]
+    if post and all(r["ci_high"] < 0 for r in post):
+        title = "LA absence fell after mentoring began"
+    elif post and all(r["ci_low"] > 0 for r in post):
+        title = "LA absence rose after mentoring began"
+    else:
+        title = "No clear change in LA absence after mentoring began"
     with style_context():
         fig = Figure(figsize=(8, 4.2))
         ax = fig.subplots()
