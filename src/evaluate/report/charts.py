@@ -355,7 +355,7 @@ def national_chart(national: Iterable[Mapping], *, synthetic: bool) -> Chart:
     panels = [("overall_absence_rate", "published_overall_absence_rate", "Overall absence rate (%)"),
               ("pa_rate", "published_pa_rate", "Persistent absence rate (%)")]
     with style_context():
-        fig = Figure(figsize=(9, 4.4))
+        fig = Figure(figsize=(10, 4.6))
         axes = fig.subplots(1, 2, sharex=True)
         for ax, (col, pub, name) in zip(axes, panels, strict=True):
             ends = []
@@ -371,6 +371,7 @@ def national_chart(national: Iterable[Mapping], *, synthetic: bool) -> Chart:
             ax.set_title(name, fontsize=10, fontweight="normal")
             ax.set_ylim(bottom=0)
             _year_axis(ax, years)
+            ax.tick_params(axis="x", labelsize=8)  # two panels and their labels: the years must not touch
             label_lines(ax, ends)
         cap = caption_line("DfE pupil absence in schools in England (school and national files); panel built by evaluate",
                            coverage=f"state-funded schools in England, {year_label(years[0])} to {year_label(years[-1])}; "
