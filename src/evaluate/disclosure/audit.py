@@ -239,8 +239,9 @@ class _Tables(HTMLParser):
             self._caption.append(data)
 
 
-#: Header words that mark a column of pupil counts in a rendered table.
-PUPIL_HEADER = re.compile(r"\b(pupils?|enrolments?|children|mentored)\b", re.IGNORECASE)
+#: Header words that mark a column of pupil counts in a rendered table ("per pupil" names a
+#: rate, as in "Days per pupil per year", not a count).
+PUPIL_HEADER = re.compile(r"(?<!per )\b(pupils?|enrolments?|children|mentored)\b", re.IGNORECASE)
 #: Row labels that mark a total row.
 TOTAL_LABEL = re.compile(r"^(total|all\b.*|england)$", re.IGNORECASE)
 _NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
