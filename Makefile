@@ -15,6 +15,7 @@ all: report
 help:
 	@echo "make report  - set up, build the synthetic data, run every stage, render every report"
 	@echo "make test    - set up and run the test suite"
+	@echo "make accessibility - check the rendered HTML reports with axe-core in headless Chromium"
 	@echo "make lint    - ruff"
 	@echo "make docs    - render the researcher's guide to output/guide"
 	@echo "make api     - build the API reference to output/api"
@@ -35,8 +36,26 @@ report: $(STAMP)
 data: $(STAMP)
 	$(BIN)/evaluate run --config $(CONFIG) --until panel
 
-test: $(STAMP)
+# The accessibility check's pinned Node packages (axe-core, playwright-core), when npm is
+# there; without them (or without Chromium) tests/report/test_accessibility.py is skipped
+# with the reason.
+A11Y       := tools/accessibility
+A11Y_STAMP := $(A11Y)/node_modules/.installed
+$(A11Y_STAMP): $(A11Y)/package.json $(A11Y)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(A11Y) --no-audit --no-fund --loglevel=error && touch $@ \
+	    || echo "npm ci failed: the accessibility check will be skipped"; \
+	else echo "npm not found: the accessibility check will be skipped"; fi
+
+.PHONY: a11y-deps accessibility
+a11y-deps: $(A11Y_STAMP)
+
+test: $(STAMP) a11y-deps
 	$(BIN)/python -m pytest -q
+
+# Check the rendered reports (and OUTPUT/guide) in headless Chromium: results/accessibility.json.
+accessibility: $(STAMP) a11y-deps
+	$(BIN)/evaluate accessibility --config $(CONFIG)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests analysis benchmarks

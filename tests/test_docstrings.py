@@ -33,6 +33,7 @@ PUBLIC_MODULES = (
     "evaluate.findings.planning",
     "evaluate.report.tables",
     "evaluate.report.charts",
+    "evaluate.report.accessibility",
     "evaluate.report.rounding",
     "evaluate.report.sentences",
     "evaluate.synthetic",

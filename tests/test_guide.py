@@ -39,10 +39,8 @@ def _text(html: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("guide")
-    built.render_guide(out / "html", engine="bridge", run_dir=out / "run")
-    return out / "html"
+def rendered(guide_html) -> Path:
+    return guide_html  # tests/conftest.py: rendered once per session
 
 
 def test_every_page_is_listed():

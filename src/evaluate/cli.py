@@ -203,6 +203,34 @@ def report(
         _echo(f"{st.stage:<24} {st.status}: {', '.join(p.name for p in st.outputs)}")
 
 
+@app.command()
+def accessibility(
+    config: ConfigOpt = None,
+    guide: Annotated[Path | None, typer.Option("--guide", help="Also check the rendered guide in this folder (default: OUTPUT/guide if there).")] = None,
+) -> None:
+    """Check the rendered HTML reports (and the guide) in headless Chromium with axe-core; write OUTPUT/results/accessibility.json.
+
+    Exit status 1 when a page misses a target (a violation, a chart without alt text or data
+    table, focus out of reading order), 2 when the check cannot run (no Chromium or Node).
+    """
+    from evaluate.config import load_config
+    from evaluate.report import accessibility as a11y
+
+    cfg = load_config(_config_path(config))
+    guide_dir = guide if guide is not None else (cfg.output_dir / "guide" if (cfg.output_dir / "guide").is_dir() else None)
+    pages = a11y.report_pages(cfg.output_dir, guide=guide_dir)
+    if not pages:
+        raise InputError("no rendered HTML report: run `evaluate report` first", file=str(cfg.output_dir / "reports"))
+    results = a11y.check_pages(pages)
+    path = a11y.write_results(results, cfg.output_dir)
+    found = a11y.problems(results)
+    for line in found:
+        _echo(line)
+    _echo(f"{len(pages)} pages checked, {len(found)} problems; wrote {path}")
+    if found:
+        raise typer.Exit(1)
+
+
 METHODS = ("cs", "twfe", "event-study", "sun-abraham", "imputation")
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-__all__ = ["AF_COLOURS", "palette", "apply_style", "style_context", "rc_params", "FONT_FAMILY"]
+__all__ = ["AF_COLOURS", "palette", "series_styles", "relative_luminance", "apply_style", "style_context",
+           "rc_params", "FONT_FAMILY", "MARKERS", "LINESTYLES"]
 
 #: The Analysis Function categorical palette, in the order the guidance uses it.
 AF_COLOURS: dict[str, str] = {
@@ -39,6 +40,45 @@ def palette(n: int | None = None) -> list[str]:
     if n < 0 or n > len(colours):
         raise ValueError(f"the Analysis Function palette has {len(colours)} colours; asked for {n}")
     return colours[:n]
+
+
+#: Markers and line styles that go with the colours, so that series differ in shape too:
+#: a chart printed in greyscale, or seen by a colour-blind reader, still tells them apart
+#: (WCAG 1.4.1, use of colour).
+MARKERS = ("o", "s", "^", "D", "v", "P")
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 2)))
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG relative luminance of a ``#RRGGBB`` colour (0 black, 1 white).
+
+    Examples
+    --------
+    >>> from evaluate.style import relative_luminance
+    >>> relative_luminance("#FFFFFF"), relative_luminance("#000000")
+    (1.0, 0.0)
+    """
+    def channel(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
+    return round(0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b), 6)
+
+
+def series_styles(n: int) -> list[dict[str, object]]:
+    """Colour, marker and line style of ``n`` series (matplotlib keywords), from the palette.
+
+    Colours follow the Analysis Function order; each series also has its own marker and
+    line style, so none is told apart by colour alone.
+
+    Examples
+    --------
+    >>> from evaluate.style import series_styles
+    >>> [(s["color"], s["marker"], s["linestyle"]) for s in series_styles(2)]
+    [('#12436D', 'o', '-'), ('#28A197', 's', '--')]
+    """
+    return [{"color": c, "marker": MARKERS[i], "linestyle": LINESTYLES[i]} for i, c in enumerate(palette(n))]
 
 
 def rc_params() -> dict[str, object]:

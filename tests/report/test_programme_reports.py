@@ -11,13 +11,10 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
-import warnings
 from pathlib import Path
 
 import pytest
 
-from evaluate import pipeline
-from evaluate.config import load_config
 from evaluate.report import findings
 from evaluate.report.rounding import fmt_number
 from evaluate.report.sentences import SYNTHETIC_LABEL
@@ -26,22 +23,8 @@ DOCS = ("hubs", "mentors", "technical-annex")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("programme")
-    cfg_path = tmp / "evaluation.yml"
-    # la_data pinned to synthetic: with $EVALUATE_DATA_ROOTS set (make test sets it when
-    # ../shared/data exists) the LA section would otherwise run on the real files, whose
-    # chart is rightly not labelled synthetic (tests/areas/test_mentors_real.py checks that)
-    cfg_path.write_text("seed: 5\noutput: out\ndata:\n  dir: synth\n  synthetic: {schools: 2500}\n"
-                        "programmes: {mentors: {areas: {la_data: synthetic}}}\n"
-                        f"reports: [{', '.join(DOCS)}]\n"
-                        f"reports_dir: {Path(__file__).parents[2] / 'reports'}\n", encoding="utf-8")
-    cfg = load_config(cfg_path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a pilot cohort too small to match may be skipped
-        pipeline.run(cfg, config_path=cfg_path)
-    pipeline.render_reports(cfg, formats=("html", "pdf"), engine="bridge")
-    return tmp / "out"
+def run(programme_run) -> Path:
+    return programme_run  # tests/report/conftest.py: a 2,500-school synthetic run, every report rendered
 
 
 def _text(html: str) -> str:

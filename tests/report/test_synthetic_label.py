@@ -27,9 +27,11 @@ def test_charts(dq, synthetic, tmp_path):
         assert chart.alt
         assert (SYNTHETIC_LABEL in chart.caption) is synthetic
         assert (SYNTHETIC_LABEL in chart.alt) is synthetic
-        # the label is drawn on the image as well
+        # the label is drawn on the image as well, but the title and source are the caption's only
         texts = " ".join(t.get_text() for t in chart.figure.texts)
         assert (SYNTHETIC_LABEL in texts) is synthetic
+        assert "Source:" not in texts and chart.title not in texts
+        assert chart.data is not None and len(chart.data) > 0
         md = chart.markdown(f"fig-{key}", directory=tmp_path)
         assert (tmp_path / f"fig-{key}.png").read_bytes()[:4] == b"\x89PNG"
         assert f"{{#fig-{key} fig-alt=" in md

@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from evaluate.report.charts import Chart, _finish, caption_line
+from evaluate.report.charts import Chart, _finish, _rounded, caption_line, label_lines
 from evaluate.report.rounding import fmt_count, fmt_number, fmt_pct
 from evaluate.report.tables import markdown_table
-from evaluate.style import palette, style_context
+from evaluate.style import series_styles, style_context
 
 __all__ = ["lead_findings", "source_callout", "treated_table", "methods_table", "detectable_sentence", "missing_table",
            "event_chart", "pupils_shares_table", "pupils_estimates_table", "pupils_area_table", "pupils_chart"]
@@ -208,17 +208,26 @@ def event_chart(areas: Mapping[str, Any], outcome: str) -> Chart:
     ...          "by_start": {"actual": {"outcomes": {"overall_absence_rate": cs}},
     ...                       "announced": {"outcomes": {"overall_absence_rate": cs}}}}
     >>> event_chart(areas, "overall_absence_rate").title
-    'LA absence before and after mentoring began, by start date'
+    'No clear change in LA absence after mentoring began'
     """
     synthetic = _caption_label(areas)
     period = areas["settings"]["period"]
-    title = "LA absence before and after mentoring began, by start date"
+    # the title states the finding, from the actual start date's post-period estimates
+    actual = (areas["by_start"]["actual"]["outcomes"].get(outcome, {}).get("cs_matched") or {}).get("event_study") or []
+    post = [r for r in actual if r.get("event_time", -1) >= 0 and r.get("estimate") is not None
+            and r.get("ci_low") is not None and r.get("ci_high") is not None]
+    if post and all(r["ci_high"] < 0 for r in post):
+        title = "LA absence fell after mentoring began"
+    elif post and all(r["ci_low"] > 0 for r in post):
+        title = "LA absence rose after mentoring began"
+    else:
+        title = "No clear change in LA absence after mentoring began"
     with style_context():
         fig = Figure(figsize=(8, 4.2))
         ax = fig.subplots()
-        c = palette(2)
         n = 0
-        for k, (start, colour) in enumerate(zip(("actual", "announced"), c, strict=True)):
+        frames = []
+        for k, (start, st) in enumerate(zip(("actual", "announced"), series_styles(2), strict=True)):
             cs = areas["by_start"][start]["outcomes"].get(outcome, {}).get("cs_matched") or {}
             df = pd.DataFrame(cs.get("event_study") or [])
             if df.empty:
@@ -226,8 +235,10 @@ def event_chart(areas: Mapping[str, Any], outcome: str) -> Chart:
             df = df.dropna(subset=["estimate"])
             x = df["event_time"] + (k - 0.5) * 0.2
             ax.errorbar(x, df["estimate"], yerr=[df["estimate"] - df["ci_low"], df["ci_high"] - df["estimate"]],
-                        fmt="o", color=colour, ecolor=colour, capsize=2, ms=3, label=f"{start.capitalize()} start")
+                        fmt=st["marker"], color=st["color"], ecolor=st["color"], capsize=2, ms=4,
+                        label=f"{start.capitalize()} start")
             n += len(df)
+            frames.append(df.assign(start=f"{start.capitalize()} start"))
         ax.axhline(0, color="#3D3D3D", lw=0.8)
         ax.axvline(-0.5, color="#BFBFBF", lw=0.8, ls="--")
         ax.set_xlabel(f"{period.capitalize()}s since mentoring began (0 = first treated {period})")
@@ -240,7 +251,13 @@ def event_chart(areas: Mapping[str, Any], outcome: str) -> Chart:
     alt = (f"Chart of the estimated effect of mentoring on the LA-wide {LABELS.get(outcome, outcome).lower()} rate "
            f"by {period}s since mentoring began, with 95% intervals, for the actual and the announced start dates. "
            f"{fmt_count(n)} estimates are shown; points before zero test for differences before the start.")
-    return Chart(fig, title, cap, alt, synthetic)
+    both = pd.concat(frames) if frames else pd.DataFrame(columns=["start", "event_time", "estimate", "ci_low", "ci_high"])
+    data = pd.DataFrame({"Start date": both["start"].tolist(),
+                         f"{period.capitalize()}s since mentoring began": [int(e) for e in both["event_time"]],
+                         "Effect (percentage points)": _rounded(both["estimate"], 2),
+                         "95% interval, lower (percentage points)": _rounded(both["ci_low"], 2),
+                         "95% interval, upper (percentage points)": _rounded(both["ci_high"], 2)})
+    return Chart(fig, title, cap, alt, synthetic, data=data, name=f"mentors-las-event-{outcome}")
 
 
 # --- pupils: the naive share improved against the matched DiD ---------------------------
@@ -345,15 +362,17 @@ def pupils_chart(pupils: Mapping[str, Any]) -> Chart:
     with style_context():
         fig = Figure(figsize=(8, 4.2))
         ax = fig.subplots()
-        c = palette(3)
-        for (g, name), colour in zip(_GROUPS.items(), c, strict=True):
-            d = df[df["group"] == g].sort_values("year")
+        ends = []
+        for (g, name), st in zip(_GROUPS.items(), series_styles(3), strict=True):
+            d = df[df["group"] == g].sort_values("year").dropna(subset=["mean_absence_rate"])
             if len(d):
-                ax.plot(d["year"], d["mean_absence_rate"], marker="o", color=colour, lw=2, label=name)
+                ax.plot(d["year"], d["mean_absence_rate"], lw=2, **st)
+                ends.append((d["year"].iloc[-1], float(d["mean_absence_rate"].iloc[-1]),
+                             name.replace(" pupils", "\npupils"), st["color"]))
         ax.axvline(post - 0.5, color="#BFBFBF", lw=0.8, ls="--")
         ax.set_xticks(sorted(df["year"].unique()))
         ax.set_ylabel("Mean absence rate (%)")
-        ax.legend(loc="best", fontsize=8)
+        label_lines(ax, ends, min_gap=0.12)
         cap = caption_line("pupil absence records, one row per pupil and year (evaluate.synthetic.pupils); "
                            "estimates by evaluate",
                            coverage="dashed line: mentoring starts; groups of fewer pupils than the threshold are not shown",
@@ -362,7 +381,18 @@ def pupils_chart(pupils: Mapping[str, Any]) -> Chart:
     alt = ("Line chart of the mean absence rate by year for mentored pupils, matched comparison pupils and all "
            "comparison pupils. Mentored and matched pupils both peak in the year before mentoring and both fall "
            "afterwards; the gap between them after mentoring is the effect.")
-    return Chart(fig, title, cap, alt, True)
+    known = df[df["group"].isin(list(_GROUPS))].sort_values(["group", "year"], key=lambda c: c.map(
+        {g: i for i, g in enumerate(_GROUPS)}) if c.name == "group" else c)
+    # group names without "pupils" or "mentored": the report's disclosure scan (scan_html) takes the
+    # numbers of a row so labelled for pupil counts; the counts are in their own column
+    names = {"mentored": "Received mentoring", "matched comparison": "Matched comparison",
+             "all comparison": "All comparison"}
+    data = pd.DataFrame({"Group": [names[g] for g in known["group"]], "Year": [int(y) for y in known["year"]],
+                         "Mean absence rate (%)": _rounded(known["mean_absence_rate"], 2)})
+    if "n_pupils" in known:
+        data["Pupils"] = pd.to_numeric(known["n_pupils"], errors="coerce").tolist()
+    return Chart(fig, title, cap, alt, True, data=data, name="mentors-pupils-trajectories",
+                 counts={"Pupils": "pupils"} if "Pupils" in data else {})
 
 
 #: The LA-level method the key findings lead with (the others are in the section's table).

@@ -48,12 +48,33 @@ local function prefix_caption(caption, entry)
   return caption
 end
 
+local function typst_string(text)
+  return '"' .. text:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\n", " ") .. '"'
+end
+
+-- pandoc's Typst writer drops an image's alt text; write the image ourselves so that the
+-- tagged PDF (PDF/UA-1) carries it
+local function typst_image(img, alt)
+  local args = { typst_string(img.src) }
+  local width = img.attributes["width"]
+  if width ~= nil and width:match("^[%d.]+%%$") then
+    table.insert(args, "width: " .. width)
+  elseif width ~= nil and width:match("^[%d.]+in$") then
+    table.insert(args, "width: " .. width)
+  end
+  table.insert(args, "alt: " .. typst_string(alt))
+  return pandoc.RawInline("typst", "#box(image(" .. table.concat(args, ", ") .. "))")
+end
+
 local function fix_alt(img)
   local alt = img.attributes["fig-alt"]
+  if alt == nil and is_typst then
+    alt = img.attributes["alt"] or pandoc.utils.stringify(img.caption)
+  end
   if alt ~= nil then
     img.attributes["fig-alt"] = nil
     if is_typst then
-      img.attributes["alt"] = alt
+      return typst_image(img, alt)
     else
       -- the HTML writer takes alt text from the image description
       img.caption = pandoc.Inlines({ pandoc.Str(alt) })
@@ -100,8 +121,59 @@ end
 local function number_table(el)
   local entry = number(el.identifier)
   el.caption = prefix_caption(el.caption, entry)
-  if is_typst then el = size_columns(el) end
-  return el
+  if is_typst then return size_columns(el) end
+  -- HTML: in a box that scrolls sideways when the table is wider than the window (zoom),
+  -- which a keyboard user can focus to scroll and which is named by the caption
+  local name = pandoc.utils.stringify(el.caption.long)
+  if name == "" then name = "Table" end
+  return pandoc.Div({ el }, { class = "table-scroll", tabindex = "0", role = "region", ["aria-label"] = name })
+end
+
+-- A table float written as Quarto writes one: `::: {#tbl-x}` holding the table (here a
+-- raw HTML table and a raw Typst table, one for each writer) with the caption as its last
+-- paragraph. HTML: the caption becomes the table's <caption>; Typst: a figure of kind table.
+local function table_float(el)
+  if kind_of(el.identifier) ~= "tbl" then return nil end
+  local content = pandoc.Blocks(el.content)
+  local caption = pandoc.Inlines({})
+  if #content > 0 and content[#content].t == "Para" then
+    caption = content[#content].content
+    content:remove(#content)
+  end
+  local entry = number(el.identifier)
+  if is_typst then
+    local kept = pandoc.Blocks({})
+    for _, b in ipairs(content) do
+      if not (b.t == "RawBlock" and b.format ~= "typst") then kept:insert(b) end
+    end
+    local cap = pandoc.write(pandoc.Pandoc({ pandoc.Plain(caption) }), "typst"):gsub("%s+$", "")
+    local blocks = pandoc.Blocks({ pandoc.RawBlock("typst",
+      "#figure(kind: table, caption: figure.caption(position: top)[" .. cap .. "])[") })
+    blocks:extend(kept)
+    blocks:insert(pandoc.RawBlock("typst", "] <" .. el.identifier .. ">"))
+    return blocks
+  end
+  local label = names[entry.kind] .. "\u{a0}" .. entry.n .. ": "
+  local cap_html = pandoc.write(pandoc.Pandoc({ pandoc.Plain(caption) }), "html"):gsub("%s+$", "")
+  local out = pandoc.Blocks({})
+  local placed = false
+  for _, b in ipairs(content) do
+    if b.t == "RawBlock" and b.format == "html" then
+      if not placed and b.text:find("<table") then
+        local repl = "%1<caption>" .. label:gsub("%%", "%%%%") .. cap_html:gsub("%%", "%%%%") .. "</caption>"
+        local text = b.text:gsub("(<table[^>]*>)", repl, 1)
+        -- the scrolling box is named after the numbered caption, so that no two share a name
+        local name = (label .. pandoc.utils.stringify(caption)):gsub('"', "&quot;"):gsub("%%", "%%%%")
+        text = text:gsub('aria%-label="[^"]*"', 'aria-label="' .. name .. '"', 1)
+        b = pandoc.RawBlock("html", text)
+        placed = true
+      end
+      out:insert(b)
+    elseif b.t ~= "RawBlock" then
+      out:insert(b)
+    end
+  end
+  return pandoc.Div(out, { id = el.identifier, class = "table-float" })
 end
 
 local function reference(el)
@@ -152,7 +224,17 @@ local function callout(el)
   return pandoc.Div({ head, body }, { class = "callout callout-" .. kind, role = "note" })
 end
 
+-- HTML: the body is the page's main landmark (the title block is its banner and the table
+-- of contents its navigation), so every part of the page is in a landmark
+local function main_landmark(doc)
+  if is_typst or not FORMAT:match("html") then return nil end
+  doc.blocks:insert(1, pandoc.RawBlock("html", '<main id="main">'))
+  doc.blocks:insert(pandoc.RawBlock("html", "</main>"))
+  return doc
+end
+
 return {
-  { Figure = number_figure, Table = number_table, Image = fix_alt },
+  { Figure = number_figure, Table = number_table, Image = fix_alt, Div = table_float },
   { Cite = reference, Div = callout },
+  { Pandoc = main_landmark },
 }

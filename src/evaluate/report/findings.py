@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from evaluate.report.rounding import fmt_count, fmt_number, year_label
-from evaluate.report.tables import markdown_table
+from evaluate.report.tables import SOURCE_ABSENCE, Table, markdown_table, note, source_text
 
 __all__ = ["PROGRAMME_NAMES", "caveats", "key_findings", "report_key_findings", "headline_table", "estimators_table", "subgroup_table",
            "bacon_table", "confidence_sentence", "effect_sentence", "design_sentence", "interval_text",
@@ -260,7 +260,7 @@ def report_key_findings(results: Mapping[str, Any], areas: Mapping[str, Any] | N
     return [*lead_findings(areas)[:2], f"School-level estimates ({data}): {school[0]}", *school[1:3]]
 
 
-def headline_table(results: Mapping[str, Any], *, synthetic: bool, label: str = "tbl-headline") -> str:
+def headline_table(results: Mapping[str, Any], *, synthetic: bool, label: str = "tbl-headline") -> Table:
     """Outcome, effect, 95% interval, days per pupil, schools, confidence: one row per outcome.
 
     Examples
@@ -272,7 +272,7 @@ def headline_table(results: Mapping[str, Any], *, synthetic: bool, label: str = 
     ...                              outcomes=["overall_absence_rate"], synthetic=True)
     >>> from evaluate.report.findings import headline_table
     >>> print(headline_table(results, synthetic=True))
-    | Outcome | Effect (percentage points) | 95% interval | Days per pupil per year | Treated schools | Comparison schools | Confidence |
+    | Outcome | Effect (percentage points) | 95% interval (percentage points) | Days per pupil per year | Treated schools | Comparison schools | Confidence |
     |:---|---:|:---|---:|---:|---:|:---|
     | Overall absence rate | 1.7 | 1.5 to 1.8 |  | 158 | 42 | high |
     <BLANKLINE>
@@ -285,7 +285,7 @@ def headline_table(results: Mapping[str, Any], *, synthetic: bool, label: str = 
         rows.append({
             "Outcome": o["label"],
             "Effect (percentage points)": h["estimate"],
-            "95% interval": interval_text(h["ci_low"], h["ci_high"]),
+            "95% interval (percentage points)": interval_text(h["ci_low"], h["ci_high"]),
             "Days per pupil per year": days.get("estimate") if days else float("nan"),
             "Treated schools": h["n_treated"],
             "Comparison schools": h["n_comparison"],
@@ -294,12 +294,12 @@ def headline_table(results: Mapping[str, Any], *, synthetic: bool, label: str = 
     d = results["design"]
     one = lambda x: fmt_number(x, 1)  # noqa: E731
     return markdown_table(pd.DataFrame(rows),
-                          formats={"Outcome": "text", "95% interval": "text", "Confidence": "text",
+                          formats={"Outcome": "text", "95% interval (percentage points)": "text", "Confidence": "text",
                                    "Effect (percentage points)": one, "Days per pupil per year": one,
                                    "Treated schools": "count", "Comparison schools": "count"},
                           caption=(f"Headline estimates: {d['design']}, Scientific Methods Scale level {d['level']}. "
                                    "Negative effects are falls in absence."),
-                          label=label, synthetic=synthetic)
+                          label=label, synthetic=synthetic, source=source_text(SOURCE_ABSENCE, synthetic=synthetic))
 
 
 def _est_rows(rows: Sequence[Mapping[str, Any]], key: str, name: str, fmt=str) -> pd.DataFrame:
@@ -307,7 +307,7 @@ def _est_rows(rows: Sequence[Mapping[str, Any]], key: str, name: str, fmt=str) -
     for r in rows:
         out.append({name: fmt(r[key]),
                     "Effect (percentage points)": fmt_number(r.get("estimate"), 2) if r.get("estimate") is not None else "",
-                    "95% interval": (interval_text(r.get("ci_low"), r.get("ci_high"), ndigits=2)
+                    "95% interval (percentage points)": (interval_text(r.get("ci_low"), r.get("ci_high"), ndigits=2)
                                      if r.get("estimate") is not None else ""),
                     "Note": r.get("note", "")})
     df = pd.DataFrame(out)
@@ -316,7 +316,7 @@ def _est_rows(rows: Sequence[Mapping[str, Any]], key: str, name: str, fmt=str) -
     return df
 
 
-def estimators_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str = "tbl-estimators") -> str:
+def estimators_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str = "tbl-estimators") -> Table:
     """The overall effect of one outcome by estimator (Callaway-Sant'Anna, Sun-Abraham, imputation, TWFE).
 
     Examples
@@ -329,7 +329,7 @@ def estimators_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str 
     >>> outcome = results["outcomes"]["overall_absence_rate"]
     >>> from evaluate.report.findings import estimators_table
     >>> print(estimators_table(outcome, synthetic=True))
-    | Estimator | Effect (percentage points) | 95% interval |
+    | Estimator | Effect (percentage points) | 95% interval (percentage points) |
     |:---|:---|:---|
     | Callaway-Sant'Anna | 1.66 | 1.47 to 1.85 |
     | Sun-Abraham | 1.66 | 1.47 to 1.85 |
@@ -341,10 +341,10 @@ def estimators_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str 
     df = _est_rows(outcome["estimators"], "estimator", "Estimator")
     return markdown_table(df, formats={c: "text" for c in df.columns},
                           caption=f"{outcome['label']}: the overall effect by estimator.", label=label,
-                          synthetic=synthetic)
+                          synthetic=synthetic, source=source_text(SOURCE_ABSENCE, synthetic=synthetic))
 
 
-def subgroup_table(outcome: Mapping[str, Any], key: str, *, synthetic: bool, label: str) -> str:
+def subgroup_table(outcome: Mapping[str, Any], key: str, *, synthetic: bool, label: str) -> Table:
     """Estimates by wave (``by_wave``), phase (``by_phase``) or disadvantage (``by_fsm``).
 
     Examples
@@ -357,7 +357,7 @@ def subgroup_table(outcome: Mapping[str, Any], key: str, *, synthetic: bool, lab
     >>> outcome = results["outcomes"]["overall_absence_rate"]
     >>> from evaluate.report.findings import subgroup_table
     >>> print(subgroup_table(outcome, "by_wave", synthetic=True, label="tbl-waves"))
-    | Cohort (first year) | Effect (percentage points) | 95% interval |
+    | Cohort (first year) | Effect (percentage points) | 95% interval (percentage points) |
     |:---|:---|:---|
     | 2020/21 | 1.72 | 1.36 to 2.07 |
     | 2021/22 | 1.60 | 1.31 to 1.90 |
@@ -374,10 +374,11 @@ def subgroup_table(outcome: Mapping[str, Any], key: str, *, synthetic: bool, lab
         df.insert(1, "Treated schools", [fmt_count(r.get("n_treated")) for r in rows])
         what = "by phase" if key == "by_phase" else "by the school's share of pupils eligible for free school meals"
     return markdown_table(df, formats={c: "text" for c in df.columns},
-                          caption=f"{outcome['label']}: effect {what}.", label=label, synthetic=synthetic)
+                          caption=f"{outcome['label']}: effect {what}.", label=label, synthetic=synthetic,
+                          source=source_text(SOURCE_ABSENCE, synthetic=synthetic))
 
 
-def bacon_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str = "tbl-bacon") -> str:
+def bacon_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str = "tbl-bacon") -> Table:
     """The Goodman-Bacon decomposition of the TWFE estimate of one outcome, by comparison type.
 
     Examples
@@ -390,7 +391,7 @@ def bacon_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str = "tb
     >>> outcome = results["outcomes"]["overall_absence_rate"]
     >>> from evaluate.report.findings import bacon_table
     >>> print(bacon_table(outcome, synthetic=True))
-    | Comparison | Weight | Average 2x2 estimate |
+    | Comparison | Weight | Average 2x2 estimate (percentage points) |
     |:---|:---|:---|
     | Earlier vs later treated | 0.240 | 1.20 |
     | Later vs earlier treated (already treated as controls) | 0.234 | 0.49 |
@@ -402,17 +403,17 @@ def bacon_table(outcome: Mapping[str, Any], *, synthetic: bool, label: str = "tb
     names = {"treated_vs_never": "Treated vs never treated", "earlier_vs_later": "Earlier vs later treated",
              "later_vs_earlier": "Later vs earlier treated (already treated as controls)"}
     if not b:
-        return "The Bacon decomposition could not be computed.\n"
+        return note("The Bacon decomposition could not be computed.\n")
     df = pd.DataFrame([{"Comparison": names.get(r["type"], r["type"]), "Weight": fmt_number(r["weight"], 3),
-                        "Average 2x2 estimate": fmt_number(r["estimate"], 2)} for r in b["by_type"]])
+                        "Average 2x2 estimate (percentage points)": fmt_number(r["estimate"], 2)} for r in b["by_type"]])
     return markdown_table(df, formats={c: "text" for c in df.columns},
                           caption=(f"{outcome['label']}: the two-way fixed effects estimate "
                                    f"({fmt_number(b['twfe'], 2)}) as a weighted average of 2x2 comparisons "
                                    f"({fmt_count(b['n_schools'])} schools observed in every year)."),
-                          label=label, synthetic=synthetic)
+                          label=label, synthetic=synthetic, source=source_text(SOURCE_ABSENCE, synthetic=synthetic))
 
 
-def balance_table_md(matching: Mapping[str, Any], cohort: int, *, synthetic: bool, label: str) -> str:
+def balance_table_md(matching: Mapping[str, Any], cohort: int, *, synthetic: bool, label: str) -> Table:
     """Standardised mean differences before and after matching for one cohort.
 
     Examples
@@ -448,7 +449,7 @@ def balance_table_md(matching: Mapping[str, Any], cohort: int, *, synthetic: boo
                           caption=(f"Balance of the cohort joining in {year_label(cohort)}: standardised mean "
                                    "differences (pooled standard deviation) before and after matching; "
                                    "above 0.1 in absolute value is flagged as imbalanced."),
-                          label=label, synthetic=synthetic)
+                          label=label, synthetic=synthetic, source=source_text(SOURCE_ABSENCE, synthetic=synthetic))
 
 
 def caveats(results: Mapping[str, Any], *, max_caveats: int = 4) -> list[str]:

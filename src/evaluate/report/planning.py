@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from evaluate.report.rounding import fmt_count, fmt_number, year_label
-from evaluate.report.tables import markdown_table
+from evaluate.report.tables import Table, markdown_table, note
 
 __all__ = ["value_sentence", "mde_sentence", "planning_table_md", "power_chart"]
 
@@ -68,7 +68,7 @@ def mde_sentence(results: Mapping[str, Any], outcome: str = "overall_absence_rat
             f"{p['label'].lower()} of {fmt_number(p['mde'], 2)} percentage points with 80% power at the 5% level.")
 
 
-def planning_table_md(results: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+def planning_table_md(results: Mapping[str, Any], *, synthetic: bool, label: str) -> Table:
     """Treated schools needed (with as many comparison schools) for 80% power, by effect.
 
     Examples
@@ -86,7 +86,7 @@ def planning_table_md(results: Mapping[str, Any], *, synthetic: bool, label: str
                          "Treated schools needed": fmt_count(r["n_treated"]),
                          "Comparison schools": fmt_count(r["n_control"])})
     if not rows:
-        return "No planning table could be computed.\n"
+        return note("No planning table could be computed.\n")
     df = pd.DataFrame(rows)
     return markdown_table(df, formats={c: "text" for c in df.columns},
                           caption=("Planning the next wave: treated schools needed, with as many comparison "
@@ -112,28 +112,35 @@ def power_chart(results: Mapping[str, Any], *, synthetic: bool, outcome: str = "
     >>> chart = power_chart({"power": p, "years": [2016, 2024]}, synthetic=True)
     >>> chart.title
     'The design detects 0.12 points with 80% power'
+    >>> list(chart.data.columns)
+    ['Effect (percentage points)', 'Power, the schools used', 'Power, half the schools', 'Power, twice the schools']
     """
+    import pandas as pd
     from matplotlib.figure import Figure
 
-    from evaluate.report.charts import Chart, _finish, caption_line
-    from evaluate.style import palette, style_context
+    from evaluate.report.charts import Chart, _finish, _rounded, caption_line
+    from evaluate.style import series_styles, style_context
 
     pw = results["power"]
     o = pw["outcomes"][outcome]
     title = f"The design detects {fmt_number(o['mde'], 2)} points with 80% power"
+    styles = series_styles(3)
+    names = {1.0: (styles[0], "the schools used"), 2.0: (styles[1], "twice the schools"),
+             0.5: (styles[2], "half the schools")}
+    # computed by the estimates stage (evaluate.findings.planning); drawn twice, used, half
+    curves = sorted(o.get("curves") or [], key=lambda c: -c["scale"])
     with style_context():
         fig = Figure(figsize=(8, 4.0))
         ax = fig.subplots()
-        colours = palette(3)
-        names = {0.5: (colours[2], "half the schools"), 1.0: (colours[0], "the schools used"),
-                 2.0: (colours[1], "twice the schools")}
-        for c in o.get("curves") or []:  # computed by the estimates stage (evaluate.findings.planning)
-            colour, name = names.get(c["scale"], (colours[0], f"{c['scale']} x the schools"))
-            ax.plot(c["effect"], c["power"], color=colour, lw=2, label=f"{name} ({fmt_count(c['n_treated'])} treated)")
+        for c in curves:
+            st, name = names.get(c["scale"], (styles[0], f"{c['scale']} x the schools"))
+            ax.plot(c["effect"], c["power"], color=st["color"], linestyle=st["linestyle"], lw=2,
+                    label=f"{name.capitalize()} ({fmt_count(c['n_treated'])} treated)")
         ax.axhline(0.8, color="#3D3D3D", lw=0.8, ls="--")
         ax.set_xlabel(f"Effect on the {o['label'].lower()} (percentage points)")
         ax.set_ylabel("Power")
         ax.set_ylim(0, 1.02)
+        # the three curves converge, so direct labels would collide: a legend, left to right
         ax.legend(loc="lower right", fontsize=8)
         years = results.get("years") or []
         cap = caption_line("DfE pupil absence in schools in England; power by evaluate.power (analytic)",
@@ -144,4 +151,13 @@ def power_chart(results: Mapping[str, Any], *, synthetic: bool, outcome: str = "
     alt = (f"Line chart of the power to detect an effect on the {o['label'].lower()} against its size, from 0 to "
            f"{fmt_number(3 * o['mde'], 2)} percentage points, for the design used and for half and twice as many "
            f"schools; the design used reaches 80% power at {fmt_number(o['mde'], 2)} points.")
-    return Chart(fig, title, cap, alt, synthetic)
+    data = None
+    if curves:
+        by = {names.get(c["scale"], (None, f"{c['scale']} x the schools"))[1]: c for c in curves}
+        effects = list(curves[0]["effect"])
+        step = max(1, len(effects) // 20)  # about 20 points of the curve: enough to read it
+        data = pd.DataFrame({"Effect (percentage points)": _rounded(effects[::step], 3),
+                             **{f"Power, {name}": _rounded(list(by[name]["power"])[::step], 3)
+                                for name in ("the schools used", "half the schools", "twice the schools")
+                                if name in by}})
+    return Chart(fig, title, cap, alt, synthetic, data=data, name=f"{results.get('programme') or 'programme'}-power")

@@ -45,12 +45,15 @@ FORMATS = ("html", "pdf")
 #: the PDF always has a font.
 PDF_FONTS = ("Arial", "Helvetica", "Liberation Sans", "DejaVu Sans", "Libertinus Serif")
 LUA_FILTER = Path(__file__).with_name("crossref.lua")
+#: The PDF is tagged (typst >= 0.14) and checked by typst against PDF/UA-1: headings,
+#: reading order, table headers, the document's title and language, every image's alt text.
+PDF_STANDARD = "ua-1"
 KERNEL = "python3"
 CELL_TIMEOUT = 600
 
 _HTML_CSS = """
 body { font-family: Arial, Helvetica, "Liberation Sans", "DejaVu Sans", sans-serif;
-       max-width: 60em; color: #0b0c0c; line-height: 1.5; }
+       max-width: 60em; margin: 0 auto; padding: 0 1em; color: #0b0c0c; line-height: 1.5; }
 h1, h2, h3 { color: #12436D; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #d9d9d9; }
@@ -64,6 +67,31 @@ figure img { max-width: 100%; height: auto; }
 .callout-important { border-left-color: #801650; background: #F5E8EE; }
 .callout-title { margin-top: 0.4em; }
 pre { background: #f3f2f1; padding: 0.5em; overflow-x: auto; }
+a { color: #1d70b8; }
+a:visited { color: #4c2c92; }
+a:focus-visible, summary:focus-visible { outline: 3px solid #ffdd00; outline-offset: 0;
+       background-color: #ffdd00; color: #0b0c0c; box-shadow: 0 4px #0b0c0c; }
+.table-scroll { overflow-x: auto; max-width: 100%; }
+.table-scroll:focus-visible { outline: 3px solid #ffdd00; box-shadow: 0 0 0 6px #0b0c0c; }
+/* at 400% zoom (320 CSS px) code wraps rather than scrolls sideways (WCAG 1.4.10) */
+div.sourceCode { overflow: visible; }
+pre, pre > code.sourceCode { white-space: pre-wrap; overflow-wrap: anywhere; }
+pre > code.sourceCode > span { display: inline; }
+td, th, caption, p, li { overflow-wrap: break-word; }
+details.chart-data { margin: -0.75em 0 1.5em; }
+details.chart-data > summary { cursor: pointer; color: #1d70b8; text-decoration: underline; }
+details.chart-data[open] > summary { margin-bottom: 0.5em; }
+.data-table th[scope="row"] { text-align: left; font-weight: normal; }
+.data-table .num { text-align: right; font-variant-numeric: tabular-nums; }
+/* code highlighting with at least 4.5:1 contrast on the code background (WCAG 1.4.3);
+   pandoc's default colours fall to 2.6:1 */
+code span.co, code span.do, code span.an, code span.cv, code span.in, code span.wa { color: #4b5563; }
+code span.kw, code span.cf { color: #12436D; }
+code span.st, code span.ch, code span.vs, code span.ss, code span.sc { color: #8a3b12; }
+code span.dv, code span.bn, code span.fl, code span.cn, code span.dt { color: #801650; }
+code span.at, code span.va, code span.fu, code span.bu, code span.im, code span.ex { color: #1d5e2f; }
+code span.op, code span.ot, code span.pp { color: #3D3D3D; }
+code span.al, code span.er { color: #a00000; }
 """
 
 
@@ -392,6 +420,9 @@ def _render_pdf(doc: Path, work: Path, md: str, resource_path: str, *, toc: bool
     fonts = ", ".join(f'"{f}"' for f in PDF_FONTS)
     preamble.write_text(f"#set text(font: ({fonts}))\n#set par(justify: false)\n"
                         "#show figure.caption: set text(size: 9pt)\n"
+                        "#show figure.caption: set align(left)\n"
+                        # a table's caption (above it) never stays behind at the foot of a page
+                        "#show figure.caption.where(kind: table): it => block(sticky: true, it)\n"
                         "#show figure: set block(breakable: true)\n"
                         "#show table: set text(size: 8pt, hyphenate: false)\n"
                         "#show table: set par(justify: false)\n", encoding="utf-8")
@@ -406,7 +437,8 @@ def _render_pdf(doc: Path, work: Path, md: str, resource_path: str, *, toc: bool
     try:
         # images are absolute paths in the staging folder: let typst read from "/"
         typst.compile(str(typ), output=str(pdf), root=Path(typ.anchor or "/").as_posix(),
-                      timestamp=int(epoch) if epoch and epoch.isdigit() else None)
+                      timestamp=int(epoch) if epoch and epoch.isdigit() else None,
+                      pdf_standards=PDF_STANDARD)
     except Exception as exc:  # typst raises its own error type with a multi-line message
         first = str(exc).strip().splitlines()
         raise ReportError(f"typst could not compile the PDF: {first[0] if first else exc}", file=str(doc)) from None

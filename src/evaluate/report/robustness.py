@@ -12,7 +12,7 @@ import pandas as pd
 
 from evaluate.report.findings import interval_text
 from evaluate.report.rounding import fmt_count, fmt_number, year_label
-from evaluate.report.tables import markdown_table
+from evaluate.report.tables import Table, markdown_table, note
 
 __all__ = ["verdict", "placebo_table", "leave_one_out_sentence", "heterogeneity_table", "comparisons_table",
            "power_sentence", "honest_table", "errors_sentence"]
@@ -69,7 +69,7 @@ def verdict(rob: Mapping[str, Any]) -> str:
     return "No sensitivity analysis of parallel trends could be computed for this run."
 
 
-def placebo_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+def placebo_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> Table:
     """The placebo-timing estimates (adoption moved earlier) as a Markdown table.
 
     Examples
@@ -93,7 +93,7 @@ def placebo_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str
                         "Placebo effect": fmt_number(r["estimate"], 2),
                         "95% interval": interval_text(r["ci_low"], r["ci_high"], ndigits=2)} for r in rows])
     if df.empty:
-        return "The placebo-timing test could not be computed.\n"
+        return note("The placebo-timing test could not be computed.\n")
     return markdown_table(df, formats={c: "text" for c in df.columns},
                           caption=("Placebo adoption dates, estimated only on years before the real adoption: "
                                    "with parallel trends the placebo effect is zero."), label=label, synthetic=synthetic)
@@ -128,7 +128,7 @@ def leave_one_out_sentence(rob: Mapping[str, Any]) -> str:
     return s
 
 
-def heterogeneity_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+def heterogeneity_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> Table:
     """Per subgrouping, the smallest and largest subgroup effects and the Wald test of equal effects.
 
     Examples
@@ -158,14 +158,14 @@ def heterogeneity_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) 
                      "Largest effect": f"{fmt_number(hi['estimate'], 2)} ({lab(hi['term'])})",
                      "Test of equal effects": f"chi-squared {fmt_number(t['statistic'], 1)}, {fmt_count(t['df'])} df, p {_p(t['p_value'])}"})
     if not rows:
-        return "No heterogeneity analysis could be computed.\n"
+        return note("No heterogeneity analysis could be computed.\n")
     df = pd.DataFrame(rows)
     return markdown_table(df, formats={c: "text" for c in df.columns},
                           caption="Do effects differ between groups of schools? Wald tests of equal effects.",
                           label=label, synthetic=synthetic)
 
 
-def comparisons_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+def comparisons_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> Table:
     """The effect against each alternative comparison group, as a Markdown table.
 
     Examples
@@ -193,7 +193,7 @@ def comparisons_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) ->
                         "95% interval": interval_text(r["ci_low"], r["ci_high"], ndigits=2),
                         "Comparison units": fmt_count(r.get("n_comparison"))} for r in rows])
     if df.empty:
-        return "The alternative comparison groups could not be estimated.\n"
+        return note("The alternative comparison groups could not be estimated.\n")
     return markdown_table(df, formats={c: "text" for c in df.columns},
                           caption="The effect against different comparison groups.", label=label, synthetic=synthetic)
 
@@ -224,7 +224,7 @@ def power_sentence(rob: Mapping[str, Any]) -> str:
     return s or "The power of the pre-trend test could not be computed."
 
 
-def honest_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
+def honest_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> Table:
     """The HonestDiD robust intervals for each bound ``M``, as a Markdown table.
 
     Examples
@@ -251,7 +251,7 @@ def honest_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> str:
     """
     h = rob.get("honest")
     if not h:
-        return "The HonestDiD sensitivity analysis is not available for this run.\n"
+        return note("The HonestDiD sensitivity analysis is not available for this run.\n")
     df = pd.DataFrame(h["table"])
     cols = [c for c in ("restriction", "m", "method", "ci_low", "ci_high") if c in df.columns]
     out = pd.DataFrame({
