@@ -193,6 +193,8 @@ class Timing(Record):
     anticipation_setting: str | int
     partly_exposed: str
     partly_exposed_schools_left_out: int
+    other_programme: str = "include"
+    other_programme_schools_left_out: int = 0
 
 
 class ProgrammeFindings(Record):

@@ -126,7 +126,10 @@ local function number_table(el)
   -- which a keyboard user can focus to scroll and which is named by the caption
   local name = pandoc.utils.stringify(el.caption.long)
   if name == "" then name = "Table" end
-  return pandoc.Div({ el }, { class = "table-scroll", tabindex = "0", role = "region", ["aria-label"] = name })
+  -- attributes as an ordered list: a Lua table's keys come out in a different order each run,
+  -- and the same inputs must give the same bytes
+  return pandoc.Div({ el }, pandoc.Attr("", { "table-scroll" },
+    { { "tabindex", "0" }, { "role", "region" }, { "aria-label", name } }))
 end
 
 -- A table float written as Quarto writes one: `::: {#tbl-x}` holding the table (here a
