@@ -92,11 +92,15 @@ def placebo_table(rob: Mapping[str, Any], *, synthetic: bool, label: str) -> Tab
                         "Cohorts (real to placebo)": r["cohorts"].replace("->", " to "),
                         "Placebo effect": fmt_number(r["estimate"], 2),
                         "95% interval": interval_text(r["ci_low"], r["ci_high"], ndigits=2)} for r in rows])
+    caption = ("Placebo adoption dates, estimated only on years before the real adoption: "
+               "with parallel trends the placebo effect is zero.")
     if df.empty:
-        return note("The placebo-timing test could not be computed.\n")
-    return markdown_table(df, formats={c: "text" for c in df.columns},
-                          caption=("Placebo adoption dates, estimated only on years before the real adoption: "
-                                   "with parallel trends the placebo effect is zero."), label=label, synthetic=synthetic)
+        # still a labelled table, so the text that cites it resolves, and it says why it is empty
+        reason = str((rob.get("errors") or {}).get("placebo_timing") or "no placebo estimate in the results")
+        df = pd.DataFrame({"Placebo adoption dates": [f"Not computed: {reason}."]})
+        caption = "Placebo adoption dates: the test could not be computed for this run."
+    return markdown_table(df, formats={c: "text" for c in df.columns}, caption=caption, label=label,
+                          synthetic=synthetic)
 
 
 def leave_one_out_sentence(rob: Mapping[str, Any]) -> str:
