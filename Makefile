@@ -14,7 +14,8 @@ all: report
 
 help:
 	@echo "make report  - set up, build the synthetic data, run every stage, render every report"
-	@echo "make test    - set up and run the test suite"
+	@echo "make test    - set up and run the test suite (every test; the 15 slowest listed)"
+	@echo "make test-fast - the edit loop: the tests not marked slow, stop at the first failure"
 	@echo "make accessibility - check the rendered HTML reports with axe-core in headless Chromium"
 	@echo "make lint    - ruff"
 	@echo "make docs    - render the researcher's guide to output/guide"
@@ -51,7 +52,12 @@ $(A11Y_STAMP): $(A11Y)/package.json $(A11Y)/package-lock.json
 a11y-deps: $(A11Y_STAMP)
 
 test: $(STAMP) a11y-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
+
+# The edit loop: every test not marked slow (tests/conftest.py says which are), stopping at
+# the first failure; about 80 s on 2 cores. `make test` still runs them all.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" -x --durations=10
 
 # Check the rendered reports (and OUTPUT/guide) in headless Chromium: results/accessibility.json.
 accessibility: $(STAMP) a11y-deps

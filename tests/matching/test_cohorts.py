@@ -113,7 +113,9 @@ def test_a_cohort_that_cannot_be_matched_is_skipped_and_counted_or_raises():
     assert row["treated_dropped_cohort_unmatched"] == 1 and row["treated_matched"] == 0
     with pytest.raises(InputError, match="cohort 2021: no treated unit was matched"):
         match_cohorts(d, unit="school_id", time="year", cohort="cohort", caliper=0.01, on_unmatched="error")
-    with pytest.raises(InputError, match="no cohort could be matched"):
+    # every cohort is left out (each says so in a warning) and then the run refuses
+    with pytest.raises(InputError, match="no cohort could be matched"), \
+            pytest.warns(RuntimeWarning, match="left out of the matched sample"):
         match_cohorts(d, unit="school_id", time="year", cohort="cohort", caliper=1e-12)
 
 

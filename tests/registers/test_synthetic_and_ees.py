@@ -143,7 +143,7 @@ def test_gias_school_details_agree_with_the_synthetic_country(country):
     base, _, _ = country
     g = gias_school_details(base / "england" / "gias" / "edubasealldata.csv").set_index("school_urn")
     d = school_details(N, seed=SEED, year=2023).set_index("school_urn")
-    both = d.join(g, rsuffix="_gias", how="inner")
+    both = d.merge(g, left_index=True, right_index=True, how="inner", suffixes=("", "_gias"))
     assert len(both) == len(d)
     assert (both["new_la_code"] == both["new_la_code_gias"]).all()
     assert (both["education_phase"] == both["education_phase_gias"]).all()

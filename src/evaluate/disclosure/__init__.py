@@ -26,7 +26,6 @@ Examples
 """
 
 from evaluate.disclosure.audit import (
-    GATE_CHECKS_INTERVAL,
     Problem,
     audit_table,
     html_tables,
@@ -36,7 +35,13 @@ from evaluate.disclosure.audit import (
 from evaluate.disclosure.paths import safe_path
 from evaluate.disclosure.pseudonym import KEY_ENV, pseudonymise, pupil_id_columns, write_pupil_panel
 from evaluate.disclosure.publish import check_publication_area, publish_json, publish_table
-from evaluate.disclosure.rules import SOURCES, SYMBOL_KEY, DisclosureRules, rules_text
+from evaluate.disclosure.rules import (
+    GATE_CHECKS_INTERVAL,
+    SOURCES,
+    SYMBOL_KEY,
+    DisclosureRules,
+    rules_text,
+)
 from evaluate.disclosure.suppress import SUPPRESSED, ControlledTable, TableSpec, control_table
 
 __all__ = [

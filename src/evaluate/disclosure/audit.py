@@ -21,16 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
-from evaluate.disclosure.rules import DisclosureRules
+from evaluate.disclosure.rules import GATE_CHECKS_INTERVAL, DisclosureRules
 from evaluate.disclosure.suppress import SUPPRESSED, TableSpec, _lines
-
-#: Whether the publication gate (:func:`~evaluate.disclosure.publish_json`,
-#: :func:`~evaluate.disclosure.publish_table`, :func:`~evaluate.disclosure.check_publication_area`)
-#: and :func:`scan_html` by default refuse a suppressed cell that can be narrowed down to
-#: within the threshold, as :func:`audit_table` does. ``True``: ``control_table`` protects
-#: the interval (:func:`evaluate.disclosure.protect.protect`), so every table it controls
-#: passes; ``False`` would check exact recovery only.
-GATE_CHECKS_INTERVAL = True
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,16 @@ from typing import Any, Literal
 
 CountKind = Literal["pupils", "schools"]
 
+#: Whether the publication gate (:func:`~evaluate.disclosure.publish_json`,
+#: :func:`~evaluate.disclosure.publish_table`, :func:`~evaluate.disclosure.check_publication_area`)
+#: and :func:`~evaluate.disclosure.scan_html` by default refuse a suppressed cell that can
+#: be narrowed down to within the threshold, as :func:`~evaluate.disclosure.audit_table`
+#: does. ``True``: ``control_table`` protects the interval
+#: (:func:`evaluate.disclosure.protect.protect`), so every table it controls passes;
+#: ``False`` would check exact recovery only. It lives here, with the rules, so that
+#: ``rules_text`` (which states it) imports nothing above this module.
+GATE_CHECKS_INTERVAL = True
+
 #: DfE's key to the symbols a published table may hold instead of a number.
 SYMBOL_KEY: dict[str, str] = {
     "c": "confidential: suppressed to protect small counts (disclosure control)",
@@ -122,8 +132,6 @@ def rules_text(rules: DisclosureRules | None = None) -> str:
     >>> "Counts of pupils below 10 are suppressed (c)" in text and "nearest 5" in text
     True
     """
-    from evaluate.disclosure.audit import GATE_CHECKS_INTERVAL
-
     rules = rules or DisclosureRules()
     th = rules.pupil_threshold
     school = ("" if rules.school_threshold is not None else
