@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,11 @@ from scipy.optimize import linprog
 
 from evaluate.disclosure.rules import GATE_CHECKS_INTERVAL, DisclosureRules
 from evaluate.disclosure.suppress import SUPPRESSED, TableSpec, _lines
+
+
+def _hidden(v: Any) -> bool:
+    """Whether a published cell is the suppression symbol (missing values, pd.NA included, are not)."""
+    return isinstance(v, str) and v == SUPPRESSED
 
 
 @dataclass(frozen=True)
@@ -115,11 +121,11 @@ def audit_table(published: pd.DataFrame, spec: TableSpec, rules: DisclosureRules
         if rate not in df.columns:
             continue
         for i in range(len(df)):
-            hid = any(p in df.columns and df.at[i, p] == SUPPRESSED for p in parts)
-            if hid and df.at[i, rate] != SUPPRESSED:
+            hid = any(p in df.columns and _hidden(df.at[i, p]) for p in parts)
+            if hid and not _hidden(df.at[i, rate]):
                 problems.append(Problem(name, i + 1, rate, "rate shown although a count it is computed from is suppressed"))
     cols = [c for c in spec.counts if c in df.columns]
-    hidden = [(i, c) for c in cols for i in range(len(df)) if df.at[i, c] == SUPPRESSED]
+    hidden = [(i, c) for c in cols for i in range(len(df)) if _hidden(df.at[i, c])]
     if not hidden:
         return problems
     pos = {cell: k for k, cell in enumerate(hidden)}
@@ -301,6 +307,7 @@ def scan_html(html: str, rules: DisclosureRules | None = None, *, name: str = "r
         pupil_cols = [c for c in table.columns
                       if PUPIL_HEADER.search(str(c)) and not RATE_HEADER.search(str(c))]
         problems += _scan_values(table, pupil_cols, rules, where)
+        problems += _scan_schools(table, rules, where)
         if not pupil_cols:
             continue
         df = table.copy()
@@ -327,6 +334,33 @@ PUPIL_TEXT = re.compile(r"\b(\d[\d,]*)\s+(?:(?:persistent|severe|mentored)\s+)?(
 #: Words that make a row label name something other than a count of pupils.
 NOT_PUPIL_COUNT = re.compile(r"\b(rate|rates|per ?cent|percentage|share|%|schools?|las?|areas?|hubs?|"
                              r"average|mean|per pupil|sessions?)\b", re.IGNORECASE)
+
+
+#: Headers of columns of school counts ("Treated schools", "Matched", "Left out: caliper").
+SCHOOL_HEADER = re.compile(r"\bschools?\b|^matched$|^left out\b", re.IGNORECASE)
+#: Header words of a column about schools that is not a count of them ("Power, the schools used").
+NOT_SCHOOLS = re.compile(r"\b(power|probability|p-value|effect|estimate)\b", re.IGNORECASE)
+#: Row labels that count hubs or local authorities, not schools.
+NOT_SCHOOL_ROW = re.compile(r"\b(hubs?|local authorit(y|ies)|las?|areas?)\b", re.IGNORECASE)
+
+
+def _scan_schools(table: pd.DataFrame, rules: DisclosureRules, where: str) -> list[Problem]:
+    """With a school threshold, a count of schools below it shown in a school-count column."""
+    th = rules.school_threshold
+    if th is None:
+        return []
+    out = []
+    label = table[table.columns[0]].astype(str) if len(table.columns) else pd.Series(dtype=str)
+    for c in table.columns:
+        if not SCHOOL_HEADER.search(str(c).strip()) or RATE_HEADER.search(str(c)) or NOT_SCHOOLS.search(str(c)):
+            continue
+        for i, v in enumerate(table[c]):
+            x = float(v.replace(",", "")) if _NUMBER.match(str(v or "")) else None
+            # a row counting hubs or local authorities (public) in a "Schools or areas" column
+            other = NOT_SCHOOL_ROW.search(label.iloc[i]) and not re.search(r"\bschools?\b", label.iloc[i], re.I)
+            if x is not None and x.is_integer() and 0 < x < th and not other:
+                out.append(Problem(where, i + 1, str(c), f"small count of schools shown: {v}"))
+    return out
 
 
 def _scan_values(table: pd.DataFrame, pupil_cols: list[str], rules: DisclosureRules,

@@ -27,7 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["Record", "Estimate", "DaysPerPupil", "Headline", "Component", "Subgroup", "EstimatorRow",
            "Pretest", "Confidence", "BaconPart", "Bacon", "TrendPoint", "OutcomeFindings", "DesignLevel",
-           "Timing", "ProgrammeFindings", "load_findings", "write_schemas", "SCHEMAS"]
+           "Timing", "ProgrammeFindings", "SchoolCount", "load_findings", "write_schemas", "SCHEMAS"]
+
+
+#: A count of schools as published: a number, or ``"c"`` where the rule for school counts
+#: (``disclosure.school_threshold``) suppressed it at the publication gate.
+SchoolCount = int | Literal["c"]
 
 
 class Record(BaseModel):
@@ -88,8 +93,8 @@ class DaysPerPupil(Record):
 class Headline(Estimate):
     """The overall (simple) effect of a programme on one outcome."""
 
-    n_treated: int
-    n_comparison: int
+    n_treated: SchoolCount
+    n_comparison: SchoolCount
     days_per_pupil: DaysPerPupil | None = None
 
 
@@ -104,7 +109,7 @@ class Subgroup(Estimate):
     """The effect in a subgroup (phase, disadvantage), or why it was not estimated (``note``)."""
 
     group: str
-    n_treated: int
+    n_treated: SchoolCount
     note: str | None = None
 
 
@@ -112,8 +117,8 @@ class EstimatorRow(Estimate):
     """The overall effect by one estimator (the estimators compared side by side)."""
 
     estimator: str
-    n_treated: int | None = None
-    n_comparison: int | None = None
+    n_treated: SchoolCount | None = None
+    n_comparison: SchoolCount | None = None
     days_per_pupil: DaysPerPupil | None = None
 
 
@@ -147,7 +152,7 @@ class Bacon(Record):
     """The Goodman-Bacon decomposition of the two-way fixed effects estimate."""
 
     twfe: float | None = None
-    n_schools: int
+    n_schools: SchoolCount
     by_type: list[BaconPart]
 
 
@@ -234,6 +239,10 @@ class ProgrammeFindings(Record):
         return self.outcomes.get("overall_absence_rate") or next(iter(self.outcomes.values()))
 
 
+#: The key under which the publication gate records what it suppressed in a results file
+#: (``evaluate.disclosure.publish.RECORD_KEY``; repeated here, the findings sit below disclosure).
+DISCLOSURE_KEY = "_disclosure"
+
 #: The records whose JSON Schema is written beside the results, by results file stem.
 SCHEMAS: dict[str, type[BaseModel]] = {"programme_findings": ProgrammeFindings}
 
@@ -243,7 +252,15 @@ def write_schemas(folder: str | Path) -> list[Path]:
     from evaluate.io import write_json
 
     folder = Path(folder)
-    return [write_json(model.model_json_schema(), folder / f"{name}.schema.json") for name, model in SCHEMAS.items()]
+    out = []
+    for name, model in SCHEMAS.items():
+        schema = model.model_json_schema()
+        # the publication gate's own record of what it suppressed (evaluate.disclosure.publish_json)
+        schema.setdefault("properties", {})[DISCLOSURE_KEY] = {
+            "type": "object", "title": "Disclosure record",
+            "description": "What disclosure control suppressed in this file, and under which rules."}
+        out.append(write_json(schema, folder / f"{name}.schema.json"))
+    return out
 
 
 def load_findings(data: str | Path | Mapping[str, Any]) -> ProgrammeFindings:
@@ -252,4 +269,5 @@ def load_findings(data: str | Path | Mapping[str, Any]) -> ProgrammeFindings:
         data = json.loads(Path(data).read_text(encoding="utf-8"))
     if isinstance(data, ProgrammeFindings):
         return data
-    return ProgrammeFindings.model_validate(data)
+    # the gate's record of suppressed cells is not part of the findings (the cells say "c")
+    return ProgrammeFindings.model_validate({k: v for k, v in data.items() if k != DISCLOSURE_KEY})

@@ -97,6 +97,20 @@ def _md_escape_attr(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
+def _run_rules(area: Path) -> Any:
+    """The disclosure rules the run published under (its ``provenance.json``), else the defaults."""
+    import json
+
+    from evaluate.disclosure import DisclosureRules
+
+    prov = Path(area) / "provenance.json"
+    try:
+        rules = json.loads(prov.read_text(encoding="utf-8")).get("disclosure") or {}
+        return DisclosureRules(**rules)
+    except (OSError, ValueError, TypeError):
+        return DisclosureRules()
+
+
 @dataclass
 class Chart:
     """A figure with its active title, caption line, alt text and the numbers it draws.
@@ -171,7 +185,7 @@ class Chart:
         if os.environ.get(OUTPUT_ENV):
             area = output_dir()
             target = area / "reports" / "data" / name
-            publish_table(self.data, spec, target, area=area)
+            publish_table(self.data, spec, target, area=area, rules=_run_rules(area))
             return target.read_text(encoding="utf-8")
         buf = io.StringIO()
         control_table(self.data, spec, name=name).table.to_csv(buf, index=False, lineterminator="\n")

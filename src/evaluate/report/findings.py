@@ -484,7 +484,9 @@ def caveats(results: Mapping[str, Any], *, max_caveats: int = 4) -> list[str]:
         out.append(bal)
     if m:
         counts = pd.DataFrame(m["counts"])
-        left = int(counts["treated"].sum() - counts["treated_matched"].sum())
+        # with a school count suppressed ("c"), the difference could give it away: no sentence
+        shown = not counts[["treated", "treated_matched"]].astype(str).eq("c").any().any()
+        left = int(counts["treated"].sum() - counts["treated_matched"].sum()) if shown else 0
         if left:
             out.append(f"{fmt_count(left)} of {fmt_count(int(counts['treated'].sum()))} programme schools could not "
                        "be matched and are not in the estimate, which describes the matched schools only.")

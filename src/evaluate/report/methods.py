@@ -155,7 +155,9 @@ def balance_caveat(results: Mapping[str, Any], *, min_treated: int = 30) -> str 
     m = results.get("matching")
     if not m:
         return None
-    n = {int(c["cohort"]): int(c.get("treated_matched", 0)) for c in m.get("counts", []) if "cohort" in c}
+    # a count suppressed under the school threshold ("c") is small: read as 0 here
+    n = {int(c["cohort"]): int(c.get("treated_matched", 0)) if c.get("treated_matched") != "c" else 0
+         for c in m.get("counts", []) if "cohort" in c}
     bad: dict[int, list[str]] = {}
     for b in m.get("balance", []):
         if b.get("sample") == "after" and b.get("smd") is not None and abs(b["smd"]) > 0.1:

@@ -600,7 +600,9 @@ def matching_counts_table(counts: Iterable[Mapping], *, programme: str, syntheti
     df = _frame(counts).fillna(0)
     cols = ["cohort", "treated", "treated_matched"] + [c for c in _MATCH_REASONS if c in df.columns]
     cols += ["comparison", "comparison_matched"]
-    df = df.reindex(columns=cols, fill_value=0).astype({c: "int64" for c in cols})
+    df = df.reindex(columns=cols, fill_value=0)
+    # a school count suppressed under disclosure.school_threshold stays "c" (DfE's symbol)
+    df = df.astype({c: "int64" for c in cols if not df[c].astype(str).eq("c").any()})
     headers = {"cohort": "Cohort", "treated": "Treated schools", "treated_matched": "Matched",
                "comparison": "Comparison candidates", "comparison_matched": "Comparison schools used",
                **{k: f"Left out: {v}" for k, v in _MATCH_REASONS.items()}}

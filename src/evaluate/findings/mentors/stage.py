@@ -91,6 +91,9 @@ def mentor_area_results(la: pd.DataFrame, *, source: str, areas: str | Path | pd
     left_out = [o for o in outcomes if o not in wanted]
     out: dict[str, Any] = {
         "source": source, "synthetic": source != "real", "files": list(files),
+        # counts here are of local authorities (public areas), not schools: the publication
+        # gate's rule for school counts does not apply (evaluate.disclosure.publish.LA_UNIT)
+        "unit": "local authority",
         "settings": {"period": period, "phase": phase, "partial_areas": partial, "seed": seed,
                      "replications": replications, "ri_draws": ri_draws, "wild_draws": wild_draws,
                      "outcomes": wanted},
