@@ -94,3 +94,19 @@ def test_an_upward_import_is_caught(tmp_path):
     (planted / "did").mkdir(parents=True)
     (planted / "did" / "bad.py").write_text("def f():\n    from evaluate.report import charts\n", encoding="utf-8")
     assert violations(planted) == ["did/bad.py:2: did imports evaluate.report (report is not below it)"]
+
+
+def test_the_picture_in_docs_design_md_is_drawn_from_the_current_imports():
+    """docs/design.md's Mermaid picture of the rooms is what tools/design_graph.py makes
+    from the code now (rerun it with --write when a room moves)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "design_graph.py"
+    spec = importlib.util.spec_from_file_location("design_graph", path)
+    graph = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(graph)
+    assert graph.block() in graph.DOC.read_text(encoding="utf-8")
+    # it can fail: an edge added to the code's graph changes the block
+    edges = graph.room_edges()
+    assert ("report", "findings") in edges and ("did", "report") not in edges
+    assert graph.mermaid(graph.reduce(edges | {("did", "report")})) not in graph.block()
