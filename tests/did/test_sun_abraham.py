@@ -142,3 +142,43 @@ def test_errors():
         sun_abraham(df, outcome="y", unit="id", time="year", cohort="g", control="notyet")
     with pytest.raises(InputError, match="never-treated"):
         sun_abraham(df[df["g"] > 0], outcome="y", unit="id", time="year", cohort="g")
+
+
+def _panel_without_reference_year(seed=3):
+    """Each cohort lacks its year g-1 (as when partly exposed years are left out)."""
+    rng = np.random.default_rng(seed)
+    years = [2016, 2017, 2018, 2021, 2022, 2023, 2024]
+    rows, u = [], 0
+    for g, n in {0: 300, 2022: 4, 2023: 19, 2024: 33}.items():
+        for _ in range(n):
+            a = rng.normal(5, 1)
+            rows += [(u, t, g, a + 0.1 * (t - 2016) + rng.normal(0, 0.3))
+                     for t in years if not (g and t == g - 1) and rng.random() > 0.05]
+            u += 1
+    return pd.DataFrame(rows, columns=["id", "year", "g", "y"])
+
+
+def test_collinear_design_left_noisy_by_demeaning_is_refused_not_a_crash(monkeypatch):
+    """Demeaning leaves an exactly collinear column as noise of about its tolerance; how much
+    depends on the CPU's floating-point kernels. At 1e-11 of the scale numpy's default rank
+    test calls the design full rank and the variance's inverse fails (seen on a CPU without
+    AVX-512); the rank test must be tied to the demeaning's precision and refuse by name."""
+    import sys
+
+    from evaluate.did.within import numeric_rank
+
+    sa = sys.modules["evaluate.did.sun_abraham"]
+    real = sa.demean
+    noise = np.random.default_rng(0)
+
+    def noisy_demean(X, fe, weights=None, **kw):
+        out = real(X, fe, weights=weights, **kw)
+        return out + 1e-11 * np.abs(out).max() * noise.standard_normal(out.shape)
+
+    monkeypatch.setattr(sa, "demean", noisy_demean)
+    with pytest.raises(InputError, match="collinear with the fixed effects"):
+        sun_abraham(_panel_without_reference_year(), outcome="y", unit="id", time="year", cohort="g")
+    # the reason the default test is not enough
+    x = np.random.default_rng(1).standard_normal((500, 3))
+    X = np.column_stack([x, x[:, 0] - x[:, 1] + 1e-11 * np.random.default_rng(2).standard_normal(500)])
+    assert np.linalg.matrix_rank(X) == 4 and numeric_rank(X) == 3

@@ -35,7 +35,7 @@ from evaluate.did._validate import prepare
 from evaluate.did.results import DiDResult, tidy_table
 from evaluate.did.vcov import vcov_info
 from evaluate.did.wild_bootstrap import FEDesign
-from evaluate.did.within import absorbed_parameters, demean
+from evaluate.did.within import absorbed_parameters, demean, numeric_rank
 from evaluate.errors import InputError
 
 __all__ = ["sun_abraham", "SunAbrahamResult", "wald_test"]
@@ -60,7 +60,7 @@ def _fe_regression(y: np.ndarray, X: np.ndarray, fe: list[np.ndarray], w: np.nda
     y_dm, X_dm = M[:, 0], M[:, 1:]
     sw = np.ones_like(y_dm) if w is None else np.sqrt(w)
     Xs, ys = X_dm * sw[:, None], y_dm * sw
-    rank = np.linalg.matrix_rank(Xs)
+    rank = numeric_rank(Xs)
     if rank < Xs.shape[1]:
         raise InputError(f"the regressors are collinear with the fixed effects ({Xs.shape[1]} terms, "
                          f"rank {rank}); terms: {', '.join(names)}")

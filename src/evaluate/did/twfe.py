@@ -24,7 +24,7 @@ import pandas as pd
 from evaluate.did._validate import Prepared, prepare
 from evaluate.did.results import RegressionResult, tidy_table
 from evaluate.did.vcov import vcov_info
-from evaluate.did.within import absorbed_parameters, demean
+from evaluate.did.within import absorbed_parameters, demean, numeric_rank
 from evaluate.errors import InputError
 
 __all__ = ["twfe", "TWFEResult"]
@@ -115,7 +115,7 @@ def fit_within(y: np.ndarray, X: np.ndarray, terms: Sequence[str], fe: Sequence[
         bad = [t for t, f in zip(terms, flat, strict=True) if f]
         raise InputError(f"{', '.join(bad)} does not vary once unit and period effects are removed "
                          "(e.g. every unit treated at the same time and no comparison units)")
-    if np.linalg.matrix_rank(X_dm) < X_dm.shape[1]:
+    if numeric_rank(X_dm) < X_dm.shape[1]:
         raise InputError(f"the regressors ({', '.join(terms)}) are collinear once unit and period "
                          "effects are removed")
     model = sm.OLS(y_dm, X_dm) if weights is None else sm.WLS(y_dm, X_dm, weights=weights)

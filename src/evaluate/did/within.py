@@ -20,7 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["demean", "DemeanInfo", "factorize", "singleton_mask", "absorbed_parameters"]
+__all__ = ["demean", "DemeanInfo", "factorize", "singleton_mask", "absorbed_parameters", "numeric_rank"]
+
+#: Relative tolerance of :func:`numeric_rank`: well above what :func:`demean` leaves in an
+#: exactly collinear column (about ``tol`` times its scale), far below any real signal.
+RANK_RTOL = 1e-7
 
 
 @dataclass(frozen=True)
@@ -158,3 +162,35 @@ def demean(X: np.ndarray, fe: Sequence[np.ndarray], weights: np.ndarray | None =
     if return_info:
         return result, DemeanInfo(iterations, converged, n_singletons)
     return result
+
+
+def numeric_rank(X: np.ndarray, *, rtol: float = RANK_RTOL) -> int:
+    """Rank of a demeaned design, with a tolerance set by the demeaning's precision.
+
+    :func:`numpy.linalg.matrix_rank` uses a tolerance near machine precision, which suits
+    exact arithmetic. After iterative demeaning a column that is exactly collinear with the
+    fixed effects is left as noise of about the convergence tolerance, so its singular value
+    is about ``1e-11`` to ``1e-10`` of the largest, not ``1e-16``: the default test calls such
+    a design full rank and the normal equations are then singular (seen on a CPU whose
+    floating-point kernels differ). Singular values below ``rtol`` times the largest count
+    as zero.
+
+    Parameters
+    ----------
+    X
+        The (demeaned, weighted) design, ``n x k``.
+    rtol
+        Relative tolerance; default :data:`RANK_RTOL`.
+
+    Returns
+    -------
+    int
+        The numerical rank.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.size == 0:
+        return 0
+    s = np.linalg.svd(X, compute_uv=False)
+    if not s.size or s[0] == 0:
+        return 0
+    return int((s > rtol * s[0]).sum())

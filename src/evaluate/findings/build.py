@@ -142,6 +142,8 @@ def _try(fn, *args, **kwargs):
             return fn(*args, **kwargs), None
     except InputError as exc:
         return None, exc.message
+    except np.linalg.LinAlgError as exc:  # a numerically singular fit: not estimable, named
+        return None, f"not estimable: the fit is numerically singular ({exc})"
 
 
 def programme_findings(panel: pd.DataFrame, *, outcomes: Sequence[str], design: Design | None = None,
