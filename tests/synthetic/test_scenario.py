@@ -32,6 +32,35 @@ DEFAULT_WORLD_400_SEED7 = {
     "programmes/mentor_areas.csv": "6ae790db650af8b0a038f034984912084f30d07683b62fdfdd879d0250b7a850",
     "programmes/priority_areas.csv": "b7a3b846e38d19374651f5bc91e2af4c7789f2bdb1d1a30ca6940729c7e18d76",
 }
+#: The same world's files on a CPU without AVX-512 (numpy's runtime SIMD level X86_V3, as on
+#: the 2-core AMD EPYC machines of December 2026). numpy computes float64 ``exp`` and ``log``
+#: with its own AVX-512F kernels where the CPU has them and with libm's otherwise, and
+#: OpenBLAS picks a different kernel, so a few values differ in the last bit; a last-bit
+#: change in a propensity can change a discrete draw, and so the bytes. The files that do
+#: not go through those functions are identical on both; the ones listed here differ.
+#: Making the generator independent of the CPU is open work (see the issue 17 note).
+NO_AVX512_DIFFERENCES = {
+    "absence/absence_nat_reg_la.csv": "971fe660f7901fb2f2c177c020f2b324189ab498da32874572d1de3891b081a8",
+    "absence/school_absence_201819.csv": "2abf5496e56520242fb75b831d8ef25b1661805caeda98fbc5839f8d32bc997b",
+    "absence/school_absence_202021.csv": "a0c1af9fcdb77eb36e6460c263595bc39149ad3e40ac83eb52cb896ef812814b",
+    "absence/school_absence_202223.csv": "310293266ef5b560c768685ec5ac982957afce386ad99b83bf0799141ac2fa4e",
+    "absence/school_absence_202324.csv": "6d024899894a0fe0264a4b167f8b55850b9154e00c8f3e3a4ef922ea51e4e1d4",
+    "absence/school_absence_202425.csv": "ee45048859cc349e743a349a0dcd843910a058aa1ef9053909f8ee0f6e0f98ab",
+}
+
+
+def _has_avx512() -> bool:
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    return bool(__cpu_features__.get("AVX512F"))
+
+
+def expected_default_world() -> dict[str, str]:
+    """The default world's hashes for this CPU (see :data:`NO_AVX512_DIFFERENCES`)."""
+    return dict(DEFAULT_WORLD_400_SEED7) if _has_avx512() else {**DEFAULT_WORLD_400_SEED7,
+                                                                 **NO_AVX512_DIFFERENCES}
+
+
 #: Files whose bytes are those of generator 1.1.0 (recorded before the scenario knobs existed).
 UNCHANGED_SINCE_1_1 = ("absence/school_absence_201617.csv", "absence/school_absence_201718.csv",
                        "absence/school_absence_201819.csv", "absence/school_absence_202021.csv",
@@ -54,7 +83,7 @@ def worlds(tmp_path_factory):
 def test_default_world_is_byte_identical(worlds):
     _, manifest = worlds["default"]
     got = {k: v["sha256"] for k, v in manifest["files"].items() if not k.startswith("truth")}
-    assert got == DEFAULT_WORLD_400_SEED7
+    assert got == expected_default_world()
     assert manifest["scenario"] == Scenario().to_dict()
     assert manifest["generator_version"] == "1.2.0"
 
