@@ -133,14 +133,10 @@ def test_placebo_p_value_small_for_large_effect_and_uniformish_for_none():
     assert 0.25 < np.mean(ps) < 0.75  # about uniform under no effect (mean 0.5, sd of the mean 0.1)
 
 
-def test_one_sdid_fit_is_fast():
-    import time
-
+def test_sdid_with_placebo_variance_on_a_real_sized_panel():
+    """150 LAs x 90 fortnights with placebo inference (its speed: benchmarks/sdid_speed.py)."""
     p = example_la_panel(n_las=150, n_periods=90, cohorts=((60, 4),), seed=0)
-    t0 = time.perf_counter()
     r = synthetic_did(p, placebo=True, vcov="placebo", replications=20, seed=0, **COLS)
-    per_fit = (time.perf_counter() - t0) / (1 + 146 + 20)
-    assert per_fit < 0.05, per_fit  # measured about 0.02 s per fit on 2 shared cores
     assert abs(r.overall + 1.0) < 0.5
     json.dumps(r.to_dict())
 
