@@ -57,6 +57,15 @@ def test_a_violated_parallel_trend_is_flagged_and_never_rated_high(grid):
     assert not (trend["rating"] == "high").any()
 
 
+def test_every_world_publishes_through_the_disclosure_gate_cleanly(grid):
+    # each replication publishes its results as the estimates stage does and audits the area;
+    # a school or pupil count that escaped control (or a refused table) is listed here
+    recs = pd.DataFrame(grid["records"])
+    assert recs["disclosure_problems"].map(len).sum() == 0, recs["disclosure_problems"].explode().dropna().tolist()
+    met = [c for c in grid["checks"] if c["target"].startswith("published results pass")]
+    assert met and all(c["met"] for c in met)
+
+
 def test_summary_and_targets_are_written_for_every_world(grid):
     worlds = {s["world"] for s in grid["summary"]}
     assert worlds == {"default", "null", "trend"}

@@ -177,12 +177,36 @@ def replicate(spec: RunSpec) -> list[dict[str, Any]]:
                     if rob is not None and y == cfg.outcomes[0]:
                         rec["honest"] = _honest_flag(rob)
                     records.append(rec)
+                # what the estimates stage would publish, through the same gate
+                problems = _published(cfg, prog, res, rob)
+                for rec in records:
+                    if rec["programme"] == prog:
+                        rec["disclosure_problems"] = problems
     finally:
         if not spec.keep:
             shutil.rmtree(root, ignore_errors=True)
     for r in records:
         r["seconds"] = time.perf_counter() - t0
     return records
+
+
+def _published(cfg: Config, programme: str, res: dict[str, Any], rob: dict[str, Any] | None) -> list[str]:
+    """Publish a programme's results into the run's publication area as the estimates stage
+    does (:func:`evaluate.pipeline.publish`) and audit it: the problems that
+    :func:`evaluate.disclosure.check_publication_area` finds there, or the gate's refusal."""
+    from evaluate import pipeline
+    from evaluate.disclosure import check_publication_area
+    from evaluate.errors import InputError
+
+    results = cfg.output_dir / "results"
+    try:
+        pipeline.publish(cfg, res, results / f"{programme}.json")
+        if rob is not None:
+            pipeline.publish(cfg, rob, results / f"{programme}_robustness.json")
+    except (InputError, ValueError) as err:
+        return [f"{programme}: the publication gate refused the results: {err}"]
+    return [p for p in check_publication_area(cfg.output_dir, cfg.disclosure.rules())
+            if p.startswith(f"results/{programme}")]
 
 
 def _honest_flag(rob: dict[str, Any]) -> bool | None:

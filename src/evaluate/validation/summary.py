@@ -5,7 +5,8 @@
 programme and outcome: bias (with its Monte Carlo standard error), RMSE, the mean reported
 standard error against the spread of the errors, coverage of the 95% interval, the share
 of intervals that exclude zero, the pre-trend test's rejection rate, the confidence ratings,
-and the share of key-finding sentences with the right claim and the right sign.
+the share of key-finding sentences with the right claim and the right sign, and the share
+of runs whose published results pass the disclosure audit.
 :func:`check_targets` turns the targets of :mod:`evaluate.validation.worlds` into
 pass/fail lines with the figures.
 """
@@ -220,8 +221,19 @@ def summarise(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "honest_fragile": _mean([float(v) for v in ok.get("honest", pd.Series(dtype=object)).dropna()])
             if "honest" in ok else None,
             "truth_missing": int(ok["truth_missing"].sum()),
+            "disclosure_clean": _clean_share(g),
         })
     return rows
+
+
+def _clean_share(g: pd.DataFrame) -> float | None:
+    """The share of runs whose published results pass the publication audit (no problem
+    found by :func:`evaluate.disclosure.check_publication_area`); None for records made
+    before the audit was part of a replication."""
+    if "disclosure_problems" not in g:
+        return None
+    probs = g["disclosure_problems"].dropna()
+    return float(np.mean([len(p) == 0 for p in probs])) if len(probs) else None
 
 
 def _flagged(g: pd.DataFrame) -> pd.Series:
@@ -262,6 +274,9 @@ def check_targets(summary: Sequence[dict[str, Any]], records: Sequence[dict[str,
         elif w == "parallel":
             r = s["pretest_reject"]
             add(w, p, y, "pre-trend test rejects in 3-8% of runs", r, None if r is None else 0.03 <= r <= 0.08)
+        d = s.get("disclosure_clean")
+        if d is not None:
+            add(w, p, y, "published results pass the disclosure audit in every run", d, d == 1.0)
     # balance, every world: cohorts with >= 30 treated schools
     df = pd.DataFrame(records)
     if len(df):
@@ -281,7 +296,7 @@ def markdown_summary(result: dict[str, Any]) -> str:
     lines = []
     if len(s):
         cols = ["world", "programme", "outcome", "estimated", "truth_mean", "bias", "bias_mcse", "rmse", "mean_se",
-                "sd_error", "coverage", "excludes_zero", "pretest_reject", "claim_ok", "flagged"]
+                "sd_error", "coverage", "excludes_zero", "pretest_reject", "claim_ok", "flagged", "disclosure_clean"]
         t = s[cols].copy()
         lines.append(_md(t))
         lines.append("")

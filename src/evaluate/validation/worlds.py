@@ -51,4 +51,6 @@ TARGETS: dict[str, str] = {
     "parallel": "the pre-trend test rejects in 3-8% of runs",
     "every world": "after matching or weighting, |SMD| <= 0.1 for every covariate of every cohort with >= 30 "
                    "treated schools, or the report names the cohort that fails",
+    "disclosure": "every run's published results pass the disclosure audit (the publication gate and "
+                  "check_publication_area)",
 }
