@@ -78,3 +78,9 @@ def test_unknown_world_is_a_clear_error():
 
     with pytest.raises(InputError, match="unknown world"):
         validate(Config(base_dir=ROOT), worlds=["atlantis"], replications=1)
+
+
+def test_replications_run_inside_the_configurations_working_area(grid):
+    # not in the checkout's work/validation/, where a user's own `evaluate validate` run lives
+    # (two runs sharing it removed each other's files)
+    assert (ROOT / "work/test-validation/work/validation").is_dir()

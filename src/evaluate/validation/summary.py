@@ -78,9 +78,12 @@ def validate(cfg: Config, *, worlds: Sequence[str] = DEFAULT_WORLDS, replication
         raise InputError("replications must be at least 1", column="--replications")
     seeds = seeds_for(seed, list(worlds), replications)
     base = cfg.model_dump(mode="json")
+    # each replication's files go under the configuration's working area (work/validation/ by
+    # default), so a run with its own working area (a test's) never touches another's
+    area = Path(cfg.working) if cfg.working is not None else Path("work")
     specs = [RunSpec(world=WORLDS[w], replication=r, seed=seeds[(w, r)], schools=schools, base=base,
                      base_dir=str(cfg.base_dir),
-                     workdir=str(Path("work") / "validation" / f"{w}-{r:04d}"),
+                     workdir=str(area / "validation" / f"{w}-{r:04d}"),
                      robustness=robustness)
              for r in range(replications) for w in worlds]
     t0 = time.perf_counter()
