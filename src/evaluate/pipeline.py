@@ -31,6 +31,15 @@ def publish(cfg: Config, obj: object, path: Path) -> Path:
     from evaluate.disclosure import publish_json
 
     return publish_json(obj, path, area=cfg.output_dir, rules=cfg.disclosure.rules())
+
+
+def publish_programme(cfg: Config, programme: str, res: dict, rob: dict | None) -> None:
+    """Publish a programme's results (``results/<p>.json``) and, when given, its robustness
+    (``results/<p>_robustness.json``) through :func:`publish`: what the estimates stage writes."""
+    results = cfg.output_dir / "results"
+    publish(cfg, res, results / f"{programme}.json")
+    if rob is not None:
+        publish(cfg, rob, results / f"{programme}_robustness.json")
 STAGES: tuple[str, ...] = ("data", "panel", "match", "estimates", "areas")
 
 #: The cohort column of each programme in the panel.
@@ -301,8 +310,7 @@ def stage_estimates(cfg: Config, *, force: bool = False, progress: Progress | No
             progress("estimates", i / max(1, len(programmes)))
         res, rob = estimate_programme(cfg, panel, p, source=str(panel_path))
         load_findings(res)  # the findings contract (evaluate.findings.records): refuse a malformed result
-        publish(cfg, res, out / "results" / f"{p}.json")
-        publish(cfg, rob, out / "results" / f"{p}_robustness.json")
+        publish_programme(cfg, p, res, rob)
     write_json({"key": key, "settings": settings}, record)
     if progress:
         progress("estimates", 1.0)

@@ -188,9 +188,5 @@ def numeric_rank(X: np.ndarray, *, rtol: float = RANK_RTOL) -> int:
         The numerical rank.
     """
     X = np.asarray(X, dtype=float)
-    if X.size == 0:
-        return 0
-    s = np.linalg.svd(X, compute_uv=False)
-    if not s.size or s[0] == 0:
-        return 0
-    return int((s > rtol * s[0]).sum())
+    s = np.linalg.svd(X, compute_uv=False) if X.size else np.zeros(0)
+    return int((s > rtol * s[0]).sum()) if s.size and s[0] > 0 else 0

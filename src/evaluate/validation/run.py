@@ -192,17 +192,14 @@ def replicate(spec: RunSpec) -> list[dict[str, Any]]:
 
 def _published(cfg: Config, programme: str, res: dict[str, Any], rob: dict[str, Any] | None) -> list[str]:
     """Publish a programme's results into the run's publication area as the estimates stage
-    does (:func:`evaluate.pipeline.publish`) and audit it: the problems that
+    does (:func:`evaluate.pipeline.publish_programme`) and audit it: the problems that
     :func:`evaluate.disclosure.check_publication_area` finds there, or the gate's refusal."""
     from evaluate import pipeline
     from evaluate.disclosure import check_publication_area
     from evaluate.errors import InputError
 
-    results = cfg.output_dir / "results"
     try:
-        pipeline.publish(cfg, res, results / f"{programme}.json")
-        if rob is not None:
-            pipeline.publish(cfg, rob, results / f"{programme}_robustness.json")
+        pipeline.publish_programme(cfg, programme, res, rob)
     except (InputError, ValueError) as err:
         return [f"{programme}: the publication gate refused the results: {err}"]
     return [p for p in check_publication_area(cfg.output_dir, cfg.disclosure.rules())
